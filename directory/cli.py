@@ -1,0 +1,324 @@
+"""The flask CLI (contract.md): init-db, seed-demo, users, backup. Exit 0 ok, 1 failed, 2 bad usage."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .config import DATA_DIR
+from .extensions import db
+from .models import ROLES, ApiToken, Organization, Service, User
+from .types import utcnow
+
+
+def fail(message: str) -> None:
+    """Print to stderr and exit 1 (the operation failed)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def init_database() -> dict[str, int]:
+    """Create or upgrade the schema and load the reference data; safe to run twice."""
+    from .domain.reference import load_reference
+    from .migrate import upgrade
+
+    upgrade(db.engine)
+    counts = load_reference(db.session, DATA_DIR / "taxonomy.toml", current_app.config["SITE"])
+    db.session.commit()
+    current_app.extensions.pop("directory_reference", None)
+    return counts
+
+
+def database_is_empty() -> bool:
+    """Whether the directory holds no service yet."""
+    return (db.session.scalar(select(func.count()).select_from(Service)) or 0) == 0
+
+
+def hash_token(token: str) -> str:
+    """API tokens are random, so a fast SHA-256 is the right hash (a slow hash is for passwords)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    """Create and store a new API token for the user; return it (shown once)."""
+    token = "ldt_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return token
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the schema (migrations) and load reference data."""
+    counts = init_database()
+    click.echo("database ready: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@click.command("seed-demo")
+@click.option("--services", "services", type=click.IntRange(1, 200_000), default=300, show_default=True)
+@click.option("--seed", "seed", type=int, default=7, show_default=True)
+@click.option(
+    "--spread", type=click.Choice(["metro", "national"]), help="where to place services (default: by count)"
+)
+@click.option("--force", is_flag=True, help="seed even if the directory already has services")
+@click.option("--if-empty", is_flag=True, help="do nothing (exit 0) if the directory already has services")
+def seed_demo_command(services: int, seed: int, spread: str | None, force: bool, if_empty: bool) -> None:
+    """Load the deterministic demo site (timestamps relative to now) and print the demo logins."""
+    from . import demo
+
+    if current_app.config["DIRECTORY_ENV"] == "production":
+        fail("seed-demo is for development: production refuses demo users")
+    init_database()
+    if not database_is_empty() and not force:
+        if if_empty:
+            click.echo("the directory has services already: demo not loaded again")
+            print_logins(demo_logins())
+            return
+        fail("the directory already has services; use --force to add the demo anyway")
+    summary = demo.seed(db.session, current_app.config["SITE"], services=services, seed=seed, spread=spread)
+    db.session.commit()
+    click.echo(f"demo site loaded: {summary.services} services, {summary.organizations} organizations")
+    print_logins(summary.logins)
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """The demo accounts present in the database, with the demo password."""
+    from .demo import DEMO_PASSWORD
+
+    rows = db.session.execute(select(User.email, User.role).where(User.is_demo.is_(True)).order_by(User.id))
+    return [(email, DEMO_PASSWORD, role) for email, role in rows]
+
+
+def print_logins(logins: list[tuple[str, str, str]]) -> None:
+    """Print the demo accounts."""
+    if not logins:
+        return
+    click.echo("demo logins (development only):")
+    for email, password, role in logins:
+        click.echo(f"  {role:<16} {email:<40} password: {password}")
+
+
+users = AppGroup("users", help="Manage accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--org", "org_id", type=int, help="organization id (providers)")
+@click.option("--org-admin", is_flag=True, help="provider who manages the organization's staff")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def users_create(email: str, role: str, org_id: int | None, org_admin: bool, password_stdin: bool) -> None:
+    """Create an account."""
+    from werkzeug.security import generate_password_hash
+
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        click.echo("error: EMAIL is not an email address", err=True)
+        sys.exit(2)
+    if role == "provider" and org_id is None:
+        click.echo("error: a provider needs --org ORG_ID", err=True)
+        sys.exit(2)
+    if org_id is not None and db.session.get(Organization, org_id) is None:
+        fail(f"no organization {org_id}")
+    if db.session.scalar(select(User).where(User.email == email)) is not None:
+        fail(f"an account {email} exists already")
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if len(password) < 12:
+            fail("the password must have at least 12 characters")
+    user = User(
+        email=email,
+        role=role,
+        organization_id=org_id,
+        org_admin=org_admin and role == "provider",
+        password_hash=generate_password_hash(password) if password else None,
+    )
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"created {role} {email} (id {user.id})")
+
+
+@users.command("token")
+@click.argument("email")
+def users_token(email: str) -> None:
+    """Print a new API token for the account, and nothing else."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        fail(f"no active account {email}")
+    token = issue_token(user)
+    db.session.commit()
+    click.echo(token)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Online backup of the SQLite database (for PostgreSQL use pg_dump, see README)."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        fail("backup covers SQLite; for PostgreSQL run pg_dump (README.md, Production)")
+    if path.exists():
+        fail(f"{path} exists already")
+    source = sqlite3.connect(url.database)
+    try:
+        target = sqlite3.connect(path)
+        with target:
+            source.backup(target)
+        target.close()
+    finally:
+        source.close()
+    click.echo(f"backup written to {path}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True)
+def serve_command(host: str, port: int) -> None:
+    """Serve the app for development (make run), with the scheduler in this process when SCHEDULER=on."""
+    from .config import refuse_demo_users
+
+    app = current_app._get_current_object()
+    refuse_demo_users(app)
+    click.echo(f"{app.config['SITE'].name}: http://{host}:{port}/")
+    print_logins(demo_logins())
+    db.session.remove()  # end this command's transaction: requests run in their own contexts
+    if app.config["SCHEDULER"] == "on":
+        from .jobs import start_in_process
+
+        start_in_process(app)
+        click.echo("scheduler: running in this process (SCHEDULER=on)")
+    from werkzeug.serving import run_simple
+
+    # No reloader: it would run this process twice (and the scheduler with it). Flask's app.run() refuses
+    # to run inside a CLI command, so the WSGI server is started directly.
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+
+
+jobs_group = AppGroup("jobs", help="Scheduled jobs.")
+
+
+@jobs_group.command("list")
+def jobs_list() -> None:
+    """Show the jobs, when each last ran, its result, and when it is next due."""
+    from .jobs import JOBS
+    from .models import JobLease
+
+    leases = {lease.name: lease for lease in db.session.scalars(select(JobLease))}
+    for job in JOBS:
+        lease = leases.get(job.name)
+        last = lease.last_started_at if lease else None
+        due = (
+            (last + timedelta(seconds=job.every_seconds)).isoformat(timespec="seconds")
+            if last
+            else "at start"
+        )
+        click.echo(f"{job.name:<20} every {job.every_seconds:>4}s  next: {due}")
+        if lease and lease.last_started_at:
+            click.echo(
+                f"{'':<20} last: {lease.last_started_at.isoformat(timespec='seconds')} "
+                f"{lease.last_status}: {lease.last_result}"
+            )
+        else:
+            click.echo(f"{'':<20} never run")
+
+
+@jobs_group.command("run")
+@click.option("--once", "once", metavar="NAME", help="run one job once (under its lease) and exit")
+def jobs_run(once: str | None) -> None:
+    """Run the scheduler as its own process (production), or one job once."""
+    from .config import refuse_demo_users
+    from .jobs import JOBS, holder_name, make_scheduler, run_job
+
+    app = current_app._get_current_object()
+    refuse_demo_users(app)
+    if once:
+        job = next((j for j in JOBS if j.name == once), None)
+        if job is None:
+            click.echo(f"error: unknown job {once!r}; known: {', '.join(j.name for j in JOBS)}", err=True)
+            sys.exit(2)
+        result = run_job(app, job, holder_name())
+        click.echo(result if result is not None else f"{once}: another process holds the lease; not run")
+        return
+    click.echo(f"scheduler: {len(JOBS)} jobs; Ctrl-C to stop")
+    scheduler = make_scheduler(app, blocking=True)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+audit_group = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 naming the first broken event."""
+    from .domain.audit import verify
+
+    result = verify(db.session)
+    if not result.ok:
+        fail(
+            f"audit chain broken at event {result.first_bad_id}: {result.reason} "
+            f"({result.events} events verified)"
+        )
+    click.echo(f"audit chain intact: {result.events} events")
+
+
+@click.command("purge")
+@click.option(
+    "--before", "before", required=True, metavar="DATE", help="YYYY-MM-DD: purge participants idle since"
+)
+def purge_command(before: str) -> None:
+    """Remove participant records and free text past retention; aggregates and the audit chain stay valid."""
+    from .database import begin_write
+    from .domain.retention import purge
+
+    try:
+        cutoff = datetime.strptime(before, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        click.echo("error: --before must be a date YYYY-MM-DD", err=True)
+        sys.exit(2)
+    begin_write(db.session)
+    counts = purge(db.session, cutoff, utcnow())
+    db.session.commit()
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@click.command("simulate-month")
+@click.option("--seed", type=int, default=1, show_default=True)
+def simulate_month_command(seed: int) -> None:
+    """Play a scripted month of referrals of every kind on the current site (for demos of the audit)."""
+    from .database import begin_write
+    from .simulate import simulate_month
+
+    if current_app.config["DIRECTORY_ENV"] == "production":
+        fail("simulate-month is for development only")
+    begin_write(db.session)
+    log = simulate_month(db.session, current_app.config["SITE"], utcnow(), seed=seed)
+    db.session.commit()
+    click.echo(f"simulated {len(log.checks)} checks and {len(log.referrals)} referrals over 30 days")
+
+
+def register(app: Flask) -> None:
+    """Add the commands to the app's CLI."""
+    from scrapers import cli as scrapers_cli
+
+    for command in scrapers_cli.COMMANDS:
+        app.cli.add_command(command)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(jobs_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(purge_command)
+    app.cli.add_command(simulate_month_command)
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(users)
+    app.cli.add_command(backup_command)

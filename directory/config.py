@@ -1,0 +1,176 @@
+"""Configuration: defaults, then instance/config.py, then the environment, then test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "DIRECTORY_ENV",
+    "SITE_CONFIG",
+    "GEOCODER",
+    "GEOCODER_DOMAIN",
+    "GEOCODER_USER_AGENT",
+    "MAP_TILES",
+    "SCHEDULER",
+    "MAIL_URL",
+)
+
+DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+UNIT_TYPES = ("shelter_bed", "bed", "unit", "slot", "appointment")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (bad site file, production without a real key, ...)."""
+
+
+def defaults(instance_path: str) -> dict:
+    """Return the default configuration for an app whose instance folder is instance_path."""
+    return {
+        "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "directory.sqlite3"),
+        "DIRECTORY_ENV": "development",
+        "SITE_CONFIG": str(DATA_DIR / "site.toml"),
+        "GEOCODER": "offline",
+        "GEOCODER_DOMAIN": None,
+        "GEOCODER_USER_AGENT": "lead-directory",
+        "MAP_TILES": DEFAULT_TILES,
+        "SCHEDULER": None,  # resolved: on in development, off in production
+        "MAIL_URL": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "JSON_SORT_KEYS": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked by our own hook (directory/web/auth.py): session writes only, not bearer requests.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    }
+
+
+def from_environment() -> dict:
+    """Return the configuration keys that are set in the process environment."""
+    return {key: os.environ[key] for key in ENV_KEYS if os.environ.get(key)}
+
+
+def development_secret_key(instance_path: str) -> str:
+    """Return the development key kept in instance/, generating it once."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place of the site (neighborhood, landmark, or internal outreach label)."""
+
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    zip: str | None
+    internal: bool
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The site file: name, time zone, map centre, places, freshness windows, holds, public badges."""
+
+    name: str
+    time_zone: str
+    language: str
+    center: tuple[float, float]
+    default_radius_km: float
+    public_read: bool
+    retention_days: int
+    freshness_hours: dict[str, float]
+    hold_hours: dict[str, float]
+    reminder_hours_before: dict[str, float]
+    public_badges: dict[str, bool]
+    places: tuple[Place, ...] = field(default_factory=tuple)
+
+
+def load_site(path: str | os.PathLike) -> SiteConfig:
+    """Read and validate a site TOML file."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read site file {path}: {exc}") from exc
+    site = raw.get("site", {})
+    try:
+        windows = {u: float(raw["freshness_hours"][u]) for u in UNIT_TYPES}
+        holds = {u: float(raw["hold_hours"][u]) for u in UNIT_TYPES}
+        reminders = {u: float(raw.get("reminder_hours_before", {}).get(u, 0)) for u in UNIT_TYPES}
+        places = tuple(
+            Place(
+                name=p["name"],
+                kind=p.get("kind", "neighborhood"),
+                latitude=float(p["latitude"]),
+                longitude=float(p["longitude"]),
+                zip=p.get("zip"),
+                internal=bool(p.get("internal", False)),
+            )
+            for p in raw.get("places", [])
+        )
+        center = site.get("center", [47.6062, -122.3321])
+        return SiteConfig(
+            name=site.get("name", "Resource directory"),
+            time_zone=site.get("time_zone", "UTC"),
+            language=site.get("language", "en"),
+            center=(float(center[0]), float(center[1])),
+            default_radius_km=float(site.get("default_radius_km", 10)),
+            public_read=bool(site.get("public_read", True)),
+            retention_days=int(site.get("retention_days", 1095)),
+            freshness_hours=windows,
+            hold_hours=holds,
+            reminder_hours_before=reminders,
+            public_badges={k: bool(v) for k, v in raw.get("public_badges", {}).items()},
+            places=places,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc
+
+
+def refuse_demo_users(app) -> None:
+    """In production, refuse to start while demo accounts exist (they have a published password)."""
+    if app.config.get("DIRECTORY_ENV") != "production":
+        return
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .extensions import db
+    from .models import User
+
+    with app.app_context():
+        try:
+            demo = db.session.scalar(select(func.count()).select_from(User).where(User.is_demo.is_(True)))
+        except SQLAlchemyError:
+            demo = 0  # no schema yet: init-db comes first, and it creates no demo users
+        finally:
+            db.session.remove()
+    if demo:
+        raise ConfigError(f"production refuses to start: {demo} demo account(s) exist; remove them first")
+
+
+def check_production(config: dict) -> None:
+    """Refuse settings that are unsafe in production."""
+    if config.get("DIRECTORY_ENV") != "production":
+        return
+    key = config.get("SECRET_KEY") or ""
+    if len(key) < 32 or key in {"dev", "changeme", "secret"}:
+        raise ConfigError("production needs SECRET_KEY: at least 32 random characters")
+    if config.get("DEBUG"):
+        raise ConfigError("production refuses debug mode")

@@ -1,0 +1,119 @@
+"""Database engine set-up: SQLite pragmas and explicit transactions, and write-lock helpers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+BEGIN_MODE_OPTION = "sqlite_begin_mode"
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+class WriteLockedConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds this process's write lock for its database from BEGIN IMMEDIATE to
+    COMMIT or ROLLBACK.
+
+    SQLite's own busy handler waits by sleeping in growing steps, so threads of one process that queue
+    for the write lock wake late; a Python lock hands over at once. Other processes still meet SQLite's
+    lock and its busy timeout.
+    """
+
+    write_lock: threading.Lock | None = None
+    holding = False
+
+    def release_write_lock(self) -> None:
+        """Let the next writer of this process in."""
+        if self.holding:
+            self.holding = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        """Commit, then release the write lock."""
+        try:
+            super().commit()
+        finally:
+            self.release_write_lock()
+
+    def rollback(self) -> None:
+        """Roll back, then release the write lock."""
+        try:
+            super().rollback()
+        finally:
+            self.release_write_lock()
+
+    def close(self) -> None:
+        """Close, releasing the write lock if a transaction was left open."""
+        try:
+            super().close()
+        finally:
+            self.release_write_lock()
+
+
+def write_lock_for(path: str) -> threading.Lock:
+    """The process-wide write lock of one database file."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int = 5000) -> None:
+    """Set up an engine: on SQLite, foreign keys, WAL, a busy timeout and transactions we begin ourselves.
+
+    Python's sqlite3 module begins a transaction only at the first write, so a classifying read would
+    run outside it; with its own transaction handling turned off we emit BEGIN (or BEGIN IMMEDIATE,
+    which takes the write lock up front) when SQLAlchemy begins (SQLAlchemy's pysqlite recipe).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    lock = write_lock_for(str(engine.url.database))
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
+        if isinstance(dbapi_connection, WriteLockedConnection):
+            dbapi_connection.write_lock = lock
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        mode = connection.get_execution_options().get(BEGIN_MODE_OPTION, "DEFERRED")
+        raw = connection.connection.dbapi_connection
+        if mode == "IMMEDIATE" and isinstance(raw, WriteLockedConnection):
+            if not raw.write_lock.acquire(timeout=busy_timeout_ms / 1000):
+                # The same error SQLite gives when its own busy timeout runs out: answered as 503.
+                busy = sqlite3.OperationalError("database is locked (waited for this process's writers)")
+                raise exc.OperationalError("BEGIN IMMEDIATE", None, busy)
+            raw.holding = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except Exception:
+            if isinstance(raw, WriteLockedConnection):
+                raw.release_write_lock()
+            raise
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction holding the database write lock (SQLite: BEGIN IMMEDIATE).
+
+    A read-only transaction already open on the session is ended first (its reads would be stale under
+    the lock anyway); pending changes there are a programming error. On PostgreSQL this is a plain
+    begin; row locks (SELECT ... FOR UPDATE) serialize the writers there.
+    """
+    # A scoped session proxies most methods but not in_transaction(): use the session it holds.
+    session = session() if hasattr(session, "registry") else session
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
+        session.commit()
+    session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})

@@ -1,0 +1,340 @@
+"""The project manager's displacement audit: every figure of the dashboard, computed from the records.
+
+Each function takes a period [start, end) and returns plain rows; the definitions written on the page
+are the docstrings' first lines, so the words and the numbers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    CapacityEvent,
+    Organization,
+    Referral,
+    ReferralAlternative,
+    ReferralCheck,
+    Service,
+    ServiceCapacity,
+    SitePlace,
+    User,
+)
+
+CLOSED_OUTCOMES = ("accepted", "declined", "expired", "cancelled")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period, start inclusive, end exclusive (aware UTC datetimes)."""
+
+    start: datetime
+    end: datetime
+
+
+def week_of(moment: datetime) -> str:
+    """ISO week label, e.g. 2026-W47."""
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _referrals(session: Session, period: Period):
+    return session.scalars(
+        select(Referral).where(Referral.created_at >= period.start, Referral.created_at < period.end)
+    ).all()
+
+
+def referrals_by_week(session: Session, period: Period) -> dict[str, Counter]:
+    """Referrals made in each ISO week, by classification at the time and by action taken."""
+    weeks: dict[str, Counter] = defaultdict(Counter)
+    for referral in _referrals(session, period):
+        label = week_of(referral.created_at)
+        weeks[label][f"classification:{referral.classification}"] += 1
+        weeks[label][f"action:{referral.action}"] += 1
+        weeks[label]["total"] += 1
+    return dict(sorted(weeks.items()))
+
+
+def displacement_rate(session: Session, period: Period) -> tuple[int, int]:
+    """Displacement rate: overrides (placements that delayed people on a waitlist) over all referrals."""
+    referrals = _referrals(session, period)
+    return sum(1 for r in referrals if r.action == "override"), len(referrals)
+
+
+def overrides_by(session: Session, period: Period, by: str) -> Counter:
+    """Overrides by reason code, by provider, or by case manager."""
+    rows = session.execute(
+        select(Referral.reason_code, Organization.name, User.email)
+        .join(Service, Service.id == Referral.service_id)
+        .join(Organization, Organization.id == Service.organization_id)
+        .outerjoin(User, User.id == Referral.created_by)
+        .where(
+            Referral.action == "override",
+            Referral.created_at >= period.start,
+            Referral.created_at < period.end,
+        )
+    ).all()
+    index = {"reason": 0, "provider": 1, "case_manager": 2}[by]
+    return Counter(row[index] or "(none)" for row in rows)
+
+
+@dataclass
+class DisplacementWithAlternative:
+    """An override made although an available alternative was offered at the time."""
+
+    referral_id: int
+    reason_code: str | None
+    alternatives: int
+    nearest_km: float | None
+    rejection_reasons: list[str]
+
+
+def displacements_with_alternatives(session: Session, period: Period) -> list[DisplacementWithAlternative]:
+    """Overrides whose stored check offered a lead_funded, spare_capacity or open_access service."""
+    rows = session.execute(
+        select(
+            Referral.id,
+            Referral.reason_code,
+            ReferralAlternative.distance_km,
+            ReferralAlternative.rejection_reason,
+            ReferralAlternative.classification,
+        )
+        .join(ReferralAlternative, ReferralAlternative.referral_id == Referral.id)
+        .where(
+            Referral.action == "override",
+            Referral.created_at >= period.start,
+            Referral.created_at < period.end,
+        )
+        .order_by(Referral.id)
+    ).all()
+    found: dict[int, DisplacementWithAlternative] = {}
+    for referral_id, reason, distance, rejection, classification in rows:
+        if classification not in ("lead_funded", "spare_capacity", "open_access"):
+            continue
+        entry = found.setdefault(referral_id, DisplacementWithAlternative(referral_id, reason, 0, None, []))
+        entry.alternatives += 1
+        if distance is not None and (entry.nearest_km is None or distance < entry.nearest_km):
+            entry.nearest_km = distance
+        entry.rejection_reasons.append(rejection or "(not said)")
+    return list(found.values())
+
+
+def displacements_without_alternative(session: Session, period: Period) -> int:
+    """Overrides where no available alternative was offered."""
+    overrides = session.scalar(
+        select(func.count())
+        .select_from(Referral)
+        .where(
+            Referral.action == "override",
+            Referral.created_at >= period.start,
+            Referral.created_at < period.end,
+        )
+    )
+    return overrides - len(displacements_with_alternatives(session, period))
+
+
+def breakdown(session: Session, period: Period, dimension: str) -> dict[str, Counter]:
+    """Referrals and overrides by IIP domain, neighborhood, language or population (of the recorded check)."""
+    rows = session.execute(
+        select(
+            Referral.action, Referral.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population
+        )
+        .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
+        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
+        .where(Referral.created_at >= period.start, Referral.created_at < period.end)
+    ).all()
+    index = {"domain": 1, "neighborhood": 2, "language": 3, "population": 4}[dimension]
+    table: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        key = row[index] or "(not recorded)"
+        table[key]["referrals"] += 1
+        if row[0] == "override":
+            table[key]["overrides"] += 1
+    return dict(sorted(table.items()))
+
+
+@dataclass
+class LeadCapacity:
+    """LEAD-funded capacity of one provider."""
+
+    provider: str
+    purchased: int
+    used: int
+    held: int
+    idle: int
+    idle_unit_days: float
+
+
+def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadCapacity]:
+    """LEAD-funded units per provider: purchased now, used (placements accepted in the period), held, idle,
+    and idle unit-days in the period (free LEAD units integrated over time from the capacity history)."""
+    rows = session.execute(
+        select(
+            Organization.id,
+            Organization.name,
+            ServiceCapacity.service_id,
+            ServiceCapacity.lead_funded_maximum,
+            ServiceCapacity.lead_funded_available,
+            ServiceCapacity.held_lead,
+        )
+        .join(Service, Service.organization_id == Organization.id)
+        .join(ServiceCapacity, ServiceCapacity.service_id == Service.id)
+        .where(ServiceCapacity.lead_funded_maximum > 0)
+    ).all()
+    by_org: dict[int, LeadCapacity] = {}
+    services_by_org: dict[int, list[int]] = defaultdict(list)
+    for org_id, name, service_id, maximum, available, held in rows:
+        entry = by_org.setdefault(org_id, LeadCapacity(name, 0, 0, 0, 0, 0.0))
+        entry.purchased += maximum
+        entry.held += held
+        entry.idle += max(0, available - held)
+        services_by_org[org_id].append(service_id)
+    used = session.execute(
+        select(Service.organization_id, func.count())
+        .join(Referral, Referral.service_id == Service.id)
+        .where(
+            Referral.hold == "lead",
+            Referral.state == "accepted",
+            Referral.closed_at >= period.start,
+            Referral.closed_at < period.end,
+        )
+        .group_by(Service.organization_id)
+    ).all()
+    for org_id, count in used:
+        if org_id in by_org:
+            by_org[org_id].used = count
+    for org_id, service_ids in services_by_org.items():
+        by_org[org_id].idle_unit_days = round(
+            sum(_idle_unit_days(session, sid, period, now) for sid in service_ids), 2
+        )
+    return sorted(by_org.values(), key=lambda e: e.provider)
+
+
+def _idle_unit_days(session: Session, service_id: int, period: Period, now: datetime) -> float:
+    """Free LEAD units (available - held) integrated over the period, from the recorded snapshots."""
+    end = min(period.end, now)
+    if end <= period.start:
+        return 0.0
+    events = session.execute(
+        select(CapacityEvent.at, CapacityEvent.after)
+        .where(CapacityEvent.service_id == service_id, CapacityEvent.at < end)
+        .order_by(CapacityEvent.at, CapacityEvent.id)
+    ).all()
+    current = None
+    moments: list[tuple[datetime, int]] = []
+    for at, after in events:
+        idle = max(0, (after.get("lead_funded_available") or 0) - (after.get("held_lead") or 0))
+        if at <= period.start:
+            current = idle
+        else:
+            moments.append((at, idle))
+    if current is None:
+        # No snapshot before the period: the first one (or the row as it is now) stands for the start.
+        if moments:
+            current = moments[0][1]
+        else:
+            row = session.scalar(select(ServiceCapacity).where(ServiceCapacity.service_id == service_id))
+            current = max(0, row.lead_funded_available - row.held_lead)
+    total, last = 0.0, period.start
+    for at, idle in moments:
+        total += current * (at - last).total_seconds()
+        current, last = idle, at
+    total += current * (end - last).total_seconds()
+    return total / 86400
+
+
+@dataclass
+class Additionality:
+    """A provider whose general capacity fell while its LEAD-funded units grew."""
+
+    provider: str
+    general_before: int
+    general_after: int
+    lead_before: int
+    lead_after: int
+
+
+def additionality_flags(session: Session, period: Period) -> list[Additionality]:
+    """Providers whose general maximum fell while their LEAD-funded maximum grew during the period
+    (LEAD money supplanting, not adding), from the capacity history."""
+    events = session.execute(
+        select(
+            CapacityEvent.service_id,
+            CapacityEvent.at,
+            CapacityEvent.before,
+            CapacityEvent.after,
+            Service.organization_id,
+            Organization.name,
+        )
+        .join(Service, Service.id == CapacityEvent.service_id)
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(CapacityEvent.at < period.end)
+        .order_by(CapacityEvent.at, CapacityEvent.id)
+    ).all()
+    start_state: dict[int, dict] = {}
+    end_state: dict[int, dict] = {}
+    org_of: dict[int, tuple[int, str]] = {}
+    for service_id, at, before, after, org_id, org_name in events:
+        org_of[service_id] = (org_id, org_name)
+        if at <= period.start:
+            start_state[service_id] = after
+        else:
+            start_state.setdefault(service_id, before or after)
+        end_state[service_id] = after
+    totals: dict[int, list] = {}
+    for service_id, (org_id, org_name) in org_of.items():
+        entry = totals.setdefault(org_id, [org_name, 0, 0, 0, 0])
+        before, after = start_state[service_id], end_state[service_id]
+        entry[1] += before.get("maximum") or 0
+        entry[2] += after.get("maximum") or 0
+        entry[3] += before.get("lead_funded_maximum") or 0
+        entry[4] += after.get("lead_funded_maximum") or 0
+    return sorted(
+        (Additionality(*entry) for entry in totals.values() if entry[2] < entry[1] and entry[4] > entry[3]),
+        key=lambda a: a.provider,
+    )
+
+
+def unmet_need(session: Session, period: Period, dimension: str) -> Counter:
+    """Unmet need: recorded checks where neither the service nor any same-domain service within the radius
+    could take the participant now (no lead_funded, spare_capacity or open_access option)."""
+    column = {
+        "domain": ReferralCheck.domain,
+        "neighborhood": SitePlace.name,
+        "language": ReferralCheck.language,
+        "population": ReferralCheck.population,
+    }[dimension]
+    rows = session.execute(
+        select(column)
+        .select_from(ReferralCheck)
+        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
+        .where(ReferralCheck.unmet.is_(True), ReferralCheck.at >= period.start, ReferralCheck.at < period.end)
+    ).all()
+    return Counter(value or "(not recorded)" for (value,) in rows)
+
+
+def outcomes(session: Session, period: Period) -> dict:
+    """Outcomes of referrals made in the period: accepted, declined, expired, cancelled, still open; and the
+    days from referral to acceptance (median and mean)."""
+    referrals = _referrals(session, period)
+    counts = Counter(r.state if r.state in CLOSED_OUTCOMES else "open" for r in referrals)
+    days = [
+        (r.closed_at - r.created_at).total_seconds() / 86400
+        for r in referrals
+        if r.state == "accepted" and r.closed_at is not None
+    ]
+    return {
+        "counts": {state: counts.get(state, 0) for state in (*CLOSED_OUTCOMES, "open")},
+        "median_days_to_accept": round(median(days), 2) if days else None,
+        "mean_days_to_accept": round(sum(days) / len(days), 2) if days else None,
+    }
+
+
+def default_period(now: datetime, days: int = 30) -> Period:
+    """The last `days` days up to now."""
+    return Period(now - timedelta(days=days), now)

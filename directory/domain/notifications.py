@@ -1,0 +1,136 @@
+"""One mechanism for notices: a row per recipient shown in the app, and email where mail is configured.
+
+Email goes out after the transaction that created the notice commits (`deliver_pending`, run by the
+scheduler and right after requests), so a rolled-back change never sends mail.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Notification, Referral, User
+
+MAX_EMAIL_ATTEMPTS = 5
+
+
+def notify(
+    session: Session,
+    user_ids: Iterable[int],
+    kind: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    link: str | None = None,
+) -> list[Notification]:
+    """Add a notice for each account (once per account); email is queued when the session has mail enabled."""
+    email = bool(session.info.get("mail_enabled"))
+    notices = []
+    for user_id in sorted({u for u in user_ids if u is not None}):
+        notice = Notification(
+            user_id=user_id,
+            created_at=now,
+            kind=kind,
+            subject=subject[:200],
+            body=body,
+            link=link,
+            email_status="pending" if email else "none",
+        )
+        session.add(notice)
+        notices.append(notice)
+    return notices
+
+
+def organization_staff(session: Session, organization_id: int) -> list[int]:
+    """The active provider accounts of an organization."""
+    return list(
+        session.scalars(
+            select(User.id).where(
+                User.organization_id == organization_id, User.role == "provider", User.active.is_(True)
+            )
+        )
+    )
+
+
+def notify_holds_at_risk(session: Session, referral_ids: list[int], now: datetime) -> None:
+    """Tell each case manager whose hold the provider's new numbers put at risk."""
+    for referral in session.scalars(select(Referral).where(Referral.id.in_(referral_ids))):
+        notify(
+            session,
+            [referral.created_by],
+            "hold_at_risk",
+            f"Hold at risk: {referral.service.name}",
+            f"The provider's latest numbers leave fewer free units than the referrals holding them. "
+            f"Your hold (referral {referral.id}) may not be honoured: call the provider.",
+            now,
+            link=f"/referrals/{referral.id}",
+        )
+
+
+def parse_mail_url(mail_url: str) -> tuple[str, int, bool]:
+    """smtp://host:port (or smtps://) -> (host, port, use_ssl)."""
+    parts = urlsplit(mail_url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"MAIL_URL must look like smtp://host:port, not {mail_url!r}")
+    return parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25), parts.scheme == "smtps"
+
+
+def deliver_pending(
+    session: Session, mail_url: str | None, sender: str, base_url: str, now: datetime, limit: int = 200
+) -> int:
+    """Send queued notices by email; mark them sent, or failed after repeated errors. Returns the number sent.
+
+    The caller commits. A row is marked before the next is tried, so a crash re-sends at most one.
+    """
+    if not mail_url:
+        return 0
+    host, port, use_ssl = parse_mail_url(mail_url)
+    pending = session.scalars(
+        select(Notification)
+        .where(Notification.email_status == "pending")
+        .order_by(Notification.id)
+        .limit(limit)
+    ).all()
+    if not pending:
+        return 0
+    sent, attempted = 0, set()
+    client_class = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
+    try:
+        with client_class(host, port, timeout=10) as client:
+            for notice in pending:
+                message = EmailMessage()
+                message["From"] = sender
+                message["To"] = notice.user.email
+                message["Subject"] = notice.subject
+                text = notice.body
+                if notice.link:
+                    link = (
+                        notice.link if notice.link.startswith("http") else base_url.rstrip("/") + notice.link
+                    )
+                    text += f"\n\n{link}\n"
+                message.set_content(text)
+                attempted.add(notice.id)
+                notice.email_attempts += 1
+                try:
+                    client.send_message(message)
+                except smtplib.SMTPException:
+                    if notice.email_attempts >= MAX_EMAIL_ATTEMPTS:
+                        notice.email_status = "failed"
+                    continue
+                notice.email_status = "sent"
+                notice.emailed_at = now
+                sent += 1
+    except (OSError, smtplib.SMTPException):
+        # The server could not be reached (or dropped us): count an attempt on what was not tried.
+        for notice in pending:
+            if notice.email_status == "pending" and notice.id not in attempted:
+                notice.email_attempts += 1
+                if notice.email_attempts >= MAX_EMAIL_ATTEMPTS:
+                    notice.email_status = "failed"
+    return sent

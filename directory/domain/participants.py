@@ -1,0 +1,225 @@
+"""Participants and their Individual Intervention Plans: generated codes, coarse places, goals.
+
+A participant is a pseudonymous code the system generates; nothing identifying is stored. Their place
+is at most a site place name, a ZIP, or coordinates rounded to 2 decimals.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Goal, Participant
+from . import audit
+from .access import Actor
+from .errors import Forbidden, NotFound, ValidationError
+from .geo import parse_latlon, zip_point
+from .reference import Reference
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read aloud and written by hand
+CODE_LENGTH = 6
+MAX_GOAL_TEXT = 500
+NEED_FLAGS = (
+    "low_barrier",
+    "housing_first",
+    "accepts_active_use",
+    "no_id_required",
+    "trauma_informed",
+    "peer_run",
+)
+
+# Free text must not carry identifying or health details. Names cannot be detected; these can.
+_SCREENS = [
+    (re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](19|20)?\d{2}\b"), "a date (dates of birth must not be stored)"),
+    (re.compile(r"\b\d{3}-?\d{2}-?\d{4}\b"), "a number like a Social Security number"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), "an email address"),
+    (re.compile(r"\(?\b\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b"), "a phone number"),
+]
+
+
+def screen_free_text(text: str, field: str) -> str:
+    """Refuse free text that carries a date, an SSN-like number, an email or a phone number."""
+    for pattern, what in _SCREENS:
+        if pattern.search(text):
+            raise ValidationError(
+                f"this text seems to contain {what}; write it without names, dates, contact or health data",
+                field,
+            )
+    return text
+
+
+def new_code() -> str:
+    """A random participant code such as P-7F3K9Q."""
+    return "P-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def parse_needs(raw: object, reference: Reference) -> dict:
+    """Validate stated needs: languages (codes or names), populations, and yes/no attribute flags."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValidationError("needs must be an object", "needs")
+    needs: dict = {}
+    for name, value in raw.items():
+        if name == "languages":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 10:
+                raise ValidationError(
+                    "needs.languages must be a list of language codes or names", "needs.languages"
+                )
+            codes = []
+            for item in value:
+                code = reference.languages.get(item.strip().casefold())
+                if code is None:
+                    raise ValidationError(f"unknown language {item!r}", "needs.languages")
+                codes.append(code)
+            needs["languages"] = sorted(set(codes))
+        elif name == "populations":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 10:
+                raise ValidationError(
+                    "needs.populations must be a list of population codes", "needs.populations"
+                )
+            codes = []
+            for item in value:
+                code = reference.populations.get(item.strip().casefold())
+                if code is None:
+                    raise ValidationError(f"unknown population {item!r}", "needs.populations")
+                codes.append(code)
+            needs["populations"] = sorted(set(codes))
+        elif name in NEED_FLAGS:
+            if not isinstance(value, bool):
+                raise ValidationError(f"needs.{name} must be true or false", f"needs.{name}")
+            if value:
+                needs[name] = True
+        else:
+            raise ValidationError(
+                f"unknown need {str(name)[:50]!r}; use languages, populations or {', '.join(NEED_FLAGS)}",
+                "needs",
+            )
+    return needs
+
+
+def parse_place(text: object, reference: Reference) -> tuple[str | None, int | None, int | None]:
+    """A place name, a ZIP, or lat,lon -> (label, latitude_e2, longitude_e2), never finer than 2 decimals."""
+    if text is None:
+        return None, None, None
+    if not isinstance(text, str) or not text.strip() or len(text) > 100:
+        raise ValidationError("place must be a site place name, a ZIP, or lat,lon", "place")
+    text = text.strip()
+    latlon = parse_latlon(text)
+    if latlon is not None:
+        lat, lon = latlon
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValidationError("place coordinates are out of range", "place")
+        return None, round(lat * 100), round(lon * 100)
+    if re.fullmatch(r"\d{5}", text):
+        point = zip_point(text)
+        if point is None:
+            raise ValidationError(f"unknown ZIP {text}", "place")
+        return text, round(point.latitude * 100), round(point.longitude * 100)
+    place = reference.places.get(text.casefold())
+    if place is None:
+        raise ValidationError(f"unknown place {text!r}: use a site place name, a ZIP, or lat,lon", "place")
+    canonical = next(
+        (name for name in reference.place_names.values() if name.casefold() == text.casefold()), text
+    )
+    return canonical, round(place[0] * 100), round(place[1] * 100)
+
+
+def create_participant(
+    session: Session, actor: Actor, needs: object, place: object, now: datetime, reference: Reference
+) -> Participant:
+    """Create a participant with a fresh code, owned by the acting case manager."""
+    if actor.role not in ("case_manager", "admin"):
+        raise Forbidden("only case managers create participants")
+    parsed_needs = parse_needs(needs, reference)
+    label, lat_e2, lon_e2 = parse_place(place, reference)
+    for _ in range(20):
+        code = new_code()
+        if session.scalar(select(Participant.id).where(Participant.code == code)) is None:
+            break
+    else:  # pragma: no cover - 30^6 codes: practically unreachable
+        raise RuntimeError("could not find a free participant code")
+    participant = Participant(
+        code=code,
+        case_manager_id=actor.id,
+        created_at=now,
+        last_activity_at=now,
+        place_label=label,
+        latitude_e2=lat_e2,
+        longitude_e2=lon_e2,
+        needs=parsed_needs,
+    )
+    session.add(participant)
+    session.flush()
+    audit.append(
+        session, actor.id, "participant.create", "participant", participant.id, {"needs": parsed_needs}, now
+    )
+    return participant
+
+
+def get_participant(session: Session, actor: Actor, code: str) -> Participant:
+    """A participant visible to the actor: their own case manager, or an admin (403 otherwise)."""
+    participant = session.scalar(select(Participant).where(Participant.code == code.strip().upper()))
+    if participant is None:
+        raise NotFound(f"no participant {code[:20]!r}")
+    if not (actor.is_admin or participant.case_manager_id == actor.id):
+        raise Forbidden("this participant belongs to another case manager")
+    return participant
+
+
+def add_goal(
+    session: Session,
+    actor: Actor,
+    participant: Participant,
+    domain: object,
+    text: object,
+    now: datetime,
+    reference: Reference,
+) -> Goal:
+    """Add a self-identified goal, in the participant's own words, in one IIP domain."""
+    if not isinstance(domain, str) or domain not in reference.domains:
+        raise ValidationError("domain must be one of the IIP domains (see /api/v1/taxonomy)", "domain")
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("write the goal in the participant's own words", "text")
+    if len(text) > MAX_GOAL_TEXT:
+        raise ValidationError(f"a goal has at most {MAX_GOAL_TEXT} characters", "text")
+    screen_free_text(text, "text")
+    goal = Goal(
+        participant=participant, domain=domain, text=text.strip(), created_at=now, created_by=actor.id
+    )
+    session.add(goal)
+    participant.last_activity_at = now
+    session.flush()
+    audit.append(
+        session,
+        actor.id,
+        "goal.create",
+        "goal",
+        goal.id,
+        {"participant_id": participant.id, "domain": domain, "text_sha256": audit.text_hash(goal.text)},
+        now,
+    )
+    return goal
+
+
+def transfer(session: Session, actor: Actor, participant: Participant, to_user, now: datetime) -> None:
+    """Hand a participant to another case manager."""
+    if to_user is None or to_user.role != "case_manager" or not to_user.active:
+        raise ValidationError("transfer to an active case manager", "case_manager")
+    before = participant.case_manager_id
+    participant.case_manager_id = to_user.id
+    participant.last_activity_at = now
+    audit.append(
+        session,
+        actor.id,
+        "participant.transfer",
+        "participant",
+        participant.id,
+        {"from": before, "to": to_user.id},
+        now,
+    )

@@ -1,0 +1,668 @@
+"""Referrals under the non-displacement rule: check, act (claim, join the waitlist, override, request),
+and the lifecycle (accept, decline, cancel, expire) with what each does to the counts (domain.md).
+
+The check that decides a claim and the claim itself happen in one transaction on a locked capacity row
+(SQLite: the write lock taken by BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..config import SiteConfig
+from ..models import (
+    REASON_CODES,
+    Goal,
+    Location,
+    Participant,
+    Referral,
+    ReferralAlternative,
+    ReferralCheck,
+    ReferralEvent,
+    Service,
+    ServiceCapacity,
+    service_at_location,
+)
+from . import audit
+from . import capacity as cap
+from .access import Actor
+from .capacity_updates import mark_holds_at_risk, snapshot
+from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from .geo import bounding_box, geodesic_km
+from .notifications import notify, organization_staff
+from .participants import screen_free_text
+
+ACTIONS_BY_CLASSIFICATION = {
+    cap.OPEN_ACCESS: ("request",),
+    cap.UNVERIFIED: ("request",),
+    cap.COORDINATED_ENTRY: ("request",),
+    cap.LEAD_FUNDED: ("claim",),
+    cap.SPARE_CAPACITY: ("claim",),
+    cap.DISPLACEMENT: ("join_waitlist", "override"),
+    cap.FULL: ("join_waitlist",),
+}
+ALL_ACTIONS = ("claim", "join_waitlist", "override", "request")
+OPEN_STATES = ("held", "requested", "waitlisted")
+ALTERNATIVE_RADIUS_KM = 10.0
+MAX_ALTERNATIVES = 5
+MIN_JUSTIFICATION = 20
+RECENT_CHECK = timedelta(hours=1)
+MAX_TEXT = 2000
+REQUEST_EXPIRY_DAYS = 14
+WAITLIST_EXPIRY_DAYS = 60
+
+
+class StaleCheck(Conflict):
+    """The classification changed (or does not allow the action): 409 with the fresh check."""
+
+    def __init__(self, message: str, check: CheckResult):
+        super().__init__(message, "action")
+        self.check = check
+
+
+@dataclass
+class Alternative:
+    """A service the participant could go to now instead."""
+
+    service: Service
+    classification: str
+    distance_km: float | None
+
+
+@dataclass
+class CheckResult:
+    """What a case manager sees before referring."""
+
+    service: Service
+    classification: str
+    would_displace: int
+    actions: list[str]
+    reasons: list[str]
+    capacity: dict | None
+    alternatives: list[Alternative] = field(default_factory=list)
+    check_id: int | None = None
+
+
+def allowed_actions(classification: str, actor: Actor) -> list[str]:
+    """The actions a classification allows, narrowed by role (peer outreach: requests only)."""
+    actions = list(ACTIONS_BY_CLASSIFICATION[classification])
+    if actor.role == "peer_outreach":
+        actions = [a for a in actions if a == "request"]
+    elif actor.role not in ("case_manager", "admin"):
+        actions = []
+    return actions
+
+
+def _unit_words(unit: str, count: int) -> str:
+    names = {
+        "shelter_bed": "shelter bed",
+        "bed": "bed",
+        "unit": "housing unit",
+        "slot": "slot",
+        "appointment": "appointment",
+    }
+    word = names.get(unit, "unit")
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def explain(
+    classification: str, numbers: cap.Numbers | None, coordinated_entry: bool
+) -> tuple[int, list[str]]:
+    """(would_displace, plain sentences) for a classification."""
+    if classification == cap.OPEN_ACCESS:
+        return 0, [
+            "Open access: this service does not track capacity. Nothing is held; send a request or go."
+        ]
+    assert numbers is not None
+    if classification == cap.UNVERIFIED:
+        if numbers.confirmed_at is None or numbers.available is None:
+            why = "the provider has never confirmed its numbers"
+        elif numbers.waitlist is None:
+            why = "the size of the waitlist is unknown"
+        else:
+            why = "the numbers are older than their freshness window"
+        return 0, [f"Unverified: {why}. Call the provider; the referral goes as a request and holds nothing."]
+    if classification == cap.LEAD_FUNDED:
+        return 0, [
+            f"Uses 1 of {numbers.lead_free} free LEAD-funded "
+            f"{_unit_words(numbers.unit, numbers.lead_free).split(' ', 1)[1]}"
+            f" ({numbers.lead_funded_maximum} purchased): LEAD capacity is an addition, nobody is displaced."
+        ]
+    if classification == cap.COORDINATED_ENTRY:
+        return 0, [
+            "Coordinated entry: this program fills its general units only from the community's prioritized "
+            "list. The referral goes as a request to that list; nothing is held and nobody is passed."
+        ]
+    if classification == cap.SPARE_CAPACITY:
+        return 0, [
+            f"Uses 1 of {_unit_words(numbers.unit, numbers.spare)} that nobody on the waitlist wants "
+            f"({numbers.available} free, {numbers.held_general} held, {numbers.waitlist} waiting)."
+        ]
+    if classification == cap.DISPLACEMENT:
+        people = numbers.waitlist
+        return people, [
+            f"Would delay the {people} {'person' if people == 1 else 'people'} on this program's waitlist: "
+            f"placing the participant now, or ahead of the line, pushes them back.",
+            "Join the waitlist in its own order, choose an alternative, or override with a reason.",
+        ]
+    return 0, ["Full: no unit is free and nobody is waiting. Join the waitlist or choose an alternative."]
+
+
+def _service_point(service: Service) -> tuple[float, float] | None:
+    for location in sorted(service.locations, key=lambda loc: loc.id):
+        if location.latitude is not None and not location.confidential:
+            return location.latitude, location.longitude
+    return None
+
+
+def compatible(service: Service, needs: dict) -> bool:
+    """Whether a service fits the participant's stated needs."""
+    if needs.get("languages"):
+        offered = {lang.code for lang in service.languages}
+        if offered and not offered & set(needs["languages"]):
+            return False
+    if needs.get("populations"):
+        served = {p.code for p in service.populations}
+        if served and not served & set(needs["populations"]):
+            return False
+    if needs.get("low_barrier") and not service.low_barrier:
+        return False
+    if needs.get("housing_first") and service.primary_domain == "housing" and not service.housing_first:
+        return False
+    for flag in ("accepts_active_use", "no_id_required", "trauma_informed", "peer_run"):
+        if needs.get(flag) and not getattr(service, flag):
+            return False
+    return True
+
+
+def find_alternatives(
+    session: Session,
+    service: Service,
+    origin: tuple[float, float] | None,
+    needs: dict,
+    now: datetime,
+    site: SiteConfig,
+    radius_km: float = ALTERNATIVE_RADIUS_KM,
+) -> list[Alternative]:
+    """Same-domain, compatible services that can take the participant now, nearest first (at most 5)."""
+    if origin is None:
+        return []
+    south, north, west, east = bounding_box(origin[0], origin[1], radius_km)
+    capacity = ServiceCapacity.__table__
+    status = cap.status_sql(capacity, Service.coordinated_entry, now, site.freshness_hours)
+    rows = session.execute(
+        select(Service.id, status, Location.latitude, Location.longitude)
+        .join(service_at_location, service_at_location.c.service_id == Service.id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .outerjoin(capacity, capacity.c.service_id == Service.id)
+        .where(
+            Service.primary_domain == service.primary_domain,
+            Service.status == "active",
+            Service.id != service.id,
+            Location.confidential.is_(False),
+            Location.latitude.between(south, north),
+            Location.longitude.between(west, east),
+            status.in_(cap.AVAILABLE_NOW),
+        )
+    ).all()
+    best: dict[int, tuple[float, str]] = {}
+    for service_id, classification, lat, lon in rows:
+        distance = geodesic_km(origin[0], origin[1], lat, lon)
+        if distance <= radius_km and (service_id not in best or distance < best[service_id][0]):
+            best[service_id] = (distance, classification)
+    ranked = sorted(best.items(), key=lambda item: (item[1][0], item[0]))
+    alternatives = []
+    if not ranked:
+        return alternatives
+    services = {
+        s.id: s for s in session.scalars(select(Service).where(Service.id.in_([sid for sid, _ in ranked])))
+    }
+    for service_id, (distance, classification) in ranked:
+        candidate = services[service_id]
+        if compatible(candidate, needs):
+            alternatives.append(Alternative(candidate, classification, distance))
+        if len(alternatives) == MAX_ALTERNATIVES:
+            break
+    return alternatives
+
+
+def _origin(participant: Participant | None, near: tuple[float, float] | None, service: Service):
+    if near is not None:
+        return near
+    if participant is not None and participant.latitude_e2 is not None:
+        return participant.latitude, participant.longitude
+    return _service_point(service)
+
+
+def _classify_row(service: Service, row: ServiceCapacity | None, now: datetime, site: SiteConfig):
+    numbers = cap.Numbers.of(row) if row is not None else None
+    return numbers, cap.classify(numbers, service.coordinated_entry, now, site.freshness_hours)
+
+
+def load_service(session: Session, service_id: object) -> Service:
+    """An active service, or NotFound (the id must be a positive integer)."""
+    if isinstance(service_id, bool) or not isinstance(service_id, int) or service_id < 1:
+        raise ValidationError("service_id must be a positive integer", "service_id")
+    service = session.get(Service, service_id)
+    if service is None or service.status != "active":
+        raise NotFound(f"no service {service_id}")
+    return service
+
+
+def check(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    participant: Participant | None,
+    now: datetime,
+    site: SiteConfig,
+    near: tuple[float, float] | None = None,
+    lock: bool = False,
+    record: bool = True,
+) -> CheckResult:
+    """Classify placing the participant in the service now, explain it, offer alternatives, record it."""
+    if lock:
+        row = session.execute(
+            select(ServiceCapacity)
+            .where(ServiceCapacity.service_id == service.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    else:
+        row = service.capacity
+    numbers, classification = _classify_row(service, row, now, site)
+    would_displace, reasons = explain(classification, numbers, service.coordinated_entry)
+    needs = participant.needs if participant is not None else {}
+    alternatives: list[Alternative] = []
+    if classification not in cap.AVAILABLE_NOW:
+        alternatives = find_alternatives(
+            session, service, _origin(participant, near, service), needs, now, site
+        )
+        if alternatives:
+            reasons.append(f"{len(alternatives)} alternative(s) nearby can take the participant now.")
+        else:
+            reasons.append("No alternative in this domain within 10 km can take the participant now.")
+    result = CheckResult(
+        service=service,
+        classification=classification,
+        would_displace=would_displace,
+        actions=allowed_actions(classification, actor),
+        reasons=reasons,
+        capacity=snapshot(row) if row is not None else None,
+        alternatives=alternatives,
+    )
+    if record:
+        record_check(session, actor, service, participant, result, now)
+    return result
+
+
+def record_check(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    participant: Participant | None,
+    result: CheckResult,
+    now: datetime,
+) -> None:
+    """Keep a check for the unmet-need audit (sets result.check_id)."""
+    needs = participant.needs if participant is not None else {}
+    location = next((loc for loc in sorted(service.locations, key=lambda x: x.id)), None)
+    recorded = ReferralCheck(
+        at=now,
+        user_id=actor.id,
+        service_id=service.id,
+        participant_id=participant.id if participant else None,
+        domain=service.primary_domain,
+        classification=result.classification,
+        would_displace=result.would_displace,
+        capacity_snapshot=result.capacity,
+        alternatives=[
+            {
+                "service_id": a.service.id,
+                "classification": a.classification,
+                "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
+            }
+            for a in result.alternatives
+        ],
+        unmet=result.classification not in cap.AVAILABLE_NOW and not result.alternatives,
+        neighborhood_id=location.neighborhood_id if location else None,
+        language=(needs.get("languages") or [None])[0],
+        population=(needs.get("populations") or [None])[0],
+        radius_km=ALTERNATIVE_RADIUS_KM,
+    )
+    session.add(recorded)
+    session.flush()
+    result.check_id = recorded.id
+
+
+def _expiry(action_state: str, unit: str | None, now: datetime, site: SiteConfig) -> datetime:
+    if action_state == "held":
+        return now + timedelta(hours=site.hold_hours[unit])
+    if action_state == "waitlisted":
+        return now + timedelta(days=WAITLIST_EXPIRY_DAYS)
+    return now + timedelta(days=REQUEST_EXPIRY_DAYS)
+
+
+def _validate_override(reason_code: object, justification: object) -> tuple[str, str]:
+    if reason_code not in REASON_CODES:
+        raise ValidationError(
+            f"an override needs a reason_code: one of {', '.join(REASON_CODES)}", "reason_code"
+        )
+    if not isinstance(justification, str) or len(justification.strip()) < MIN_JUSTIFICATION:
+        raise ValidationError(
+            f"an override needs a justification of at least {MIN_JUSTIFICATION} characters", "justification"
+        )
+    if len(justification) > MAX_TEXT:
+        raise ValidationError(f"the justification has at most {MAX_TEXT} characters", "justification")
+    return reason_code, screen_free_text(justification.strip(), "justification")
+
+
+def find_by_key(session: Session, actor: Actor, key: str) -> Referral | None:
+    """The referral this actor already made with this idempotency key, if any."""
+    return session.scalar(
+        select(Referral).where(Referral.created_by == actor.id, Referral.idempotency_key == key)
+    )
+
+
+def create_referral(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    participant: Participant,
+    action: object,
+    now: datetime,
+    site: SiteConfig,
+    reason_code: object = None,
+    justification: object = None,
+    goal: Goal | None = None,
+    expected_classification: object = None,
+    idempotency_key: str | None = None,
+    rejected_alternatives: dict[int, str] | None = None,
+) -> Referral:
+    """Refer the participant: re-check on the locked capacity row, then act. 409 if the rule forbids it.
+
+    The caller owns the transaction (which must hold the write lock on SQLite: begin_write).
+    """
+    if action not in ALL_ACTIONS:
+        raise ValidationError(f"action must be one of {', '.join(ALL_ACTIONS)}", "action")
+    if actor.role == "peer_outreach" and action != "request":
+        raise Forbidden("peer outreach workers send requests; claims and overrides are for case managers")
+    if actor.role not in ("case_manager", "peer_outreach", "admin"):
+        raise Forbidden("only case managers and peer outreach workers refer")
+    if expected_classification is not None and expected_classification not in cap.CLASSIFICATIONS:
+        raise ValidationError("expected_classification is not a classification", "expected_classification")
+    if action == "override":
+        reason_code, justification = _validate_override(reason_code, justification)
+    else:
+        reason_code, justification = None, None
+    if goal is not None and goal.participant_id != participant.id:
+        raise ValidationError("that goal belongs to another participant", "goal_id")
+
+    fresh = check(session, actor, service, participant, now, site, lock=True, record=False)
+    # The check the case manager just looked at, if it still says the same, is the one this referral
+    # answers; otherwise this is a new observation and is recorded as such (once, for the audit).
+    recent = session.scalar(
+        select(ReferralCheck)
+        .where(
+            ReferralCheck.user_id == actor.id,
+            ReferralCheck.participant_id == participant.id,
+            ReferralCheck.service_id == service.id,
+            ReferralCheck.at >= now - RECENT_CHECK,
+            ReferralCheck.classification == fresh.classification,
+        )
+        .order_by(ReferralCheck.at.desc(), ReferralCheck.id.desc())
+        .limit(1)
+    )
+    if recent is not None:
+        fresh.check_id = recent.id
+    else:
+        record_check(session, actor, service, participant, fresh, now)
+    if expected_classification is not None and expected_classification != fresh.classification:
+        raise StaleCheck(
+            f"the classification is now {fresh.classification}, not {expected_classification}", fresh
+        )
+    if action not in ACTIONS_BY_CLASSIFICATION[fresh.classification]:
+        raise StaleCheck(f"{action} is not allowed when the classification is {fresh.classification}", fresh)
+
+    row = service.capacity
+    hold, state = "none", "requested"
+    if action == "claim":
+        numbers = cap.Numbers.of(row)
+        if numbers.lead_free > 0:  # LEAD units first: they are the addition bought for participants
+            hold, row.held_lead = "lead", row.held_lead + 1
+        else:
+            hold, row.held_general = "general", row.held_general + 1
+        state = "held"
+    elif action == "override":
+        if (row.available or 0) - row.held_general > 0:
+            hold, row.held_general, state = "general", row.held_general + 1, "held"
+    elif action == "join_waitlist":
+        row.waitlist = (row.waitlist or 0) + 1
+        state = "waitlisted"
+
+    referral = Referral(
+        service_id=service.id,
+        participant_id=participant.id,
+        goal_id=goal.id if goal else None,
+        check_id=fresh.check_id,
+        action=action,
+        classification=fresh.classification,
+        state=state,
+        hold=hold,
+        would_displace=fresh.would_displace,
+        reason_code=reason_code,
+        justification=justification,
+        justification_hash=audit.text_hash(justification),
+        capacity_snapshot=fresh.capacity,
+        created_at=now,
+        created_by=actor.id,
+        expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
+        idempotency_key=idempotency_key,
+        domain=service.primary_domain,
+    )
+    rejected = rejected_alternatives or {}
+    for position, alternative in enumerate(fresh.alternatives):
+        reason = rejected.get(alternative.service.id)
+        if reason is not None and reason not in REASON_CODES:
+            raise ValidationError(
+                f"unknown reason {reason!r} for alternative {alternative.service.id}", "alternatives"
+            )
+        referral.alternatives.append(
+            ReferralAlternative(
+                service_id=alternative.service.id,
+                position=position,
+                classification=alternative.classification,
+                distance_km=None if alternative.distance_km is None else round(alternative.distance_km, 3),
+                rejection_reason=reason,
+            )
+        )
+    referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
+    session.add(referral)
+    participant.last_activity_at = now
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise DuplicateKey() from exc
+    audit.append(
+        session,
+        actor.id,
+        f"referral.{action}",
+        "referral",
+        referral.id,
+        {
+            "service_id": service.id,
+            "participant_id": participant.id,
+            "classification": fresh.classification,
+            "state": state,
+            "hold": hold,
+            "would_displace": fresh.would_displace,
+            "reason_code": reason_code,
+            "justification_sha256": referral.justification_hash,
+            "capacity_before": fresh.capacity,
+            "capacity_after": snapshot(row) if row is not None else None,
+            "alternatives": [a.service.id for a in fresh.alternatives],
+        },
+        now,
+    )
+    notify(
+        session,
+        organization_staff(session, service.organization_id),
+        "referral_new",
+        f"New referral to {service.name}",
+        f"A referral ({action.replace('_', ' ')}) arrived for {service.name}."
+        + (f" A unit is held until {referral.expires_at:%Y-%m-%d %H:%M} UTC." if state == "held" else ""),
+        now,
+        link=f"/provider/referrals/{referral.id}",
+    )
+    return referral
+
+
+class DuplicateKey(DomainError):
+    """Another request with the same idempotency key won the race: the caller re-reads and returns it."""
+
+    status = 409
+    code = "duplicate_idempotency_key"
+
+    def __init__(self):
+        super().__init__("a referral with this Idempotency-Key is being created", "Idempotency-Key")
+
+
+TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
+
+
+def load_referral(session: Session, referral_id: object, lock: bool = False) -> Referral:
+    """A referral by id (locked for update when asked), or NotFound."""
+    if isinstance(referral_id, bool) or not isinstance(referral_id, int) or referral_id < 1:
+        raise NotFound(f"no referral {referral_id}")
+    stmt = select(Referral).where(Referral.id == referral_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    referral = session.scalar(stmt)
+    if referral is None:
+        raise NotFound(f"no referral {referral_id}")
+    return referral
+
+
+def can_view(actor: Actor, referral: Referral) -> bool:
+    """Case manager who made it or owns the participant, the provider's staff, or admin / project manager."""
+    if actor.role in ("admin", "project_manager"):
+        return True
+    if actor.role == "provider":
+        return referral.service.organization_id == actor.organization_id
+    if referral.created_by == actor.id:
+        return True
+    return referral.participant is not None and referral.participant.case_manager_id == actor.id
+
+
+def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
+    if actor.role == "system" and verb == "expire":
+        return
+    if verb in ("accept", "decline"):
+        if not (
+            actor.is_admin
+            or (actor.role == "provider" and referral.service.organization_id == actor.organization_id)
+        ):
+            raise Forbidden("only the receiving provider accepts or declines a referral")
+    elif verb == "cancel":
+        owner = referral.participant.case_manager_id if referral.participant else None
+        if not (actor.is_admin or actor.id in (referral.created_by, owner)):
+            raise Forbidden("only the referring case manager cancels a referral")
+    else:
+        raise Forbidden("referrals expire on their own")
+
+
+def transition(
+    session: Session, actor: Actor, referral: Referral, verb: str, now: datetime, note: object = None
+) -> Referral:
+    """Accept, decline, cancel or expire an open referral, adjusting the counts as domain.md says."""
+    if verb not in TRANSITIONS:
+        raise ValidationError("unknown transition", "action")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
+        raise ValidationError(f"note must be text of at most {MAX_TEXT} characters", "note")
+    if isinstance(note, str):
+        note = screen_free_text(note.strip(), "note") or None
+    _authorize_transition(actor, referral, verb)
+    if referral.state not in OPEN_STATES:
+        raise Conflict(f"this referral is already {referral.state}", "state")
+    row = session.execute(
+        select(ServiceCapacity)
+        .where(ServiceCapacity.service_id == referral.service_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    # Re-read the referral under the capacity lock: another worker may have closed it meanwhile.
+    session.refresh(referral)
+    if referral.state not in OPEN_STATES:
+        raise Conflict(f"this referral is already {referral.state}", "state")
+    before = snapshot(row) if row is not None else None
+    to_state = TRANSITIONS[verb]
+    if row is not None:
+        if referral.state == "held":
+            if referral.hold == "lead":
+                row.held_lead = max(0, row.held_lead - 1)
+                if verb == "accept":
+                    row.lead_funded_available = max(0, row.lead_funded_available - 1)
+            elif referral.hold == "general":
+                row.held_general = max(0, row.held_general - 1)
+                if verb == "accept" and row.available is not None:
+                    row.available = max(0, row.available - 1)
+            mark_holds_at_risk(session, row)
+        elif referral.state == "waitlisted" and row.waitlist is not None:
+            row.waitlist = max(0, row.waitlist - 1)
+    from_state = referral.state
+    referral.state = to_state
+    referral.closed_at = now
+    referral.at_risk = False
+    referral.events.append(
+        ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=note)
+    )
+    session.flush()
+    audit.append(
+        session,
+        actor.id,
+        f"referral.{verb}",
+        "referral",
+        referral.id,
+        {
+            "service_id": referral.service_id,
+            "from": from_state,
+            "to": to_state,
+            "hold": referral.hold,
+            "note_sha256": audit.text_hash(note),
+            "capacity_before": before,
+            "capacity_after": snapshot(row) if row is not None else None,
+        },
+        now,
+    )
+    recipients = (
+        organization_staff(session, referral.service.organization_id)
+        if verb == "cancel"
+        else [referral.created_by]
+    )
+    notify(
+        session,
+        recipients,
+        f"referral_{to_state}",
+        f"Referral {to_state}: {referral.service.name}",
+        f"Referral {referral.id} to {referral.service.name} was {to_state}.",
+        now,
+        link=f"/referrals/{referral.id}",
+    )
+    return referral
+
+
+def due_for_expiry(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Ids of open referrals past their expiry."""
+    return list(
+        session.scalars(
+            select(Referral.id)
+            .where(Referral.state.in_(OPEN_STATES), Referral.expires_at < now)
+            .order_by(Referral.expires_at)
+            .limit(limit)
+        )
+    )

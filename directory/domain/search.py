@@ -1,0 +1,423 @@
+"""Directory search: validate the query (contract.md query rules), filter in SQL, rank by exact distance.
+
+With a location, a bounding box on the indexed coordinates narrows the candidates inside the
+database; the exact WGS84 geodesic distance then decides who is within the radius and the order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from ..config import SiteConfig
+from ..models import (
+    Language,
+    Location,
+    Schedule,
+    Service,
+    ServiceCapacity,
+    ServiceSearchTerm,
+    service_at_location,
+    service_population,
+    service_taxonomy,
+)
+from . import capacity as cap
+from .errors import ValidationError
+from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
+from .hours import open_now_sql
+from .records import load_records
+from .reference import Reference
+from .text import words
+
+AVAILABILITY = {
+    "lead_funded": (cap.LEAD_FUNDED,),
+    "spare": (cap.SPARE_CAPACITY,),
+    "open": (cap.LEAD_FUNDED, cap.SPARE_CAPACITY),
+    "any": None,
+}
+MAX_RADIUS_KM = 200.0
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+MAX_QUERY_WORDS = 8
+# The mean-radius sphere is within 0.6% of the WGS84 geodesic at any distance (checked by a test).
+SPHERE_ERROR = 0.006
+# Below this many locations in the box, keyword matches are checked per candidate (see _filters).
+FEW_CANDIDATES = 3000
+KNOWN_PARAMS = frozenset(
+    {
+        "q",
+        "category",
+        "near",
+        "lat",
+        "lon",
+        "radius_km",
+        "language",
+        "population",
+        "low_barrier",
+        "housing_first",
+        "availability",
+        "open_now",
+        "page",
+        "per_page",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated search."""
+
+    q: str | None = None
+    terms: tuple[str, ...] = ()
+    category: str | None = None
+    center: Point | None = None
+    radius_km: float | None = None
+    language: str | None = None
+    population: str | None = None
+    low_barrier: bool | None = None
+    housing_first: bool | None = None
+    availability: str | None = None
+    open_now: bool | None = None
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+
+@dataclass
+class SearchPage:
+    """One page of results: services with their distance (km) when the search had a location."""
+
+    items: list[tuple[Service, float | None]]
+    total: int
+    page: int
+    per_page: int
+    query: SearchQuery
+    statuses: dict[int, str] = field(default_factory=dict)
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """Booleans are true|false|1|0 (contract.md)."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValidationError(f"{name} must be true, false, 1 or 0", name)
+
+
+def parse_int(value: str, name: str, low: int, high: int) -> int:
+    """A decimal integer in [low, high]; anything else is a ValidationError naming the field."""
+    text = value.strip()
+    if not text.isascii() or not text.lstrip("+-").isdigit() or len(text) > 12:
+        raise ValidationError(f"{name} must be a whole number", name)
+    number = int(text)
+    if not low <= number <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}", name)
+    return number
+
+
+def parse_float(value: str, name: str) -> float:
+    """A finite decimal number."""
+    text = value.strip()
+    if len(text) > 30 or not text.isascii():
+        raise ValidationError(f"{name} must be a decimal number", name)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValidationError(f"{name} must be a decimal number", name) from None
+    if not math.isfinite(number) or "x" in text.lower() or "_" in text:
+        raise ValidationError(f"{name} must be a decimal number", name)
+    return number
+
+
+def parse_query(
+    params: Mapping[str, str],
+    reference: Reference,
+    geocode_address: Callable[[str], Point | None] | None = None,
+    default_radius_km: float = 10.0,
+) -> SearchQuery:
+    """Validate search parameters; raise ValidationError naming the first bad field."""
+
+    def given(name: str) -> str | None:
+        value = params.get(name)
+        if value is None:
+            return None
+        if "\x00" in value:
+            raise ValidationError("text contains a NUL character", name)
+        return value if value.strip() else None
+
+    values: dict = {}
+    if (q := given("q")) is not None:
+        if len(q) > 200:
+            raise ValidationError("keywords are too long (200 characters at most)", "q")
+        terms = tuple(words(q))
+        if len(terms) > MAX_QUERY_WORDS:
+            raise ValidationError(f"use at most {MAX_QUERY_WORDS} keywords", "q")
+        values["q"] = q.strip()
+        values["terms"] = terms
+    if (category := given("category")) is not None:
+        key = category.strip()
+        if key not in reference.domains and key not in reference.terms:
+            raise ValidationError(
+                f"unknown category {key!r}: use an IIP domain or taxonomy term id", "category"
+            )
+        values["category"] = key
+    near, lat, lon = given("near"), given("lat"), given("lon")
+    if near is not None and (lat is not None or lon is not None):
+        raise ValidationError("give either near or lat and lon, not both", "near")
+    if (lat is None) != (lon is None):
+        raise ValidationError("lat and lon go together", "lat" if lat is None else "lon")
+    if lat is not None and lon is not None:
+        latitude, longitude = parse_float(lat, "lat"), parse_float(lon, "lon")
+        check_coordinates(latitude, 0.0, "lat")
+        check_coordinates(0.0, longitude, "lon")
+        values["center"] = Point(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
+    elif near is not None:
+        values["center"] = resolve_near(near, reference.places, geocode_address)
+    if (radius := given("radius_km")) is not None:
+        radius_km = parse_float(radius, "radius_km")
+        if not 0 < radius_km <= MAX_RADIUS_KM:
+            raise ValidationError(f"radius_km must be more than 0 and at most {MAX_RADIUS_KM:g}", "radius_km")
+        if "center" not in values:
+            raise ValidationError("radius_km needs a location (near, or lat and lon)", "radius_km")
+        values["radius_km"] = radius_km
+    elif "center" in values:
+        values["radius_km"] = default_radius_km
+    if (language := given("language")) is not None:
+        code = reference.languages.get(language.strip().casefold())
+        if code is None:
+            raise ValidationError(f"unknown language {language.strip()!r}", "language")
+        values["language"] = code
+    if (population := given("population")) is not None:
+        code = reference.populations.get(population.strip().casefold())
+        if code is None:
+            raise ValidationError(f"unknown population {population.strip()!r}", "population")
+        values["population"] = code
+    for name in ("low_barrier", "housing_first", "open_now"):
+        if (raw := given(name)) is not None:
+            values[name] = parse_bool(raw, name)
+    if (availability := given("availability")) is not None:
+        key = availability.strip().lower()
+        if key not in AVAILABILITY:
+            raise ValidationError("availability must be lead_funded, spare, open or any", "availability")
+        values["availability"] = None if key == "any" else key
+    if (page := given("page")) is not None:
+        values["page"] = parse_int(page, "page", 1, 1_000_000)
+    if (per_page := given("per_page")) is not None:
+        values["per_page"] = parse_int(per_page, "per_page", 1, MAX_PER_PAGE)
+    return SearchQuery(**values)
+
+
+def _filters(
+    query: SearchQuery,
+    site: SiteConfig,
+    now: datetime,
+    status_column,
+    reference: Reference,
+    few_candidates: bool = False,
+) -> list:
+    """SQL conditions on Service (and its outer-joined capacity) for everything but the location."""
+    conditions = [Service.status == "active"]
+    for term in query.terms:
+        upper = term[:-1] + chr(ord(term[-1]) + 1)
+        in_range = and_(ServiceSearchTerm.term >= term, ServiceSearchTerm.term < upper)
+        if few_candidates:
+            # The bounding box holds few services: check each one's own words (indexed by service)
+            # instead of gathering every service in the country that has the word.
+            conditions.append(
+                exists(
+                    select(ServiceSearchTerm.term).where(ServiceSearchTerm.service_id == Service.id, in_range)
+                )
+            )
+        else:
+            conditions.append(Service.id.in_(select(ServiceSearchTerm.service_id).where(in_range)))
+    if query.category is not None:
+        if query.category in reference.domains:
+            # A domain matches its own services and any service tagged with one of its terms.
+            wanted = [query.category] + [t for t, d in reference.terms.items() if d == query.category]
+            tagged = exists(
+                select(service_taxonomy.c.service_id).where(
+                    service_taxonomy.c.service_id == Service.id,
+                    service_taxonomy.c.taxonomy_term_id.in_(wanted),
+                )
+            )
+            conditions.append(or_(Service.primary_domain == query.category, tagged))
+        else:
+            conditions.append(
+                exists(
+                    select(service_taxonomy.c.service_id).where(
+                        service_taxonomy.c.service_id == Service.id,
+                        service_taxonomy.c.taxonomy_term_id == query.category,
+                    )
+                )
+            )
+    if query.language is not None:
+        conditions.append(
+            exists(
+                select(Language.id).where(Language.service_id == Service.id, Language.code == query.language)
+            )
+        )
+    if query.population is not None:
+        conditions.append(
+            exists(
+                select(service_population.c.service_id).where(
+                    service_population.c.service_id == Service.id,
+                    service_population.c.population_code == query.population,
+                )
+            )
+        )
+    low_barrier = and_(
+        Service.no_sobriety_requirement,
+        Service.accepts_active_use,
+        Service.accepts_sex_workers,
+        Service.no_id_required,
+        Service.criminal_record_ok,
+    )
+    if query.low_barrier is True:
+        conditions.append(low_barrier)
+    elif query.low_barrier is False:
+        conditions.append(~low_barrier)
+    if query.housing_first is not None:
+        conditions.append(Service.housing_first.is_(query.housing_first))
+    if query.availability is not None:
+        conditions.append(status_column.in_(AVAILABILITY[query.availability]))
+    if query.open_now is not None:
+        is_open = open_now_sql(Schedule.__table__, Service.id, now, site.time_zone)
+        conditions.append(is_open if query.open_now else ~is_open)
+    return conditions
+
+
+def search(
+    session: Session, query: SearchQuery, site: SiteConfig, now: datetime, reference: Reference | None = None
+) -> SearchPage:
+    """Run a validated search and return one page with distances and capacity statuses."""
+    reference = reference or Reference.load(session)
+    capacity = ServiceCapacity.__table__
+    status_column = cap.status_sql(capacity, Service.coordinated_entry, now, site.freshness_hours)
+    few = query.center is not None and bool(query.terms) and _box_count(session, query) <= FEW_CANDIDATES
+    conditions = _filters(query, site, now, status_column, reference, few_candidates=few)
+    offset = (query.page - 1) * query.per_page
+
+    if query.center is None:
+        base = select(Service.id).outerjoin(capacity, capacity.c.service_id == Service.id).where(*conditions)
+        total = session.scalar(select(func.count()).select_from(base.subquery()))
+        ids = list(
+            session.scalars(base.order_by(Service.name, Service.id).offset(offset).limit(query.per_page))
+        )
+        distances: dict[int, float | None] = dict.fromkeys(ids)
+    else:
+        ranked = _rank_by_distance(session, query, conditions, capacity, offset + query.per_page)
+        total = len(ranked)
+        page = ranked[offset : offset + query.per_page]
+        ids = [service_id for _, _, service_id in page]
+        distances = {service_id: distance for distance, _, service_id in page}
+
+    services = load_records(session, ids)
+    return SearchPage(
+        items=[(services[i], distances[i]) for i in ids],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+        query=query,
+    )
+
+
+def _box_count(session: Session, query: SearchQuery) -> int:
+    """How many locations the bounding box holds (an index-only count), to choose the keyword strategy."""
+    south, north, west, east = bounding_box(query.center.latitude, query.center.longitude, query.radius_km)
+    return session.scalar(
+        select(func.count())
+        .select_from(Location)
+        .where(Location.latitude.between(south, north), Location.longitude.between(west, east))
+    )
+
+
+def _rank_by_distance(
+    session: Session, query: SearchQuery, conditions, capacity, needed: int
+) -> list[tuple[float, str, int]]:
+    """Candidates in the bounding box, then exact distance: [(km, name, service id)] nearest first.
+
+    The exact (WGS84) distance decides membership and order; the sphere, which is within SPHERE_ERROR
+    of it, only spares the exact computation where the answer cannot depend on it: candidates surely
+    inside or surely outside the radius, and candidates surely ranked after the first `needed`.
+    The entries returned past `needed` carry their sphere distance (only the count uses them).
+    """
+    center, radius = query.center, query.radius_km
+    south, north, west, east = bounding_box(center.latitude, center.longitude, radius)
+    rows = session.execute(
+        select(Service.id, Service.name, Location.latitude, Location.longitude)
+        .join(service_at_location, service_at_location.c.service_id == Service.id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .outerjoin(capacity, capacity.c.service_id == Service.id)
+        .where(
+            Location.latitude.between(south, north),
+            Location.longitude.between(west, east),
+            # A confidential location must never be placed, even by its distance.
+            Location.confidential.is_(False),
+            *conditions,
+        )
+    )
+    lat0, lon0 = center.latitude, center.longitude
+    low, high = 1 - SPHERE_ERROR, 1 + SPHERE_ERROR
+    # service id -> [sphere km, exact km or None, name, service id, lat, lon] of its nearest location.
+    found: dict[int, list] = {}
+    for service_id, name, lat, lon in rows:
+        sphere = haversine_km(lat0, lon0, lat, lon)
+        if sphere * low > radius:
+            continue  # surely outside
+        exact = None
+        if sphere * high > radius:  # near the edge: only the exact distance can tell
+            exact = geodesic_km(lat0, lon0, lat, lon)
+            if exact > radius:
+                continue
+        kept = found.get(service_id)
+        if kept is None or sphere < kept[0]:
+            found[service_id] = [sphere, exact, name, service_id, lat, lon]
+    by_sphere = sorted(found.values(), key=lambda e: e[0])
+    if not by_sphere:
+        return []
+    # Whatever lies further (on the sphere) than the needed-th entry by more than the error margin is
+    # surely ranked after it; the rest gets its exact distance and is sorted by it.
+    edge = by_sphere[min(needed, len(by_sphere)) - 1][0] * high / low
+    head = [e for e in by_sphere if e[0] <= edge]
+    tail = by_sphere[len(head) :]
+    for entry in head:
+        if entry[1] is None:
+            entry[1] = geodesic_km(lat0, lon0, entry[4], entry[5])
+    ranked = sorted((e[1], e[2], e[3]) for e in head)
+    ranked.extend((e[0], e[2], e[3]) for e in tail)
+    return ranked
+
+
+def _load(session: Session, ids: list[int]) -> dict[int, Service]:
+    """Load the page's services with everything a result shows, in a fixed number of queries."""
+    if not ids:
+        return {}
+    stmt = (
+        select(Service)
+        .where(Service.id.in_(ids))
+        .options(
+            # One-to-one and many-to-one ride along in the main query; collections come in one query each.
+            joinedload(Service.organization),
+            joinedload(Service.capacity),
+            selectinload(Service.locations).joinedload(Location.address),
+            selectinload(Service.locations).joinedload(Location.neighborhood),
+            selectinload(Service.phones),
+            selectinload(Service.schedules),
+            selectinload(Service.languages),
+            selectinload(Service.categories),
+            selectinload(Service.populations),
+            selectinload(Service.practices),
+            selectinload(Service.required_documents),
+        )
+    )
+    return {service.id: service for service in session.scalars(stmt).unique()}
+
+
+def load_service(session: Session, service_id: int) -> Service | None:
+    """One service with everything its page shows, or None."""
+    return _load(session, [service_id]).get(service_id)

@@ -1,0 +1,1 @@
+"""Blueprints: thin views that parse, call the domain, and present."""

@@ -1,0 +1,386 @@
+"""The HTTP API under /api/v1 (contract.md): JSON in and out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from ..domain.errors import NotFound
+from ..domain.search import load_service
+from ..extensions import db
+from ..models import TaxonomyTerm, Unit
+from . import present
+from .auth import actor, require_roles
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/services")
+def list_services():
+    """Search the directory."""
+    result = present.run_search(request.args)
+    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    return jsonify(
+        {
+            "items": [present.service_dict(s, at, config, staff, distance) for s, distance in result.items],
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+        }
+    )
+
+
+def _service_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise NotFound(f"no service {raw!r}")
+    return int(raw)
+
+
+@bp.get("/services/<raw_id>")
+def get_service(raw_id: str):
+    """One service."""
+    service = load_service(db.session, _service_id(raw_id))
+    if service is None or service.status != "active" and not present.viewer_is_staff():
+        raise NotFound(f"no service {raw_id}")
+    return jsonify(present.service_dict(service, present.now(), present.site(), present.viewer_is_staff()))
+
+
+@bp.get("/taxonomy")
+def taxonomy():
+    """IIP domains with their terms, and the vocabularies the filters accept."""
+    ref = present.reference()
+    terms = db.session.scalars(db.select(TaxonomyTerm).order_by(TaxonomyTerm.position, TaxonomyTerm.id)).all()
+    children: dict[str, list] = {}
+    for term in terms:
+        if term.parent_id is not None:
+            children.setdefault(term.parent_id, []).append(
+                {"id": term.id, "name": term.name, "description": term.description}
+            )
+    domains = [
+        {"id": t.id, "name": t.name, "description": t.description, "terms": children.get(t.id, [])}
+        for t in terms
+        if t.parent_id is None
+    ]
+    units = db.session.scalars(db.select(Unit).order_by(Unit.id)).all()
+    return jsonify(
+        {
+            "domains": domains,
+            "languages": [{"code": c, "name": n} for c, n in sorted(ref.language_names.items())],
+            "populations": [{"code": c, "name": n} for c, n in sorted(ref.population_names.items())],
+            "units": [{"id": u.id, "name": u.name} for u in units],
+            "places": sorted(ref.place_names.values()),
+        }
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI document of this API."""
+    return jsonify(openapi_document())
+
+
+# --- Capacity (providers) ---------------------------------------------------------------------------------
+
+
+def _json_body() -> dict:
+    """The request's JSON object, or a 400 naming what is wrong."""
+    from ..domain.errors import ValidationError
+
+    if not request.data:
+        return {}
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValidationError("the body is not valid JSON", None)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object", None)
+    return body
+
+
+@bp.put("/services/<raw_id>/capacity")
+@require_roles("provider", "admin")
+def put_capacity(raw_id: str):
+    """A provider sets its numbers (confirming them); holds beyond availability are flagged at risk."""
+    from ..domain.capacity_updates import parse_changes, update_capacity
+
+    service_id = _service_id(raw_id)
+    body = request.get_json(silent=True)
+    if body is None:
+        from ..domain.errors import ValidationError
+
+        raise ValidationError("the body must be a JSON object with the numbers to set", None)
+    changes = parse_changes(body)
+    channel = "api" if g.get("bearer") else "web"
+    row, at_risk, _ = update_capacity(db.session, actor(), service_id, changes, channel, present.now())
+    data = _capacity_of(row)
+    db.session.commit()
+    return jsonify({**data, "capacity": data, "holds_at_risk": at_risk})
+
+
+def _capacity_of(row) -> dict:
+    """The contract's capacity object for a row just written (before commit expires it)."""
+    from types import SimpleNamespace
+
+    holder = SimpleNamespace(capacity=row, coordinated_entry=row.service.coordinated_entry)
+    return present.capacity_dict(holder, present.now(), present.site(), True)
+
+
+@bp.post("/services/<raw_id>/capacity/confirm")
+@require_roles("provider", "admin")
+def confirm_capacity(raw_id: str):
+    """ "Still correct": refresh confirmed_at, numbers unchanged."""
+    from ..domain.capacity_updates import confirm_capacity as confirm
+
+    service_id = _service_id(raw_id)
+    channel = "api" if g.get("bearer") else "web"
+    row = confirm(db.session, actor(), service_id, channel, present.now())
+    data = _capacity_of(row)
+    db.session.commit()
+    return jsonify({**data, "capacity": data})
+
+
+# --- Participants and referrals -------------------------------------------------------------------------
+
+
+def _participant_for(code: object, acting, for_request: bool = False):
+    """The participant named by a code, visible to the actor (peer outreach may send requests for any)."""
+    from ..domain.errors import ValidationError
+    from ..domain.participants import get_participant
+    from ..models import Participant
+
+    if not isinstance(code, str) or not code.strip() or len(code) > 20:
+        raise ValidationError("participant_code is required", "participant_code")
+    if for_request and acting.role == "peer_outreach":
+        participant = db.session.scalar(select(Participant).where(Participant.code == code.strip().upper()))
+        if participant is None:
+            raise NotFound(f"no participant {code[:20]!r}")
+        return participant
+    return get_participant(db.session, acting, code)
+
+
+@bp.post("/participants")
+@require_roles("case_manager", "admin")
+def create_participant():
+    """Create a participant with a generated code."""
+    from ..domain.errors import ValidationError
+    from ..domain.participants import create_participant as create
+
+    body = _json_body()
+    unknown = set(body) - {"needs", "place"}
+    if unknown:
+        raise ValidationError(
+            f"unknown field {sorted(unknown)[0]!r}: only needs and place", sorted(unknown)[0][:100]
+        )
+    participant = create(
+        db.session, actor(), body.get("needs"), body.get("place"), present.now(), present.reference()
+    )
+    db.session.commit()
+    return jsonify(present.participant_dict(participant)), 201
+
+
+@bp.get("/participants/<code>")
+@require_roles("case_manager", "admin")
+def get_participant(code: str):
+    """A participant with their plan: goals and the referrals under each."""
+    return jsonify(present.participant_dict(_participant_for(code, actor())))
+
+
+@bp.post("/participants/<code>/goals")
+@require_roles("case_manager", "admin")
+def add_goal(code: str):
+    """Add a self-identified goal in an IIP domain."""
+    from ..domain.participants import add_goal as add
+
+    participant = _participant_for(code, actor())
+    body = _json_body()
+    goal = add(
+        db.session,
+        actor(),
+        participant,
+        body.get("domain"),
+        body.get("text"),
+        present.now(),
+        present.reference(),
+    )
+    db.session.commit()
+    return jsonify(present.goal_dict(goal)), 201
+
+
+def _near(body: dict):
+    from ..domain.geo import resolve_near
+
+    if body.get("near") is None:
+        return None
+    if not isinstance(body["near"], str):
+        from ..domain.errors import ValidationError
+
+        raise ValidationError("near must be text: lat,lon, a ZIP, an address or a place name", "near")
+    point = resolve_near(body["near"], present.reference().places, present.address_geocoder())
+    return point.latitude, point.longitude
+
+
+@bp.post("/referrals/check")
+@require_roles("case_manager", "peer_outreach", "admin")
+def referral_check():
+    """The non-displacement check: classification, plain reasons, numbers, alternatives. Claims nothing."""
+    from ..domain.referrals import check
+    from ..domain.referrals import load_service as load_active
+
+    body = _json_body()
+    acting = actor()
+    service = load_active(db.session, body.get("service_id"))
+    participant = None
+    if body.get("participant_code") is not None:
+        participant = _participant_for(body["participant_code"], acting, for_request=True)
+    result = check(db.session, acting, service, participant, present.now(), present.site(), near=_near(body))
+    db.session.commit()
+    return jsonify(present.check_dict(result))
+
+
+@bp.post("/referrals")
+@require_roles("case_manager", "peer_outreach", "admin")
+def create_referral():
+    """Refer a participant: atomic check-and-claim; 409 with the fresh check if the rule forbids it now."""
+    from ..domain.errors import ValidationError
+    from ..domain.referrals import DuplicateKey, StaleCheck, find_by_key
+    from ..domain.referrals import create_referral as create
+    from ..domain.referrals import load_service as load_active
+    from ..models import Goal
+    from .errors import error_response
+
+    body = _json_body()
+    acting = actor()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and (not key.strip() or len(key) > 200):
+        raise ValidationError("Idempotency-Key must be 1-200 characters", "Idempotency-Key")
+    if key:
+        existing = find_by_key(db.session, acting, key)
+        if existing is not None:
+            return jsonify(present.referral_dict(existing)), 201
+    allowed = {
+        "service_id",
+        "participant_code",
+        "action",
+        "reason_code",
+        "justification",
+        "goal_id",
+        "expected_classification",
+        "alternatives_rejected",
+    }
+    unknown = set(body) - allowed
+    if unknown:
+        field_name = sorted(unknown)[0]
+        raise ValidationError(f"unknown field {field_name!r}", field_name[:100])
+    service = load_active(db.session, body.get("service_id"))
+    participant = _participant_for(body.get("participant_code"), acting, for_request=True)
+    goal = None
+    if body.get("goal_id") is not None:
+        goal_id = body["goal_id"]
+        if isinstance(goal_id, bool) or not isinstance(goal_id, int):
+            raise ValidationError("goal_id must be an integer", "goal_id")
+        goal = db.session.get(Goal, goal_id)
+        if goal is None:
+            raise ValidationError(f"no goal {goal_id}", "goal_id")
+    rejected = _rejected_alternatives(body.get("alternatives_rejected"))
+    try:
+        referral = create(
+            db.session,
+            acting,
+            service,
+            participant,
+            body.get("action"),
+            present.now(),
+            present.site(),
+            reason_code=body.get("reason_code"),
+            justification=body.get("justification"),
+            goal=goal,
+            expected_classification=body.get("expected_classification"),
+            idempotency_key=key or None,
+            rejected_alternatives=rejected,
+        )
+    except StaleCheck as exc:
+        db.session.rollback()
+        return error_response(
+            409, exc.message, "classification_changed", exc.field, check=present.check_dict(exc.check)
+        )
+    except DuplicateKey:
+        db.session.rollback()
+        existing = find_by_key(db.session, acting, key)
+        if existing is None:
+            raise
+        return jsonify(present.referral_dict(existing)), 201
+    db.session.commit()
+    return jsonify(present.referral_dict(referral)), 201
+
+
+def _rejected_alternatives(raw) -> dict[int, str]:
+    from ..domain.errors import ValidationError
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "alternatives_rejected maps service ids to reason codes", "alternatives_rejected"
+        )
+    out = {}
+    for key, value in raw.items():
+        if not str(key).isdigit() or not isinstance(value, str):
+            raise ValidationError(
+                "alternatives_rejected maps service ids to reason codes", "alternatives_rejected"
+            )
+        out[int(key)] = value
+    return out
+
+
+def _referral_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise NotFound(f"no referral {raw!r}")
+    return int(raw)
+
+
+@bp.get("/referrals/<raw_id>")
+@require_roles("case_manager", "peer_outreach", "provider", "project_manager", "admin")
+def get_referral(raw_id: str):
+    """One referral with its history."""
+    from ..domain.errors import Forbidden
+    from ..domain.referrals import can_view, load_referral
+
+    referral = load_referral(db.session, _referral_id(raw_id))
+    if not can_view(actor(), referral):
+        raise Forbidden("this referral is not yours")
+    return jsonify(present.referral_dict(referral))
+
+
+def _transition(raw_id: str, verb: str):
+    from ..domain.errors import Forbidden
+    from ..domain.referrals import can_view, load_referral, transition
+
+    acting = actor()
+    referral = load_referral(db.session, _referral_id(raw_id))
+    if not can_view(acting, referral):
+        raise Forbidden("this referral is not yours")
+    body = _json_body()
+    transition(db.session, acting, referral, verb, present.now(), note=body.get("note"))
+    db.session.commit()
+    return jsonify(present.referral_dict(referral))
+
+
+@bp.post("/referrals/<raw_id>/accept")
+@require_roles("provider", "admin")
+def accept_referral(raw_id: str):
+    """The provider accepts: the hold becomes a placement (available or LEAD available drops by 1)."""
+    return _transition(raw_id, "accept")
+
+
+@bp.post("/referrals/<raw_id>/decline")
+@require_roles("provider", "admin")
+def decline_referral(raw_id: str):
+    """The provider declines: the hold ends, the unit is free again."""
+    return _transition(raw_id, "decline")
+
+
+@bp.post("/referrals/<raw_id>/cancel")
+@require_roles("case_manager", "admin")
+def cancel_referral(raw_id: str):
+    """The case manager cancels: the hold ends, the unit is free again."""
+    return _transition(raw_id, "cancel")

@@ -1,0 +1,102 @@
+"""Error handling: JSON errors under /api (contract.md), HTML pages elsewhere; no 500 for client input."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..domain.errors import DomainError
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    431: "headers_too_large",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    """Whether this request is an API request (JSON errors)."""
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, code: str | None = None, field: str | None = None, **extra):
+    """The contract's error JSON: {"error": {"code", "message", "field"?}} plus extra top-level keys."""
+    error = {"code": code or HTTP_CODES.get(status, "error"), "message": message}
+    if field:
+        error["field"] = field
+    response = jsonify({"error": error, **extra})
+    response.status_code = status
+    return response
+
+
+def _page(status: int, message: str):
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.before_request
+    def refuse_large_bodies():
+        # Before routing errors, so an oversized body is a 413 whatever the method or path.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length is not None and request.content_length > limit:
+            raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return error_response(exc.status, exc.message, exc.code, exc.field, **getattr(exc, "extra", {}))
+        return _page(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if wants_json():
+            response = error_response(status, message)
+            valid_methods = getattr(exc, "valid_methods", None)
+            if status == 405 and valid_methods:
+                response.headers["Allow"] = ", ".join(valid_methods)
+            return response
+        return _page(status, message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        # Locked (SQLite busy past its timeout) or unreachable (PostgreSQL down): say so, try later.
+        db.session.rollback()
+        log.warning("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        if wants_json():
+            response = error_response(503, "the database is busy or unavailable; try again shortly")
+        else:
+            response = _page(503, "The database is busy or unavailable; try again shortly.")
+            response = app.make_response(response)
+        response.headers["Retry-After"] = "2"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if wants_json():
+            return error_response(500, "internal error; it has been logged")
+        return _page(500, "Something went wrong on our side; it has been logged.")

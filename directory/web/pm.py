@@ -1,0 +1,315 @@
+"""Project manager pages: the displacement audit dashboard, exports, the monthly report, data freshness;
+and the public transparency page."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..domain import capacity as cap
+from ..domain import dashboard as dash
+from ..domain.errors import ValidationError
+from ..domain.freshness import provider_freshness
+from ..domain.transparency import public_aggregates
+from ..extensions import db
+from ..models import AuditHead, CapacityEvent, JobLease, Organization, Participant, Referral, Service
+from . import charts, present
+from .auth import require_roles
+from .provider import csv_safe
+
+bp = Blueprint("pm", __name__)
+AUDITORS = ("project_manager", "admin")
+
+
+def _period() -> dash.Period:
+    """The period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default the last 30 days."""
+    now = present.now()
+
+    def parse(name: str) -> datetime | None:
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValidationError(f"{name} must be a date YYYY-MM-DD", name) from None
+
+    start, end = parse("start"), parse("end")
+    end = end + timedelta(days=1) if end else now
+    start = start or end - timedelta(days=30)
+    if start >= end:
+        raise ValidationError("start must be before end", "start")
+    if end - start > timedelta(days=3 * 366):
+        raise ValidationError("a period is at most three years", "start")
+    return dash.Period(start, end)
+
+
+def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
+    """Every table of the dashboard for a period."""
+    session, now = db.session, present.now()
+    weeks = dash.referrals_by_week(session, period)
+    overrides, total = dash.displacement_rate(session, period)
+    with_alternative = dash.displacements_with_alternatives(session, period)
+    data = {
+        "period": period,
+        "weeks": weeks,
+        "overrides": overrides,
+        "total": total,
+        "by_reason": dash.overrides_by(session, period, "reason"),
+        "by_provider": dash.overrides_by(session, period, "provider"),
+        "by_case_manager": dash.overrides_by(session, period, "case_manager") if with_case_managers else None,
+        "with_alternative": with_alternative,
+        "without_alternative": overrides - len(with_alternative),
+        "breakdowns": {
+            d: dash.breakdown(session, period, d)
+            for d in ("domain", "neighborhood", "language", "population")
+        },
+        "lead": dash.lead_capacity(session, period, now),
+        "additionality": dash.additionality_flags(session, period),
+        "unmet": {
+            d: dash.unmet_need(session, period, d)
+            for d in ("domain", "neighborhood", "language", "population")
+        },
+        "outcomes": dash.outcomes(session, period),
+        "freshness": provider_freshness(session, now, present.site()),
+    }
+    return data
+
+
+def _charts(data: dict) -> dict:
+    weeks = list(data["weeks"])
+    series = {c: [data["weeks"][w].get(f"classification:{c}", 0) for w in weeks] for c in cap.CLASSIFICATIONS}
+    with_alt_reasons: dict[str, int] = {}
+    for row in data["with_alternative"]:
+        with_alt_reasons[row.reason_code or "(none)"] = (
+            with_alt_reasons.get(row.reason_code or "(none)", 0) + 1
+        )
+    return {
+        "weekly": charts.stacked_columns("Referrals per week by classification", weeks, series),
+        "reasons": charts.bar_chart("Overrides by reason", sorted(data["by_reason"].items())),
+        "lead": charts.bar_chart(
+            "LEAD-funded units idle now, by provider", [(r.provider, r.idle) for r in data["lead"]]
+        ),
+        "unmet": charts.bar_chart("Unmet need by domain", sorted(data["unmet"]["domain"].items())),
+        "with_alt": charts.bar_chart(
+            "Displacements where an alternative existed, by reason", sorted(with_alt_reasons.items())
+        ),
+    }
+
+
+def _chain_state() -> dict:
+    head = db.session.get(AuditHead, 1)
+    lease = db.session.get(JobLease, "verify_audit")
+    return {
+        "events": head.events if head else 0,
+        "last_hash": head.last_hash if head else None,
+        "verified_at": lease.last_finished_at if lease else None,
+        "verified": lease.last_result if lease else None,
+        "status": lease.last_status if lease else None,
+    }
+
+
+@bp.get("/pm")
+@require_roles(*AUDITORS)
+def dashboard():
+    """The displacement audit dashboard for a chosen period (read-only)."""
+    period = _period()
+    data = dashboard_data(period, current_user.role == "project_manager")
+    return render_template(
+        "pm/dashboard.html",
+        d=data,
+        charts=_charts(data),
+        chain=_chain_state(),
+        end_shown=period.end - timedelta(days=1),
+    )
+
+
+@bp.get("/pm/report")
+@require_roles(*AUDITORS)
+def report():
+    """A printable monthly report (?month=YYYY-MM, default the previous month), without case-manager names."""
+    raw = request.args.get("month", "")
+    now = present.now()
+    try:
+        first = (
+            datetime.strptime(raw, "%Y-%m").replace(tzinfo=UTC)
+            if raw
+            else (now.replace(day=1) - timedelta(days=1)).replace(
+                day=1, hour=0, minute=0, second=0, microsecond=0
+            )
+        )
+    except ValueError:
+        raise ValidationError("month must be YYYY-MM", "month") from None
+    end = (first + timedelta(days=32)).replace(day=1)
+    period = dash.Period(first, end)
+    data = dashboard_data(period, False)
+    return render_template("pm/report.html", d=data, charts=_charts(data), month=first.strftime("%B %Y"))
+
+
+def _csv(rows: list[list], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([csv_safe(v) for v in row])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@bp.get("/pm/export/referrals.csv")
+@require_roles(*AUDITORS)
+def export_referrals():
+    """Referrals of the period: participant codes replaced by a per-export pseudonym, times to the day."""
+    period = _period()
+    key = secrets.token_bytes(32)  # a new key per export: pseudonyms cannot be linked across exports
+
+    def pseudonym(code: str | None) -> str:
+        if code is None:
+            return ""
+        return "X-" + hmac.new(key, code.encode(), hashlib.sha256).hexdigest()[:10]
+
+    rows = db.session.execute(
+        select(Referral, Service.name, Organization.name, Participant.code)
+        .join(Service, Service.id == Referral.service_id)
+        .join(Organization, Organization.id == Service.organization_id)
+        .outerjoin(Participant, Participant.id == Referral.participant_id)
+        .where(Referral.created_at >= period.start, Referral.created_at < period.end)
+        .order_by(Referral.created_at, Referral.id)
+    ).all()
+    table = [
+        [
+            "referral_id",
+            "date",
+            "service_id",
+            "service",
+            "provider",
+            "domain",
+            "action",
+            "classification",
+            "state",
+            "hold",
+            "would_displace",
+            "reason_code",
+            "participant",
+            "alternatives_offered",
+            "closed_date",
+        ]
+    ]
+    for referral, service_name, provider, code in rows:
+        table.append(
+            [
+                referral.id,
+                referral.created_at.date().isoformat(),
+                referral.service_id,
+                service_name,
+                provider,
+                referral.domain,
+                referral.action,
+                referral.classification,
+                referral.state,
+                referral.hold,
+                referral.would_displace,
+                referral.reason_code or "",
+                pseudonym(code),
+                len(referral.alternatives),
+                referral.closed_at.date().isoformat() if referral.closed_at else "",
+            ]
+        )
+    return _csv(table, "referrals")
+
+
+@bp.get("/pm/export/capacity-history.csv")
+@require_roles(*AUDITORS)
+def export_capacity_history():
+    """Every capacity change and confirmation of the period, for all services."""
+    from .provider import NUMBER_COLUMNS
+
+    period = _period()
+    events = db.session.execute(
+        select(CapacityEvent, Service.name)
+        .join(Service, Service.id == CapacityEvent.service_id)
+        .where(CapacityEvent.at >= period.start, CapacityEvent.at < period.end)
+        .order_by(CapacityEvent.at, CapacityEvent.id)
+    ).all()
+    header = ["at", "service_id", "service", "kind", "channel"]
+    for name in NUMBER_COLUMNS:
+        header += [f"{name}_before", f"{name}_after"]
+    table = [header]
+    for event, name in events:
+        row = [event.at.isoformat(timespec="seconds"), event.service_id, name, event.kind, event.channel]
+        for column in NUMBER_COLUMNS:
+            row += [(event.before or {}).get(column, ""), event.after.get(column, "")]
+        table.append(row)
+    return _csv(table, "capacity-history")
+
+
+@bp.get("/pm/export/<table>.csv")
+@require_roles(*AUDITORS)
+def export_table(table: str):
+    """One dashboard table as CSV."""
+    period = _period()
+    data = dashboard_data(period, current_user.role == "project_manager")
+    if table == "weekly":
+        keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [
+            f"action:{a}" for a in ("claim", "join_waitlist", "override", "request")
+        ]
+        rows = [["week", *keys, "total"]] + [
+            [w, *[c.get(k, 0) for k in keys], c["total"]] for w, c in data["weeks"].items()
+        ]
+    elif table in ("overrides_by_reason", "overrides_by_provider", "overrides_by_case_manager"):
+        source = data[
+            {
+                "overrides_by_reason": "by_reason",
+                "overrides_by_provider": "by_provider",
+                "overrides_by_case_manager": "by_case_manager",
+            }[table]
+        ]
+        if source is None:
+            return jsonify({"error": {"code": "forbidden", "message": "project manager only"}}), 403
+        rows = [["key", "overrides"]] + sorted([k, v] for k, v in source.items())
+    elif table == "lead_capacity":
+        rows = [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]] + [
+            [r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in data["lead"]
+        ]
+    elif table.startswith("unmet_") and table[6:] in data["unmet"]:
+        rows = [[table[6:], "unmet_checks"]] + sorted([k, v] for k, v in data["unmet"][table[6:]].items())
+    elif table.startswith("by_") and table[3:] in data["breakdowns"]:
+        rows = [[table[3:], "referrals", "overrides"]] + [
+            [k, v.get("referrals", 0), v.get("overrides", 0)]
+            for k, v in data["breakdowns"][table[3:]].items()
+        ]
+    else:
+        from flask import abort
+
+        abort(404)
+    return _csv(rows, table)
+
+
+@bp.get("/pm/freshness")
+@require_roles(*AUDITORS)
+def freshness():
+    """Providers by how overdue their numbers are, most overdue first."""
+    rows = provider_freshness(db.session, present.now(), present.site())
+    return render_template("pm/freshness.html", rows=rows, now=present.now())
+
+
+@bp.get("/transparency")
+def transparency():
+    """The public transparency page: aggregates only, small counts suppressed."""
+    return render_template("pm/transparency.html", report=public_aggregates(db.session, present.now()))
+
+
+@bp.get("/api/v1/transparency")
+def transparency_json():
+    """The transparency report as JSON."""
+    return jsonify(public_aggregates(db.session, present.now()))

@@ -1,0 +1,373 @@
+"""Presentation shared by pages and the API: services, capacity and ages as plain data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_login import current_user
+
+from ..config import SiteConfig
+from ..domain import capacity as cap
+from ..models import Service
+from ..types import utcnow
+
+STAFF_ROLES = frozenset({"case_manager", "peer_outreach", "provider", "project_manager", "admin"})
+STATUS_LABELS = {
+    cap.LEAD_FUNDED: "LEAD-funded unit free",
+    cap.COORDINATED_ENTRY: "Coordinated entry",
+    cap.SPARE_CAPACITY: "Spare capacity",
+    cap.DISPLACEMENT: "Waitlist: would displace",
+    cap.FULL: "Full",
+    cap.UNVERIFIED: "Unverified: call first",
+    cap.OPEN_ACCESS: "Open access",
+}
+# Badges a site may hide from the public (site file [public_badges]); staff always see them.
+SENSITIVE_ATTRIBUTES = ("accepts_sex_workers", "accepts_active_use", "criminal_record_ok", "lead_fundable")
+
+
+def now() -> datetime:
+    """The current time: the app's clock (tests set CLOCK), else the system clock, in UTC."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else utcnow()
+
+
+def site() -> SiteConfig:
+    """The site configuration."""
+    return current_app.config["SITE"]
+
+
+def viewer_is_staff() -> bool:
+    """Whether the viewer is a signed-in staff or provider account."""
+    return bool(getattr(current_user, "is_authenticated", False)) and current_user.role in STAFF_ROLES
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def age_text(moment: datetime | None, at: datetime) -> str:
+    """How old something is, in words a case manager reads at a glance."""
+    if moment is None:
+        return "never confirmed"
+    seconds = max(0, int((at - moment).total_seconds()))
+    if seconds < 90:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 90:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+def service_status(service: Service, at: datetime, config: SiteConfig) -> str:
+    """The classification a new referral to this service would get now."""
+    numbers = cap.Numbers.of(service.capacity) if service.capacity is not None else None
+    return cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours)
+
+
+def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: bool) -> dict | None:
+    """The contract's `capacity` object (null for untracked, open-access services)."""
+    row = service.capacity
+    if row is None:
+        return None
+    numbers = cap.Numbers.of(row)
+    show_lead = staff or config.public_badges.get("lead_funded_counts", True)
+    return {
+        "unit": row.unit_id,
+        "maximum": row.maximum,
+        "available": row.available,
+        "waitlist": row.waitlist,
+        "lead_funded_maximum": row.lead_funded_maximum if show_lead else None,
+        "lead_funded_available": row.lead_funded_available if show_lead else None,
+        "held_general": row.held_general,
+        "held_lead": row.held_lead if show_lead else None,
+        "confirmed_at": iso(row.confirmed_at),
+        "stale": cap.is_stale(numbers, at, config.freshness_hours),
+        "status": cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours),
+    }
+
+
+def primary_location(service: Service):
+    """The service's first location (by id), or None."""
+    return min(service.locations, key=lambda loc: loc.id) if service.locations else None
+
+
+def location_dict(service: Service, staff: bool) -> dict | None:
+    """The contract's `location`; a confidential one has no address and no coordinates outside staff pages."""
+    location = primary_location(service)
+    if location is None:
+        return None
+    hidden = location.confidential
+    neighborhood = (
+        location.neighborhood.name if location.neighborhood and not location.neighborhood.internal else None
+    )
+    address = location.address.one_line() if location.address is not None else None
+    # Only a precise, public location shows its street address.
+    return {
+        "address": None if hidden else address,
+        "latitude": None if hidden else location.latitude,
+        "longitude": None if hidden else location.longitude,
+        "precision": location.precision,
+        "neighborhood": neighborhood,
+        "confidential": location.confidential,
+    }
+
+
+def attributes_dict(service: Service, config: SiteConfig, staff: bool) -> dict:
+    """The contract's `attributes`, hiding the sensitive badges the site keeps from the public."""
+    location = primary_location(service)
+    values = {
+        "low_barrier": service.low_barrier,
+        "housing_first": service.housing_first,
+        "no_sobriety_requirement": service.no_sobriety_requirement,
+        "accepts_active_use": service.accepts_active_use,
+        "accepts_sex_workers": service.accepts_sex_workers,
+        "no_id_required": service.no_id_required,
+        "criminal_record_ok": service.criminal_record_ok,
+        "trauma_informed": service.trauma_informed,
+        "peer_run": service.peer_run,
+        "coordinated_entry": service.coordinated_entry,
+        "religious_requirement": service.religious_requirement,
+        "conversion_therapy": service.conversion_therapy,
+        "lead_fundable": service.lead_fundable,
+        "confidential": bool(location and location.confidential),
+        "evidence_based_practices": sorted(p.code for p in service.practices),
+    }
+    if not staff:
+        for name in SENSITIVE_ATTRIBUTES:
+            if not config.public_badges.get(name, True):
+                values[name] = None
+    return values
+
+
+def hhmm(moment) -> str:
+    """A time of day as HH:MM."""
+    return moment.strftime("%H:%M")
+
+
+def service_dict(
+    service: Service, at: datetime, config: SiteConfig, staff: bool, distance_km: float | None = None
+):
+    """The contract's `service` object."""
+    categories = sorted(service.categories, key=lambda t: (t.id != service.primary_domain, t.id))
+    data = {
+        "id": service.id,
+        "name": service.name,
+        "description": service.description,
+        "organization": {"id": service.organization.id, "name": service.organization.name},
+        "categories": [service.primary_domain] + [t.id for t in categories if t.id != service.primary_domain],
+        "location": location_dict(service, staff),
+        "phones": [
+            {"number": p.number, "extension": p.extension, "type": p.type, "description": p.description}
+            for p in sorted(service.phones, key=lambda p: p.id)
+        ],
+        "schedule": [
+            {
+                "byday": s.byday,
+                "opens_at": hhmm(s.opens_at),
+                "closes_at": hhmm(s.closes_at),
+                "description": s.description,
+            }
+            for s in sorted(service.schedules, key=lambda s: ("MOTUWETHFRSASU".index(s.byday), s.opens_at))
+        ],
+        "languages": [
+            {"code": lang.code, "name": lang.name} for lang in sorted(service.languages, key=lambda x: x.code)
+        ],
+        "populations": sorted(p.code for p in service.populations),
+        "eligibility": service.eligibility_description,
+        "required_documents": [d.document for d in sorted(service.required_documents, key=lambda d: d.id)],
+        "alert": service.alert,
+        "intake": {
+            "mode": service.intake_mode,
+            "times": service.intake_times,
+            "curfew": service.curfew,
+            "application_process": service.application_process,
+        },
+        "fees": service.fees_description,
+        "insurance": service.insurance,
+        "moud": [
+            name
+            for name, offered in (
+                ("buprenorphine", service.moud_buprenorphine),
+                ("methadone", service.moud_methadone),
+                ("naltrexone", service.moud_naltrexone),
+            )
+            if offered
+        ],
+        "accessibility": {
+            "pets_allowed": service.pets_allowed,
+            "partners_allowed": service.partners_allowed,
+            "wheelchair_accessible": service.wheelchair_accessible,
+        },
+        "url": service.url,
+        "email": service.email,
+        "attributes": attributes_dict(service, config, staff),
+        "capacity": capacity_dict(service, at, config, staff),
+    }
+    if distance_km is not None:
+        data["distance_km"] = round(distance_km, 3)
+    return data
+
+
+_REFERENCE_TTL_SECONDS = 60.0
+
+
+def reference():
+    """The reference data (taxonomy, languages, populations, places), cached for a minute per app."""
+    import time
+
+    from ..domain.reference import Reference
+    from ..extensions import db
+
+    cache = current_app.extensions.setdefault("directory_reference", {})
+    loaded_at = cache.get("at", 0.0)
+    if "value" not in cache or time.monotonic() - loaded_at > _REFERENCE_TTL_SECONDS:
+        cache["value"] = Reference.load(db.session)
+        cache["at"] = time.monotonic()
+    return cache["value"]
+
+
+def address_geocoder():
+    """The configured address geocoder (None offline), built once per app."""
+    from ..geocoding import make_address_geocoder
+
+    cache = current_app.extensions.setdefault("directory_geocoder", {})
+    if "value" not in cache:
+        config = current_app.config
+        cache["value"] = make_address_geocoder(
+            config["GEOCODER"], config.get("GEOCODER_DOMAIN"), config.get("GEOCODER_USER_AGENT")
+        )
+    return cache["value"]
+
+
+def run_search(params):
+    """Validate request parameters and run the search (shared by the page and the API)."""
+    from ..domain.search import parse_query, search
+    from ..extensions import db
+
+    config, ref = site(), reference()
+    query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
+    return search(db.session, query, config, now(), ref)
+
+
+def service_short(service: Service) -> dict:
+    """A service in short form (alternatives, referrals)."""
+    location = primary_location(service)
+    public = location is not None and not location.confidential
+    return {
+        "id": service.id,
+        "name": service.name,
+        "organization": {"id": service.organization.id, "name": service.organization.name},
+        "neighborhood": location.neighborhood.name
+        if public and location.neighborhood and not location.neighborhood.internal
+        else None,
+        "latitude": location.latitude if public else None,
+        "longitude": location.longitude if public else None,
+    }
+
+
+def check_dict(result) -> dict:
+    """The contract's `check` object."""
+    config = site()
+    return {
+        "service_id": result.service.id,
+        "check_id": result.check_id,
+        "classification": result.classification,
+        "would_displace": result.would_displace,
+        "actions": result.actions,
+        "reasons": result.reasons,
+        "capacity": capacity_dict(result.service, now(), config, True)
+        if result.capacity is not None
+        else None,
+        "alternatives": [
+            {
+                "service": service_short(a.service),
+                "classification": a.classification,
+                "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
+            }
+            for a in result.alternatives
+        ],
+    }
+
+
+def referral_dict(referral) -> dict:
+    """The contract's `referral` object."""
+    return {
+        "id": referral.id,
+        "service_id": referral.service_id,
+        "service": service_short(referral.service),
+        "participant_code": referral.participant.code if referral.participant else None,
+        "goal_id": referral.goal_id,
+        "action": referral.action,
+        "classification": referral.classification,
+        "state": referral.state,
+        "hold": referral.hold,
+        "at_risk": referral.at_risk,
+        "would_displace": referral.would_displace,
+        "reason_code": referral.reason_code,
+        "justification": referral.justification,
+        "capacity_snapshot": referral.capacity_snapshot,
+        "alternatives_offered": [
+            {
+                "service_id": alt.service_id,
+                "name": alt.service.name,
+                "classification": alt.classification,
+                "distance_km": alt.distance_km,
+                "rejection_reason": alt.rejection_reason,
+            }
+            for alt in referral.alternatives
+        ],
+        "created_at": iso(referral.created_at),
+        "created_by": referral.created_by,
+        "expires_at": iso(referral.expires_at),
+        "closed_at": iso(referral.closed_at),
+        "history": [
+            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "actor_id": e.actor_id, "note": e.note}
+            for e in referral.events
+        ],
+    }
+
+
+def goal_dict(goal) -> dict:
+    """A goal of a plan with its referrals."""
+    return {
+        "id": goal.id,
+        "domain": goal.domain,
+        "text": goal.text,
+        "created_at": iso(goal.created_at),
+        "referrals": [referral_dict(r) for r in goal.referrals],
+    }
+
+
+def participant_dict(participant) -> dict:
+    """The contract's `participant` with its plan."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Referral
+
+    loose = db.session.scalars(
+        select(Referral)
+        .where(Referral.participant_id == participant.id, Referral.goal_id.is_(None))
+        .order_by(Referral.id)
+    ).all()
+    return {
+        "code": participant.code,
+        "case_manager_id": participant.case_manager_id,
+        "created_at": iso(participant.created_at),
+        "place": {
+            "label": participant.place_label,
+            "latitude": participant.latitude,
+            "longitude": participant.longitude,
+        },
+        "needs": participant.needs,
+        "goals": [goal_dict(g) for g in participant.goals],
+        "referrals_without_goal": [referral_dict(r) for r in loose],
+    }

@@ -1,0 +1,393 @@
+"""Provider pages: the dashboard of an organization's services, the update form, confirm, history, staff,
+the referral inbox, and the one-tap "still correct" link from reminder emails."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select, update
+from werkzeug.security import generate_password_hash
+
+from ..domain.access import Actor
+from ..domain.capacity_updates import FIELDS, confirm_capacity, parse_changes, update_capacity
+from ..domain.errors import Conflict, DomainError, Forbidden, ValidationError
+from ..domain.referrals import OPEN_STATES, load_referral, transition
+from ..domain.search import load_service
+from ..extensions import db
+from ..links import read_confirm_token
+from ..models import CapacityEvent, ConfirmLink, Organization, Referral, Service, User
+from . import present
+from .auth import actor, require_roles
+
+bp = Blueprint("provider", __name__)
+
+
+def _organization_id() -> int:
+    """The organization whose dashboard this is: the provider's own; an admin picks one with ?org=."""
+    if current_user.role == "provider":
+        return current_user.organization_id
+    raw = request.values.get("org", "")
+    if not raw.isdigit() or db.session.get(Organization, int(raw)) is None:
+        abort(404, "choose an organization: ?org=ID")
+    return int(raw)
+
+
+def _own_service(raw_id: str) -> Service:
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 12:
+        abort(404)
+    service = load_service(db.session, int(raw_id))
+    if service is None:
+        abort(404)
+    if not (current_user.role == "admin" or service.organization_id == current_user.organization_id):
+        raise Forbidden("this service belongs to another organization")
+    return service
+
+
+def _rows(services, at, config):
+    rows = []
+    for service in services:
+        row = service.capacity
+        rows.append(
+            {
+                "service": service,
+                "status": present.service_status(service, at, config),
+                "capacity": present.capacity_dict(service, at, config, True),
+                "age": present.age_text(row.confirmed_at if row else None, at),
+            }
+        )
+    return rows
+
+
+@bp.get("/provider")
+@require_roles("provider", "admin")
+def dashboard():
+    """Each of the organization's services with its numbers and their age; confirm in one tap."""
+    org_id = _organization_id()
+    at, config = present.now(), present.site()
+    ids = db.session.scalars(
+        select(Service.id).where(Service.organization_id == org_id).order_by(Service.name, Service.id)
+    ).all()
+    from ..domain.search import _load
+
+    loaded = _load(db.session, list(ids))
+    services = [loaded[i] for i in ids]
+    inbox = db.session.scalar(
+        select(db.func.count())
+        .select_from(Referral)
+        .join(Service, Service.id == Referral.service_id)
+        .where(Service.organization_id == org_id, Referral.state.in_(OPEN_STATES))
+    )
+    return render_template(
+        "provider/dashboard.html",
+        organization=db.session.get(Organization, org_id),
+        rows=_rows(services, at, config),
+        labels=present.STATUS_LABELS,
+        inbox=inbox,
+        org_query={"org": org_id} if current_user.role == "admin" else {},
+    )
+
+
+def _back(service: Service):
+    query = {"org": service.organization_id} if current_user.role == "admin" else {}
+    return redirect(url_for("provider.dashboard", **query) + f"#service-{service.id}")
+
+
+@bp.post("/provider/services/<raw_id>/confirm")
+@require_roles("provider", "admin")
+def confirm(raw_id: str):
+    """ "Still correct" for one service."""
+    service = _own_service(raw_id)
+    confirm_capacity(db.session, actor(), service.id, "web", present.now())
+    db.session.commit()
+    return _back(service)
+
+
+@bp.post("/provider/confirm-all")
+@require_roles("provider", "admin")
+def confirm_all():
+    """ "Still correct" for every tracked service of the organization whose numbers are known."""
+    org_id = _organization_id()
+    acting, at = actor(), present.now()
+    services = db.session.scalars(select(Service).where(Service.organization_id == org_id)).all()
+    for service in services:
+        if service.capacity is not None and service.capacity.available is not None:
+            confirm_capacity(db.session, acting, service.id, "web", at)
+    db.session.commit()
+    query = {"org": org_id} if current_user.role == "admin" else {}
+    return redirect(url_for("provider.dashboard", **query))
+
+
+def _form_changes(form) -> dict:
+    """Turn the update form into the API's changes (empty waitlist or "unknown" ticked = null)."""
+    body: dict = {}
+    for name in FIELDS:
+        if name == "waitlist" and form.get("waitlist_unknown"):
+            body[name] = None
+            continue
+        raw = (form.get(name) or "").strip()
+        if raw == "":
+            if name in ("waitlist", "available"):
+                body[name] = None
+            continue
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+            raise ValidationError(f"{name.replace('_', ' ')} must be a whole number from 0 to 100,000", name)
+        body[name] = int(raw)
+    return parse_changes(body)
+
+
+@bp.route("/provider/services/<raw_id>", methods=["GET", "POST"])
+@require_roles("provider", "admin")
+def edit(raw_id: str):
+    """The one-screen update form with +/- steppers."""
+    service = _own_service(raw_id)
+    if service.capacity is None:
+        abort(404, "this service does not track capacity")
+    error = None
+    at_risk: list[int] = []
+    if request.method == "POST":
+        try:
+            changes = _form_changes(request.form)
+            _, at_risk, _ = update_capacity(db.session, actor(), service.id, changes, "web", present.now())
+            db.session.commit()
+            if not at_risk:
+                return _back(service)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc
+    service = load_service(db.session, service.id)
+    at = present.now()
+    history = db.session.scalars(
+        select(CapacityEvent)
+        .where(CapacityEvent.service_id == service.id)
+        .order_by(CapacityEvent.at.desc(), CapacityEvent.id.desc())
+        .limit(20)
+    ).all()
+    return (
+        render_template(
+            "provider/edit.html",
+            service=service,
+            capacity=present.capacity_dict(service, at, present.site(), True),
+            status=present.service_status(service, at, present.site()),
+            age=present.age_text(service.capacity.confirmed_at, at),
+            labels=present.STATUS_LABELS,
+            error=error,
+            form=request.form if error else None,
+            at_risk=at_risk,
+            history=history,
+        ),
+        400 if error else 200,
+    )
+
+
+HISTORY_COLUMNS = ("at", "kind", "channel", "user")
+NUMBER_COLUMNS = ("maximum", "available", "waitlist", "lead_funded_maximum", "lead_funded_available")
+
+
+def history_csv(events) -> str:
+    """Capacity history as CSV: who, when, through what, before -> after for each number."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = list(HISTORY_COLUMNS)
+    for name in NUMBER_COLUMNS:
+        header += [f"{name}_before", f"{name}_after"]
+    writer.writerow(header)
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        row = [
+            event.at.isoformat(timespec="seconds"),
+            event.kind,
+            event.channel,
+            event.user.email if event.user else "",
+        ]
+        for name in NUMBER_COLUMNS:
+            row += [before.get(name, ""), after.get(name, "")]
+        writer.writerow([csv_safe(value) for value in row])
+    return out.getvalue()
+
+
+def csv_safe(value) -> str:
+    """Neutralize spreadsheet formulas in untrusted text (a cell starting with = + - @ is prefixed)."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not text.lstrip("-").isdigit():
+        return "'" + text
+    return text
+
+
+@bp.get("/provider/services/<raw_id>/history.csv")
+@require_roles("provider", "admin", "project_manager")
+def history(raw_id: str):
+    """Every change and confirmation of a service's numbers, as CSV."""
+    if current_user.role == "project_manager":
+        service = load_service(db.session, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+        if service is None:
+            abort(404)
+    else:
+        service = _own_service(raw_id)
+    events = db.session.scalars(
+        select(CapacityEvent)
+        .where(CapacityEvent.service_id == service.id)
+        .order_by(CapacityEvent.at, CapacityEvent.id)
+    ).all()
+    return Response(
+        history_csv(events),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="capacity-history-{service.id}.csv"'},
+    )
+
+
+@bp.get("/provider/referrals")
+@require_roles("provider", "admin")
+def inbox():
+    """Incoming referrals: open ones first, with accept and decline."""
+    org_id = _organization_id()
+    referrals = db.session.scalars(
+        select(Referral)
+        .join(Service, Service.id == Referral.service_id)
+        .where(Service.organization_id == org_id)
+        .order_by(Referral.state.notin_(OPEN_STATES), Referral.created_at.desc(), Referral.id.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "provider/inbox.html", referrals=referrals, open_states=OPEN_STATES, now=present.now()
+    )
+
+
+@bp.get("/provider/referrals/<int:referral_id>")
+@require_roles("provider", "admin")
+def inbox_item(referral_id: int):
+    """One incoming referral."""
+    referral = load_referral(db.session, referral_id)
+    if not (current_user.role == "admin" or referral.service.organization_id == current_user.organization_id):
+        raise Forbidden("this referral is for another organization")
+    return render_template(
+        "provider/inbox.html", referrals=[referral], open_states=OPEN_STATES, now=present.now()
+    )
+
+
+@bp.post("/provider/referrals/<int:referral_id>/<verb>")
+@require_roles("provider", "admin")
+def decide(referral_id: int, verb: str):
+    """Accept or decline an incoming referral."""
+    if verb not in ("accept", "decline"):
+        abort(404)
+    referral = load_referral(db.session, referral_id)
+    note = (request.form.get("note") or "").strip() or None
+    transition(db.session, actor(), referral, verb, present.now(), note=note)
+    db.session.commit()
+    return redirect(url_for("provider.inbox"))
+
+
+@bp.route("/provider/staff", methods=["GET", "POST"])
+@require_roles("provider", "admin")
+def staff():
+    """An organization's provider admin adds and removes its own staff."""
+    org_id = _organization_id()
+    if current_user.role == "provider" and not current_user.user.org_admin:
+        raise Forbidden("only your organization's provider admin manages staff")
+    error = None
+    created_password = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "add":
+            email = (request.form.get("email") or "").strip().lower()
+            if "@" not in email or len(email) > 254:
+                error = "Give a valid email address."
+            elif db.session.scalar(select(User.id).where(User.email == email)) is not None:
+                error = "That email already has an account."
+            else:
+                import secrets
+
+                created_password = secrets.token_urlsafe(12)
+                db.session.add(
+                    User(
+                        email=email,
+                        role="provider",
+                        organization_id=org_id,
+                        password_hash=generate_password_hash(created_password),
+                    )
+                )
+                db.session.commit()
+        elif action == "remove":
+            raw = request.form.get("user_id", "")
+            target = db.session.get(User, int(raw)) if raw.isdigit() else None
+            if target is None or target.organization_id != org_id or target.role != "provider":
+                error = "No such staff member."
+            elif target.id == current_user.id:
+                error = "You cannot remove yourself."
+            else:
+                target.active = False
+                db.session.commit()
+    members = db.session.scalars(
+        select(User).where(User.organization_id == org_id, User.role == "provider").order_by(User.email)
+    ).all()
+    return render_template(
+        "provider/staff.html", members=members, error=error, created_password=created_password
+    ), (400 if error else 200)
+
+
+# --- One-tap "still correct" links from reminder emails (no login) ----------------------------------------
+
+
+def _link(token: str) -> ConfirmLink:
+    nonce = read_confirm_token(current_app.config["SECRET_KEY"], token)
+    link = db.session.scalar(select(ConfirmLink).where(ConfirmLink.nonce == nonce)) if nonce else None
+    if link is None:
+        abort(404, "This link is not valid.")
+    return link
+
+
+@bp.get("/confirm/<token>")
+def confirm_link(token: str):
+    """The page a reminder links to: one big "Still correct" button.
+
+    A GET never confirms: mail scanners open links, and a scanner must not vouch for the numbers.
+    """
+    link = _link(token)
+    service = load_service(db.session, link.service_id)
+    at = present.now()
+    state = "used" if link.used_at else ("expired" if link.expires_at < at else "ready")
+    return render_template(
+        "provider/confirm_link.html",
+        service=service,
+        capacity=present.capacity_dict(service, at, present.site(), True),
+        age=present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        state=state,
+        token=token,
+    ), (200 if state == "ready" else 410)
+
+
+@bp.post("/confirm/<token>")
+def confirm_link_post(token: str):
+    """Confirm through a reminder link: works once, until it expires."""
+    link = _link(token)
+    at = present.now()
+    if link.expires_at < at:
+        raise Conflict("this link has expired: sign in to confirm", "token")
+    # The conditional update makes the link single-use even if two taps race.
+    used = db.session.execute(
+        update(ConfirmLink).where(ConfirmLink.id == link.id, ConfirmLink.used_at.is_(None)).values(used_at=at)
+    ).rowcount
+    if not used:
+        raise Conflict("this link has already been used", "token")
+    service = db.session.get(Service, link.service_id)
+    # The link stands for the organization's staff it was sent to (no account is signed in).
+    confirm_capacity(
+        db.session,
+        Actor(link.user_id, "provider", service.organization_id),
+        link.service_id,
+        "email_link",
+        at,
+    )
+    db.session.commit()
+    service = load_service(db.session, link.service_id)
+    return render_template(
+        "provider/confirm_link.html",
+        service=service,
+        capacity=present.capacity_dict(service, at, present.site(), True),
+        age=present.age_text(service.capacity.confirmed_at, at),
+        state="done",
+        token=token,
+    )

@@ -1,0 +1,107 @@
+"""Public pages: search with list (and map), a service's page, and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import text
+
+from ..domain.errors import ValidationError
+from ..domain.search import load_service
+from ..extensions import db
+from . import present
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index():
+    """The search page is the home page."""
+    return redirect(url_for("public.search"))
+
+
+@bp.get("/search")
+def search():
+    """Search form and results; the same query parameters as GET /api/v1/services."""
+    error = None
+    result = None
+    if any(value.strip() for value in request.args.values()):
+        try:
+            result = present.run_search(request.args)
+        except ValidationError as exc:
+            error = exc
+    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    rows = []
+    if result is not None:
+        for service, distance in result.items:
+            rows.append(
+                {
+                    "service": service,
+                    "distance": distance,
+                    "status": present.service_status(service, at, config),
+                    "data": present.service_dict(service, at, config, staff, distance),
+                    "age": present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+                }
+            )
+    status = 400 if error else 200
+    return (
+        render_template(
+            "public/search.html",
+            args=request.args,
+            error=error,
+            result=result,
+            rows=rows,
+            reference=present.reference(),
+            labels=present.STATUS_LABELS,
+        ),
+        status,
+    )
+
+
+@bp.get("/services/<raw_id>")
+def service_page(raw_id: str):
+    """Everything about one service, with a print layout for a slip."""
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 12:
+        abort(404)
+    service = load_service(db.session, int(raw_id))
+    if service is None or (service.status != "active" and not present.viewer_is_staff()):
+        abort(404)
+    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    history, referrals = [], []
+    if staff:
+        from ..models import CapacityEvent, Referral
+
+        history = db.session.scalars(
+            db.select(CapacityEvent)
+            .where(CapacityEvent.service_id == service.id)
+            .order_by(CapacityEvent.at.desc(), CapacityEvent.id.desc())
+            .limit(20)
+        ).all()
+        referrals = db.session.scalars(
+            db.select(Referral)
+            .where(Referral.service_id == service.id)
+            .order_by(Referral.created_at.desc(), Referral.id.desc())
+            .limit(20)
+        ).all()
+    return render_template(
+        "public/service.html",
+        history=history,
+        referrals=referrals,
+        service=service,
+        data=present.service_dict(service, at, config, staff),
+        status=present.service_status(service, at, config),
+        age=present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        labels=present.STATUS_LABELS,
+        reference=present.reference(),
+        staff=staff,
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 otherwise."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure to reach the database is "unavailable"
+        db.session.rollback()
+        return jsonify({"status": "unavailable"}), 503
+    return jsonify({"status": "ok"})

@@ -1,0 +1,365 @@
+"""Case-manager pages: participants and their plans, the non-displacement check, acting on it, a referral's
+page, and the printable slip."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..domain.errors import DomainError, ValidationError
+from ..domain.participants import add_goal, create_participant, get_participant, transfer
+from ..domain.referrals import (
+    OPEN_STATES,
+    StaleCheck,
+    can_view,
+    check,
+    create_referral,
+    find_by_key,
+    load_referral,
+    load_service,
+    transition,
+)
+from ..domain.search import load_service as load_full_service
+from ..extensions import db
+from ..models import REASON_CODES, Goal, Participant, Referral, User
+from . import present
+from .auth import actor, require_roles
+
+bp = Blueprint("referrals", __name__)
+
+REASON_LABELS = {
+    "acute_need": "Acute need",
+    "safety": "Safety",
+    "eligibility": "Eligibility",
+    "participant_choice": "Participant choice",
+    "other": "Other",
+}
+ACTION_LABELS = {
+    "claim": "Hold a unit",
+    "join_waitlist": "Join the waitlist",
+    "override": "Override (displaces someone)",
+    "request": "Send a request",
+}
+
+
+@bp.get("/participants")
+@require_roles("case_manager", "admin")
+def participants():
+    """The case manager's participants."""
+    rows = db.session.scalars(
+        select(Participant)
+        .where(Participant.case_manager_id == current_user.id)
+        .order_by(Participant.last_activity_at.desc())
+    ).all()
+    return render_template("referrals/participants.html", participants=rows, reference=present.reference())
+
+
+@bp.post("/participants")
+@require_roles("case_manager", "admin")
+def new_participant():
+    """Create a participant (the system makes the code)."""
+    needs: dict = {}
+    languages = [v for v in request.form.getlist("languages") if v]
+    populations = [v for v in request.form.getlist("populations") if v]
+    if languages:
+        needs["languages"] = languages
+    if populations:
+        needs["populations"] = populations
+    for flag in ("low_barrier", "housing_first"):
+        if request.form.get(flag):
+            needs[flag] = True
+    place = (request.form.get("place") or "").strip() or None
+    try:
+        participant = create_participant(
+            db.session, actor(), needs, place, present.now(), present.reference()
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        rows = db.session.scalars(
+            select(Participant).where(Participant.case_manager_id == current_user.id)
+        ).all()
+        return render_template(
+            "referrals/participants.html", participants=rows, reference=present.reference(), error=exc
+        ), exc.status
+    db.session.commit()
+    return redirect(url_for("referrals.plan", code=participant.code))
+
+
+@bp.get("/participants/<code>")
+@require_roles("case_manager", "admin")
+def plan(code: str):
+    """A participant's Individual Intervention Plan: goals, each with its referrals and their states."""
+    participant = get_participant(db.session, actor(), code)
+    loose = db.session.scalars(
+        select(Referral).where(Referral.participant_id == participant.id, Referral.goal_id.is_(None))
+    ).all()
+    case_managers = db.session.scalars(
+        select(User).where(User.role == "case_manager", User.active.is_(True)).order_by(User.email)
+    ).all()
+    return render_template(
+        "referrals/plan.html",
+        participant=participant,
+        loose=loose,
+        reference=present.reference(),
+        case_managers=case_managers,
+        error=None,
+    )
+
+
+@bp.post("/participants/<code>/goals")
+@require_roles("case_manager", "admin")
+def new_goal(code: str):
+    """Add a goal in the participant's own words."""
+    participant = get_participant(db.session, actor(), code)
+    try:
+        add_goal(
+            db.session,
+            actor(),
+            participant,
+            request.form.get("domain"),
+            request.form.get("text"),
+            present.now(),
+            present.reference(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        participant = get_participant(db.session, actor(), code)
+        return render_template(
+            "referrals/plan.html",
+            participant=participant,
+            loose=[],
+            reference=present.reference(),
+            case_managers=[],
+            error=exc,
+        ), exc.status
+    db.session.commit()
+    return redirect(url_for("referrals.plan", code=participant.code))
+
+
+@bp.post("/participants/<code>/transfer")
+@require_roles("case_manager", "admin")
+def transfer_participant(code: str):
+    """Hand the participant to another case manager."""
+    participant = get_participant(db.session, actor(), code)
+    raw = request.form.get("case_manager_id", "")
+    target = db.session.get(User, int(raw)) if raw.isdigit() else None
+    transfer(db.session, actor(), participant, target, present.now())
+    db.session.commit()
+    return redirect(url_for("referrals.participants"))
+
+
+def _check_context(service, participant, result, error=None, status=200):
+    at, config = present.now(), present.site()
+    full = load_full_service(db.session, service.id)
+    goals = participant.goals if participant else []
+    return render_template(
+        "referrals/check.html",
+        service=full,
+        participant=participant,
+        result=result,
+        data=present.check_dict(result),
+        age=present.age_text(full.capacity.confirmed_at if full.capacity else None, at),
+        labels=present.STATUS_LABELS,
+        action_labels=ACTION_LABELS,
+        reasons=REASON_CODES,
+        reason_labels=REASON_LABELS,
+        goals=goals,
+        error=error,
+        config_site=config,
+        my_participants=_my_participants(),
+    ), status
+
+
+def _my_participants():
+    if current_user.role not in ("case_manager", "admin"):
+        return []
+    return db.session.scalars(
+        select(Participant)
+        .where(Participant.case_manager_id == current_user.id)
+        .order_by(Participant.last_activity_at.desc())
+        .limit(50)
+    ).all()
+
+
+def _participant_arg(raw: str | None):
+    if not raw:
+        return None
+    if current_user.role == "peer_outreach":
+        participant = db.session.scalar(select(Participant).where(Participant.code == raw.strip().upper()))
+        if participant is None:
+            raise ValidationError(f"no participant {raw[:20]!r}", "participant")
+        return participant
+    return get_participant(db.session, actor(), raw)
+
+
+@bp.route("/referrals/check", methods=["GET", "POST"])
+@require_roles("case_manager", "peer_outreach", "admin")
+def check_page():
+    """The check: classification in plain words, the numbers and their age, alternatives, and the actions.
+
+    A GET shows the check without recording it; the check is recorded when the case manager asks for
+    it with a participant (POST), which is what the unmet-need audit counts.
+    """
+    raw_service = request.values.get("service_id", "")
+    if not raw_service.isdigit() or len(raw_service) > 12:
+        abort(404)
+    service = load_service(db.session, int(raw_service))
+    participant = _participant_arg(request.values.get("participant"))
+    record = request.method == "POST"
+    result = check(db.session, actor(), service, participant, present.now(), present.site(), record=record)
+    if record:
+        db.session.commit()
+    return _check_context(service, participant, result)
+
+
+@bp.post("/referrals")
+@require_roles("case_manager", "peer_outreach", "admin")
+def refer():
+    """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
+    form = request.form
+    raw_service = form.get("service_id", "")
+    if not raw_service.isdigit() or len(raw_service) > 12:
+        abort(404)
+    service = load_service(db.session, int(raw_service))
+    participant = _participant_arg(form.get("participant"))
+    if participant is None:
+        result = check(db.session, actor(), service, None, present.now(), present.site(), record=False)
+        return _check_context(
+            service, None, result, ValidationError("choose a participant", "participant"), 400
+        )
+    key = form.get("idempotency_key") or None
+    if key:
+        existing = find_by_key(db.session, actor(), key)
+        if existing is not None:
+            return redirect(url_for("referrals.referral_page", referral_id=existing.id))
+    action = form.get("action")
+    try:
+        if action == "override" and not form.get("acknowledge"):
+            raise ValidationError(
+                "tick the box to acknowledge that this override delays people on the waitlist", "acknowledge"
+            )
+        goal = None
+        if form.get("goal_id", "").isdigit():
+            goal = db.session.get(Goal, int(form["goal_id"]))
+        rejected = {
+            int(name.removeprefix("reject_")): value
+            for name, value in form.items()
+            if name.startswith("reject_") and name.removeprefix("reject_").isdigit() and value
+        }
+        referral = create_referral(
+            db.session,
+            actor(),
+            service,
+            participant,
+            action,
+            present.now(),
+            present.site(),
+            reason_code=form.get("reason_code") or None,
+            justification=form.get("justification") or None,
+            goal=goal,
+            expected_classification=form.get("expected_classification") or None,
+            idempotency_key=key,
+            rejected_alternatives=rejected,
+        )
+    except StaleCheck as exc:
+        db.session.rollback()
+        return _check_context(service, participant, exc.check, exc, 409)
+    except DomainError as exc:
+        db.session.rollback()
+        result = check(db.session, actor(), service, participant, present.now(), present.site(), record=False)
+        return _check_context(service, participant, result, exc, exc.status)
+    db.session.commit()
+    return redirect(url_for("referrals.referral_page", referral_id=referral.id))
+
+
+@bp.get("/referrals/<int:referral_id>")
+@require_roles("case_manager", "peer_outreach", "provider", "project_manager", "admin")
+def referral_page(referral_id: int):
+    """A referral: what the check said, its state and history, and cancel / print."""
+    referral = load_referral(db.session, referral_id)
+    if not can_view(actor(), referral):
+        abort(403)
+    return render_template(
+        "referrals/referral.html",
+        referral=referral,
+        open_states=OPEN_STATES,
+        labels=present.STATUS_LABELS,
+        action_labels=ACTION_LABELS,
+        reason_labels=REASON_LABELS,
+    )
+
+
+@bp.post("/referrals/<int:referral_id>/cancel")
+@require_roles("case_manager", "admin")
+def cancel(referral_id: int):
+    """Cancel a referral (the hold ends)."""
+    referral = load_referral(db.session, referral_id)
+    transition(db.session, actor(), referral, "cancel", present.now(), note=request.form.get("note") or None)
+    db.session.commit()
+    return redirect(url_for("referrals.referral_page", referral_id=referral_id))
+
+
+SLIP_TEXT = {
+    "en": {
+        "title": "Your referral",
+        "address": "Address",
+        "phone": "Phone",
+        "hours": "Hours",
+        "bring": "What to bring",
+        "contact": "Your contact",
+        "code": "Reference",
+        "call_first": "Call before you go",
+        "confidential": "Call this number to arrange how to get there.",
+        "open24": "Open 24 hours",
+        "days": {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"},
+        "held_until": "A place is kept for you until",
+    },
+    "es": {
+        "title": "Su referido",
+        "address": "Dirección",
+        "phone": "Teléfono",
+        "hours": "Horario",
+        "bring": "Qué traer",
+        "contact": "Su contacto",
+        "code": "Referencia",
+        "call_first": "Llame antes de ir",
+        "confidential": "Llame a este número para saber cómo llegar.",
+        "open24": "Abierto las 24 horas",
+        "days": {"MO": "lun", "TU": "mar", "WE": "mié", "TH": "jue", "FR": "vie", "SA": "sáb", "SU": "dom"},
+        "held_until": "Se le guarda un lugar hasta",
+    },
+}
+
+
+@bp.get("/referrals/<int:referral_id>/slip")
+@require_roles("case_manager", "peer_outreach", "admin")
+def slip(referral_id: int):
+    """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
+    referral = load_referral(db.session, referral_id)
+    if not can_view(actor(), referral):
+        abort(403)
+    lang = request.args.get("lang", present.site().language)
+    if lang not in SLIP_TEXT:
+        lang = "en"
+    service = load_full_service(db.session, referral.service_id)
+    data = present.service_dict(service, present.now(), present.site(), True)
+    show_code = request.args.get("code") in ("1", "true")
+    service_url = url_for("public.service_page", raw_id=service.id, _external=True)
+    import segno
+    from markupsafe import Markup
+
+    # The QR code holds only the service page's URL (no participant data); segno writes plain SVG.
+    qr_svg = Markup(segno.make(service_url, error="m").svg_inline(scale=3, title="Service page"))  # noqa: S704
+    return render_template(
+        "referrals/slip.html",
+        referral=referral,
+        service=service,
+        data=data,
+        t=SLIP_TEXT[lang],
+        lang=lang,
+        show_code=show_code,
+        case_manager=referral.creator,
+        service_url=service_url,
+        qr_svg=qr_svg,
+    )
