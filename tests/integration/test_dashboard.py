@@ -1,0 +1,198 @@
+"""The audit dashboard against a scripted month: every figure checked against counts made in the test
+from the simulation's own log or straight from the tables."""
+
+import csv
+import io
+import re
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from directory.domain import dashboard as dash
+from directory.domain.audit import verify
+from directory.domain.dashboard import Period, week_of
+from directory.extensions import db
+from directory.models import Referral, ReferralCheck, ServiceCapacity
+from directory.simulate import simulate_month
+from tests.conftest import FIXED_NOW
+
+PERIOD = Period(FIXED_NOW - timedelta(days=31), FIXED_NOW + timedelta(days=1))
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory, databases, demo_database_url):
+    """The demo site plus a simulated month, in a database of its own (built once for the module)."""
+    from tests.conftest import make_app
+
+    url = databases.copy(demo_database_url)
+    app = make_app(url, CLOCK=lambda: FIXED_NOW)
+    with app.app_context():
+        log = simulate_month(db.session, app.config["SITE"], FIXED_NOW, seed=3)
+        db.session.commit()
+    yield app, log
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_simulation_made_every_kind_of_referral(month):
+    _, log = month
+    actions = Counter(r["action"] for r in log.referrals)
+    assert set(actions) == {"claim", "join_waitlist", "override", "request"}
+    assert Counter(r["outcome"] for r in log.referrals).keys() >= {"accepted", "declined", "expired"}
+
+
+def test_weekly_counts_and_displacement_rate(month):
+    app, log = month
+    expected = Counter()
+    for r in log.referrals:
+        expected[(week_of(r["at"]), r["classification"])] += 1
+    with app.app_context():
+        weeks = dash.referrals_by_week(db.session, PERIOD)
+        got = Counter()
+        for week, counter in weeks.items():
+            for key, value in counter.items():
+                if key.startswith("classification:"):
+                    got[(week, key.split(":", 1)[1])] = value
+        assert got == expected
+        overrides, total = dash.displacement_rate(db.session, PERIOD)
+    assert (overrides, total) == (sum(r["action"] == "override" for r in log.referrals), len(log.referrals))
+
+
+def test_overrides_by_reason_provider_and_case_manager(month):
+    app, log = month
+    overrides = [r for r in log.referrals if r["action"] == "override"]
+    with app.app_context():
+        assert dash.overrides_by(db.session, PERIOD, "reason") == Counter(r["reason_code"] for r in overrides)
+        assert dash.overrides_by(db.session, PERIOD, "provider") == Counter(r["provider"] for r in overrides)
+        assert dash.overrides_by(db.session, PERIOD, "case_manager") == Counter(
+            r["case_manager"] for r in overrides
+        )
+        with_alt = dash.displacements_with_alternatives(db.session, PERIOD)
+        assert sorted(r.referral_id for r in with_alt) == sorted(
+            r["id"] for r in overrides if r["alternatives"]
+        )
+        assert dash.displacements_without_alternative(db.session, PERIOD) == sum(
+            1 for r in overrides if not r["alternatives"]
+        )
+
+
+def test_unmet_need_and_outcomes(month):
+    app, log = month
+    with app.app_context():
+        assert dash.unmet_need(db.session, PERIOD, "domain") == Counter(
+            c["domain"] for c in log.checks if c["unmet"]
+        )
+        outcome = dash.outcomes(db.session, PERIOD)
+        expected = Counter(
+            r["outcome"] if r["outcome"] in dash.CLOSED_OUTCOMES else "open" for r in log.referrals
+        )
+        assert outcome["counts"] == {k: expected.get(k, 0) for k in (*dash.CLOSED_OUTCOMES, "open")}
+        accepted_days = sorted(
+            (r["closed_at"] - r["at"]).total_seconds() / 86400
+            for r in log.referrals
+            if r["outcome"] == "accepted"
+        )
+        middle = len(accepted_days) // 2
+        median = (
+            accepted_days[middle]
+            if len(accepted_days) % 2
+            else (accepted_days[middle - 1] + accepted_days[middle]) / 2
+        )
+        assert outcome["median_days_to_accept"] == pytest.approx(round(median, 2))
+
+
+def test_lead_capacity_now(month):
+    app, _ = month
+    with app.app_context():
+        rows = db.session.scalars(
+            select(ServiceCapacity).where(ServiceCapacity.lead_funded_maximum > 0)
+        ).all()
+        purchased = sum(r.lead_funded_maximum for r in rows)
+        held = sum(r.held_lead for r in rows)
+        idle = sum(max(0, r.lead_funded_available - r.held_lead) for r in rows)
+        table = dash.lead_capacity(db.session, PERIOD, FIXED_NOW)
+        assert (sum(t.purchased for t in table), sum(t.held for t in table), sum(t.idle for t in table)) == (
+            purchased,
+            held,
+            idle,
+        )
+        used = db.session.scalars(
+            select(Referral).where(Referral.hold == "lead", Referral.state == "accepted")
+        ).all()
+        assert sum(t.used for t in table) == len(used)
+        assert all(t.idle_unit_days >= 0 for t in table)
+
+
+def test_dashboard_page_shows_the_same_figures(month):
+    app, log = month
+    client = app.test_client()
+    with app.app_context():
+        from directory.models import User
+
+        pm = db.session.scalar(select(User).where(User.role == "project_manager"))
+        pm_id = pm.id
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(pm_id)
+        browser["_fresh"] = True
+    html = client.get("/pm?start=2026-10-24&end=2026-11-24").get_data(as_text=True)
+    overrides = sum(r["action"] == "override" for r in log.referrals)
+    match = re.search(
+        r'id="displacement-rate">Displacement rate: <strong>(\d+)</strong>.*?<strong>(\d+)</strong>', html
+    )
+    assert match and (int(match.group(1)), int(match.group(2))) == (overrides, len(log.referrals))
+    assert "<svg" in html and "Overrides by case manager" in html
+    with app.app_context():
+        assert verify(db.session).ok
+
+
+def test_referral_export_has_pseudonyms_and_days_only(month):
+    app, _ = month
+    client = app.test_client()
+    with app.app_context():
+        from directory.models import Participant, User
+
+        pm_id = db.session.scalar(select(User.id).where(User.role == "project_manager"))
+        codes = set(db.session.scalars(select(Participant.code)))
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(pm_id)
+    text = client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"]) for r in rows)
+    assert not codes & {r["participant"] for r in rows}
+    assert all(r["participant"].startswith("X-") for r in rows if r["participant"])
+    assert "justification" not in text.splitlines()[0]
+    again = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(as_text=True)
+            )
+        )
+    )
+    assert {r["participant"] for r in rows}.isdisjoint({r["participant"] for r in again})
+
+
+def test_unmet_checks_are_recorded_for_the_audit(month):
+    app, log = month
+    with app.app_context():
+        recorded = db.session.scalars(select(ReferralCheck).where(ReferralCheck.unmet.is_(True))).all()
+    assert len(recorded) == sum(c["unmet"] for c in log.checks)
+
+
+def test_transparency_after_a_month_shows_no_small_counts_and_adds_up(month):
+    app, log = month
+    body = app.test_client().get("/api/v1/transparency").get_json()
+    for period in body["periods"]:
+        for key in ("referrals_by_classification", "referrals_by_domain"):
+            line = period[key]
+            values = list(line["parts"].values()) + ([line["total"]] if "total" in line else [])
+            assert all(v == "fewer than 5" or v == 0 or (isinstance(v, int) and v >= 5) for v in values)
+    total_shown = [p["referrals_by_classification"].get("total") for p in body["periods"]]
+    by_month = Counter(r["at"].strftime("%Y-%m") for r in log.referrals)
+    for period, shown in zip(body["periods"], total_shown, strict=True):
+        if isinstance(shown, int):
+            assert shown == by_month[period["period"]]
+    html = app.test_client().get("/transparency").get_data(as_text=True)
+    assert "P-" not in html and "@demo.lead" not in html

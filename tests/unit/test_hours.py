@@ -1,0 +1,54 @@
+"""Open now, in the site's time zone, including hours past midnight."""
+
+from datetime import UTC, datetime, time
+from types import SimpleNamespace
+
+import pytest
+
+from directory.domain.hours import is_open
+
+TZ = "America/Los_Angeles"
+
+
+def slot(day, opens, closes):
+    return SimpleNamespace(byday=day, opens_at=opens, closes_at=closes)
+
+
+# 2026-11-24 is a Tuesday; Seattle is UTC-8 in November.
+def local(hour, minute=0, day=24):
+    return (
+        datetime(2026, 11, day, hour + 8, minute, tzinfo=UTC)
+        if hour + 8 < 24
+        else datetime(2026, 11, day + 1, hour + 8 - 24, minute, tzinfo=UTC)
+    )
+
+
+NINE_TO_FIVE = [slot("TU", time(9), time(17))]
+OVERNIGHT_MONDAY = [slot("MO", time(21), time(13))]  # "Mon 2100-1300": past midnight
+ALL_DAY_TUESDAY = [slot("TU", time(0), time(0))]
+
+
+@pytest.mark.parametrize(
+    ("schedules", "moment", "expected"),
+    [
+        (NINE_TO_FIVE, local(9), True),
+        (NINE_TO_FIVE, local(8, 59), False),
+        (NINE_TO_FIVE, local(16, 59), True),
+        (NINE_TO_FIVE, local(17), False),
+        (OVERNIGHT_MONDAY, local(12, 59), True),  # Tuesday 12:59, still Monday's opening
+        (OVERNIGHT_MONDAY, local(13), False),
+        (OVERNIGHT_MONDAY, local(22), False),  # Tuesday 22:00: Monday's opening is over, none on Tuesday
+        (ALL_DAY_TUESDAY, local(0), True),
+        (ALL_DAY_TUESDAY, local(23, 59), True),
+        ([], local(12), False),
+    ],
+)
+def test_is_open(schedules, moment, expected):
+    assert is_open(schedules, moment, TZ) is expected
+
+
+def test_time_zone_is_the_sites():
+    # 17:30 UTC on Tuesday is 09:30 in Seattle: open; it is 17:30 in London: closed there.
+    moment = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
+    assert is_open(NINE_TO_FIVE, moment, TZ)
+    assert not is_open(NINE_TO_FIVE, moment, "Europe/London")
