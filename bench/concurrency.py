@@ -1,0 +1,203 @@
+"""Write benchmarks against a real server process: provider capacity updates (4 clients, 30 s) and referral
+check + claim (8 clients), on SQLite and PostgreSQL. Loopback only; bounded in time and count."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from .common import CACHE, SECRET, summary_ms, write_result
+from .server import live_server, request
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+UPDATE_CLIENTS, UPDATE_SECONDS = 4, 30
+CLAIM_CLIENTS, CLAIMS_PER_CLIENT = 8, 60
+
+
+def prepare(url: str) -> dict:
+    """Migrate, seed the demo, and add the accounts, tokens and roomy services the benchmark uses."""
+    from directory import create_app, demo
+    from directory.cli import init_database, issue_token
+    from directory.extensions import db
+    from directory.models import Organization, Participant, Service, ServiceCapacity, User
+    from directory.types import utcnow
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "SCHEDULER": "off"})
+    with app.app_context():
+        init_database()
+        demo.seed(db.session, app.config["SITE"], services=300, seed=7)
+        org = db.session.scalar(
+            db.select(Organization).where(Organization.name == "Cascade Harm Reduction Collective")
+        )
+        provider = User(email="bench-provider@bench.invalid", role="provider", organization_id=org.id)
+        db.session.add(provider)
+        db.session.flush()
+        services = db.session.scalars(
+            db.select(Service).join(ServiceCapacity).where(Service.organization_id == org.id)
+        ).all()
+        # Roomy general capacity so that claims keep succeeding for the whole run.
+        for service in services:
+            service.capacity.maximum = 100_000
+            service.capacity.available = 100_000
+            service.capacity.waitlist = 0
+            service.capacity.confirmed_at = utcnow()
+        clients = []
+        for i in range(CLAIM_CLIENTS):
+            cm = User(email=f"bench-cm{i}@bench.invalid", role="case_manager")
+            db.session.add(cm)
+            db.session.flush()
+            participant = Participant(code=f"P-BENCH{i}", case_manager_id=cm.id, needs={})
+            db.session.add(participant)
+            clients.append((issue_token(cm), participant.code))
+        token = issue_token(provider)
+        db.session.commit()
+        out = {"provider_token": token, "service_ids": [s.id for s in services], "clients": clients}
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def run_updates(base: str, setup: dict) -> dict:
+    """4 clients PUT capacity for 30 s; updates per second and latency."""
+    headers = {"Authorization": f"Bearer {setup['provider_token']}"}
+    deadline = time.monotonic() + UPDATE_SECONDS
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        mine, errs = [], 0
+        while time.monotonic() < deadline:
+            service_id = rng.choice(setup["service_ids"])
+            started = time.perf_counter()
+            status, _ = request(
+                base,
+                "PUT",
+                f"/api/v1/services/{service_id}/capacity",
+                {"available": rng.randint(0, 100_000), "waitlist": 0},
+                headers,
+            )
+            mine.append(time.perf_counter() - started)
+            errs += status != 200
+        with lock:
+            latencies.extend(mine)
+            errors[0] += errs
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(UPDATE_CLIENTS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return {
+        "updates": len(latencies),
+        "errors": errors[0],
+        "updates_per_s": round(len(latencies) / elapsed, 1),
+        **summary_ms(latencies),
+    }
+
+
+def run_claims(base: str, setup: dict) -> dict:
+    """8 clients each check then claim, 60 times; latency of each step."""
+    checks, claims, errors = [], [], [0]
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        token, code = setup["clients"][index]
+        headers = {"Authorization": f"Bearer {token}"}
+        rng = random.Random(index)
+        my_checks, my_claims, errs = [], [], 0
+        for _ in range(CLAIMS_PER_CLIENT):
+            service_id = rng.choice(setup["service_ids"])
+            started = time.perf_counter()
+            status, body = request(
+                base,
+                "POST",
+                "/api/v1/referrals/check",
+                {"service_id": service_id, "participant_code": code},
+                headers,
+            )
+            my_checks.append(time.perf_counter() - started)
+            errs += status != 200
+            started = time.perf_counter()
+            status, body = request(
+                base,
+                "POST",
+                "/api/v1/referrals",
+                {"service_id": service_id, "participant_code": code, "action": "claim"},
+                headers,
+            )
+            my_claims.append(time.perf_counter() - started)
+            errs += status != 201
+        with lock:
+            checks.extend(my_checks)
+            claims.extend(my_claims)
+            errors[0] += errs
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLAIM_CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"errors": errors[0], "check": summary_ms(checks), "claim": summary_ms(claims)}
+
+
+def fresh_postgres() -> str:
+    """A new, empty benchmark database on the local PostgreSQL."""
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS lead_bench WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE lead_bench"))
+    engine.dispose()
+    return make_url(PG_ADMIN).set(database="lead_bench").render_as_string(hide_password=False)
+
+
+def main() -> None:
+    """Run both benchmarks on SQLite and PostgreSQL; write bench/results/concurrency.json."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sqlite_path = Path(CACHE) / "concurrency.sqlite3"
+    for leftover in CACHE.glob("concurrency.sqlite3*"):
+        leftover.unlink()
+    results = {}
+    for name, url in (("sqlite", f"sqlite:///{sqlite_path}"), ("postgresql", None)):
+        if url is None:
+            try:
+                url = fresh_postgres()
+            except Exception as exc:  # noqa: BLE001 - report and go on with what can be measured
+                print(f"  PostgreSQL unavailable ({exc.__class__.__name__}); skipped")
+                continue
+        setup = prepare(url)
+        with live_server(url) as base:
+            updates = run_updates(base, setup)
+            claims = run_claims(base, setup)
+        results[name] = {"capacity_updates": updates, "referrals": claims}
+        print(
+            f"  {name:<10} updates {updates['updates_per_s']:>6}/s p95 {updates['p95_ms']:.1f} ms "
+            f"(errors {updates['errors']}); check p95 {claims['check']['p95_ms']:.1f} ms; "
+            f"claim p50/p95 {claims['claim']['p50_ms']:.1f}/{claims['claim']['p95_ms']:.1f} ms "
+            f"(errors {claims['errors']})"
+        )
+    path = write_result(
+        "concurrency",
+        {
+            "server": "flask serve (werkzeug, threaded, one process)",
+            "targets": {"updates_per_s_sqlite_min": 200, "update_p95_ms_max": 50, "claim_p95_ms_max": 100},
+            "update_clients": UPDATE_CLIENTS,
+            "update_seconds": UPDATE_SECONDS,
+            "claim_clients": CLAIM_CLIENTS,
+            "claims_per_client": CLAIMS_PER_CLIENT,
+            "results": results,
+        },
+    )
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
