@@ -1,0 +1,270 @@
+"""Normalized import records (organization, location, service with its LEAD attributes) and problems."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+KINDS = ("organization", "location", "service")
+ACTIONS = ("repaired", "rejected")
+
+# The LEAD attributes carried by a service record (domain.md), all false unless the source says so.
+LEAD_FLAGS = (
+    "no_sobriety_requirement",
+    "accepts_active_use",
+    "accepts_sex_workers",
+    "no_id_required",
+    "criminal_record_ok",
+    "housing_first",
+    "trauma_informed",
+    "peer_run",
+    "coordinated_entry",
+    "religious_requirement",
+    "conversion_therapy",
+    "moud_buprenorphine",
+    "moud_methadone",
+    "moud_naltrexone",
+)
+OPTIONAL_FLAGS = ("pets_allowed", "partners_allowed", "wheelchair_accessible")
+SERVICE_TEXT = (
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "eligibility_description",
+    "application_process",
+    "intake_mode",
+    "intake_times",
+    "curfew",
+    "fees_description",
+    "insurance",
+    "alert",
+)
+
+
+@dataclass(slots=True)
+class Problem:
+    """One problem found in the source: where, which record, what, and what the importer did about it.
+
+    `field` None with action "rejected" means the whole record was left out; otherwise only that value
+    was repaired or dropped and the record was imported.
+    """
+
+    where: str
+    record: str | None
+    problem: str
+    action: str
+    kind: str = "service"
+    field: str | None = None
+
+    def as_dict(self) -> dict:
+        """The JSON form stored on the import run."""
+        data = {"where": self.where, "record": self.record, "problem": self.problem, "action": self.action}
+        data["kind"] = self.kind
+        if self.field:
+            data["field"] = self.field
+        return data
+
+
+@dataclass(slots=True)
+class OrganizationRecord:
+    """An organization as the source gives it."""
+
+    source_id: str
+    name: str
+    alternate_name: str | None = None
+    description: str | None = None
+    email: str | None = None
+    website: str | None = None
+
+
+@dataclass(slots=True)
+class AddressRecord:
+    """A physical address; never kept for a confidential location."""
+
+    address_1: str
+    city: str
+    state_province: str
+    postal_code: str | None = None
+    address_2: str | None = None
+    country: str = "US"
+
+
+@dataclass(slots=True)
+class LocationRecord:
+    """A place where services are delivered, with how precise its coordinates are."""
+
+    source_id: str
+    organization_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    transportation: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    precision: str = "exact"
+    address: AddressRecord | None = None
+    confidential: bool = False
+    neighborhood: str | None = None  # a site place name (our own export), resolved by the upsert
+
+
+@dataclass(slots=True, frozen=True)
+class PhoneRecord:
+    """A phone number in a normal form."""
+
+    number: str
+    extension: str | None = None
+    type: str = "voice"
+    description: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ScheduleRecord:
+    """A weekly opening; closes_at <= opens_at means it closes the next day."""
+
+    byday: str
+    opens_at: time
+    closes_at: time
+    description: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LanguageRecord:
+    """A language a service is offered in (ISO 639 code and English name)."""
+
+    code: str
+    name: str
+    note: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class DocumentRecord:
+    """A document to bring."""
+
+    document: str
+    uri: str | None = None
+
+
+@dataclass(slots=True)
+class CapacityRecord:
+    """Capacity as the source gives it: counts it does not give are None (unknown), never 0."""
+
+    unit: str
+    maximum: int
+    available: int | None = None
+    waitlist: int | None = None
+    lead_funded_maximum: int = 0
+    lead_funded_available: int = 0
+    description: str | None = None
+    updated: datetime | None = None  # the source's own timestamp for these numbers
+    confirmed_at: datetime | None = None  # only our own export carries a person's confirmation
+
+
+@dataclass(slots=True)
+class ServiceRecord:
+    """A service with the attributes a LEAD referral depends on."""
+
+    source_id: str
+    organization_id: str
+    name: str
+    primary_domain: str
+    terms: tuple[str, ...] = ()
+    status: str = "active"
+    alternate_name: str | None = None
+    description: str | None = None
+    url: str | None = None
+    email: str | None = None
+    eligibility_description: str | None = None
+    application_process: str | None = None
+    intake_mode: str | None = None
+    intake_times: str | None = None
+    curfew: str | None = None
+    fees_description: str | None = None
+    insurance: str | None = None
+    alert: str | None = None
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+    flags: dict[str, bool] = field(default_factory=dict)
+    pets_allowed: bool | None = None
+    partners_allowed: bool | None = None
+    wheelchair_accessible: bool | None = None
+    location_ids: tuple[str, ...] = ()
+    phones: tuple[PhoneRecord, ...] = ()
+    schedules: tuple[ScheduleRecord, ...] = ()
+    languages: tuple[LanguageRecord, ...] = ()
+    documents: tuple[DocumentRecord, ...] = ()
+    populations: tuple[str, ...] = ()
+    practices: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # site place names served (our own export)
+    capacity: CapacityRecord | None = None
+    updated: datetime | None = None
+
+    def flag(self, name: str) -> bool:
+        """A LEAD attribute: false unless the source said so."""
+        return bool(self.flags.get(name, False))
+
+    @property
+    def lead_fundable(self) -> bool:
+        """The LEAD-fundable rule (models.LEAD_FUNDABLE_RULE), computed the same way for the CHECK."""
+        if self.flag("religious_requirement") or self.flag("conversion_therapy"):
+            return False
+        if self.primary_domain == "housing":
+            return self.flag("accepts_active_use") and self.flag("accepts_sex_workers")
+        return True
+
+
+Record = OrganizationRecord | LocationRecord | ServiceRecord
+
+
+@dataclass
+class ParseResult:
+    """What a parser found: normalized records, problems per record, and how many records it read."""
+
+    organizations: list[OrganizationRecord] = field(default_factory=list)
+    locations: list[LocationRecord] = field(default_factory=list)
+    services: list[ServiceRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    read: Counter = field(default_factory=Counter)  # kind -> records read from the source
+    full: bool = True  # a full import marks records missing from it inactive
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record, organizations first (the order the upsert writes them in)."""
+        return [*self.organizations, *self.locations, *self.services]
+
+    def note(
+        self,
+        where: str,
+        record: str | None,
+        problem: str,
+        action: str = "repaired",
+        kind: str = "service",
+        field: str | None = None,
+    ) -> None:
+        """Record a problem."""
+        self.problems.append(Problem(where, record, problem, action, kind, field))
+
+    def reject(self, where: str, record: str | None, problem: str, kind: str = "service") -> None:
+        """Record that a whole record was left out, and why."""
+        self.problems.append(Problem(where, record, problem, "rejected", kind, None))
+
+    def outcome(self, kind: str) -> dict[str, int]:
+        """Per kind: records read, left out, imported with a repair or a dropped value, imported clean.
+
+        Each record left out carries exactly one record-level rejection, so read = clean + repaired +
+        rejected holds whenever a parser accounts for every record it read.
+        """
+        rejected = sum(1 for p in self.problems if p.kind == kind and p.action == "rejected" and not p.field)
+        kept = {r.source_id for r in self.of_kind(kind)}
+        repaired = {
+            p.record
+            for p in self.problems
+            if p.kind == kind and p.record in kept and not (p.action == "rejected" and not p.field)
+        }
+        return {"read": self.read[kind], "rejected": rejected, "repaired": len(repaired), "clean": len(kept) - len(repaired)}
+
+    def of_kind(self, kind: str) -> list:
+        """The records of one kind."""
+        return {"organization": self.organizations, "location": self.locations, "service": self.services}[
+            kind
+        ]
