@@ -4,6 +4,7 @@ import pytest
 
 from directory import create_app
 from directory.config import ConfigError, refuse_demo_users
+from directory.extensions import db
 from tests.factories import make_user
 
 
@@ -30,8 +31,12 @@ def test_production_refuses_weak_keys_and_demo_users(database_url, session):
     app = create_app({"DATABASE_URL": database_url, "DIRECTORY_ENV": "production", "SECRET_KEY": "k" * 40})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SCHEDULER"] == "off"
-    refuse_demo_users(app)  # no demo users: fine
-    make_user(session, "admin", is_demo=True)
-    session.commit()
-    with pytest.raises(ConfigError):
-        refuse_demo_users(app)
+    try:
+        refuse_demo_users(app)  # no demo users: fine
+        make_user(session, "admin", is_demo=True)
+        session.commit()
+        with pytest.raises(ConfigError):
+            refuse_demo_users(app)
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # this app's own pool: left open, its connections warn when collected
