@@ -93,7 +93,9 @@ def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
     from .web import api, auth, pm, provider, public, referrals, security
+    from .web.ids import IdConverter
 
+    app.url_map.converters["id"] = IdConverter
     install_request_logging(app)
     security.install(app)
     auth.install(app)

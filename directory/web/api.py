@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import TaxonomyTerm, Unit
 from . import present
 from .auth import actor, require_roles
+from .ids import parse_id
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,9 +33,10 @@ def list_services():
 
 
 def _service_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
-        raise NotFound(f"no service {raw!r}")
-    return int(raw)
+    service_id = parse_id(raw)
+    if service_id is None:
+        raise NotFound(f"no service {raw[:50]!r}")
+    return service_id
 
 
 @bp.get("/services/<raw_id>")
@@ -233,8 +235,9 @@ def referral_check():
     if body.get("participant_code") is not None:
         participant = _participant_for(body["participant_code"], acting, for_request=True)
     result = check(db.session, acting, service, participant, present.now(), present.site(), near=_near(body))
+    answer = present.check_dict(result)  # before the commit expires every loaded row
     db.session.commit()
-    return jsonify(present.check_dict(result))
+    return jsonify(answer)
 
 
 @bp.post("/referrals")
@@ -309,8 +312,9 @@ def create_referral():
         if existing is None:
             raise
         return jsonify(present.referral_dict(existing)), 201
+    answer = present.referral_dict(referral)  # before the commit expires every loaded row
     db.session.commit()
-    return jsonify(present.referral_dict(referral)), 201
+    return jsonify(answer), 201
 
 
 def _rejected_alternatives(raw) -> dict[int, str]:
@@ -324,7 +328,7 @@ def _rejected_alternatives(raw) -> dict[int, str]:
         )
     out = {}
     for key, value in raw.items():
-        if not str(key).isdigit() or not isinstance(value, str):
+        if parse_id(key) is None or not isinstance(value, str):
             raise ValidationError(
                 "alternatives_rejected maps service ids to reason codes", "alternatives_rejected"
             )
@@ -333,9 +337,10 @@ def _rejected_alternatives(raw) -> dict[int, str]:
 
 
 def _referral_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
-        raise NotFound(f"no referral {raw!r}")
-    return int(raw)
+    referral_id = parse_id(raw)
+    if referral_id is None:
+        raise NotFound(f"no referral {raw[:50]!r}")
+    return referral_id
 
 
 @bp.get("/referrals/<raw_id>")

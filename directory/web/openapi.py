@@ -52,9 +52,99 @@ SEARCH_PARAMS = [
 ]
 
 
+COUNT = {"type": "integer", "minimum": 0, "maximum": 100_000}
+CAPACITY_UPDATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "maximum": COUNT,
+        "available": {"type": ["integer", "null"], "minimum": 0, "maximum": 100_000},
+        "waitlist": {"type": ["integer", "null"], "minimum": 0, "maximum": 100_000},
+        "lead_funded_maximum": COUNT,
+        "lead_funded_available": COUNT,
+    },
+}
+PARTICIPANT_NEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "needs": {
+            "type": "object",
+            "properties": {
+                "languages": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+                "populations": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+            },
+            "additionalProperties": {"type": "boolean"},
+        },
+        "place": {"type": "string", "maxLength": 100, "description": "place name, ZIP, or lat,lon"},
+    },
+}
+GOAL_NEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["domain", "text"],
+    "properties": {"domain": {"type": "string"}, "text": {"type": "string", "minLength": 1}},
+}
+CHECK = {
+    "type": "object",
+    "required": ["service_id"],
+    "properties": {
+        "service_id": {"type": "integer", "minimum": 1},
+        "participant_code": {"type": "string"},
+        "near": {"type": "string", "maxLength": 300},
+    },
+}
+REFERRAL_NEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["service_id", "participant_code", "action"],
+    "properties": {
+        "service_id": {"type": "integer", "minimum": 1},
+        "participant_code": {"type": "string"},
+        "action": {"type": "string", "enum": ["claim", "join_waitlist", "override", "request"]},
+        "reason_code": {
+            "type": "string",
+            "enum": ["acute_need", "safety", "eligibility", "participant_choice", "other"],
+        },
+        "justification": {"type": "string", "minLength": 20},
+        "goal_id": {"type": "integer", "minimum": 1},
+        "expected_classification": {"type": "string"},
+        "alternatives_rejected": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+NOTE = {"type": "object", "additionalProperties": False, "properties": {"note": {"type": "string"}}}
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(summary: str, ok: str, errors: tuple[int, ...], **extra) -> dict:
+    status = extra.pop("status", "200")
+    return {"summary": summary, "responses": {status: {"description": ok}, **_errors(*errors)}, **extra}
+
+
 def openapi_document() -> dict:
-    """Return the OpenAPI document."""
+    """Return the OpenAPI document: every /api/v1 endpoint with its parameters, bodies and errors."""
     service_id = _param("service_id", {"type": "integer", "minimum": 1}, "service id", "path", True)
+    referral_id = _param("referral_id", {"type": "integer", "minimum": 1}, "referral id", "path", True)
+    code = _param("code", {"type": "string"}, "participant code", "path", True)
+    key = _param("Idempotency-Key", {"type": "string", "maxLength": 200}, "retry key", "header")
+    bearer = [{"bearer": []}]
+    writes = (400, 401, 403, 404, 409, 413, 503)
+    transitions = {
+        name: {
+            "post": _operation(
+                f"{name.capitalize()} a referral",
+                "the referral",
+                writes,
+                parameters=[referral_id],
+                requestBody={**_body(NOTE), "required": False},
+                security=bearer,
+            )
+        }
+        for name in ("accept", "decline", "cancel")
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "LEAD resource directory API", "version": "1"},
@@ -65,24 +155,89 @@ def openapi_document() -> dict:
         },
         "paths": {
             "/services": {
-                "get": {
-                    "summary": "Search services",
-                    "parameters": SEARCH_PARAMS,
-                    "responses": {"200": {"description": "a page of services"}, **_errors(400, 503)},
-                }
+                "get": _operation(
+                    "Search services", "a page of services", (400, 503), parameters=SEARCH_PARAMS
+                )
             },
             "/services/{service_id}": {
-                "get": {
-                    "summary": "One service",
-                    "parameters": [service_id],
-                    "responses": {"200": {"description": "the service"}, **_errors(404)},
-                }
+                "get": _operation("One service", "the service", (404,), parameters=[service_id])
             },
-            "/taxonomy": {
-                "get": {
-                    "summary": "IIP domains and vocabularies",
-                    "responses": {"200": {"description": "ok"}},
-                }
+            "/taxonomy": {"get": _operation("IIP domains and vocabularies", "ok", ())},
+            "/transparency": {"get": _operation("Public aggregates (small counts suppressed)", "ok", (503,))},
+            "/services/{service_id}/capacity": {
+                "put": _operation(
+                    "Update a service's numbers (provider of the organization, or admin)",
+                    "the new capacity and holds_at_risk",
+                    writes,
+                    parameters=[service_id],
+                    requestBody=_body(CAPACITY_UPDATE),
+                    security=bearer,
+                )
             },
+            "/services/{service_id}/capacity/confirm": {
+                "post": _operation(
+                    "Confirm the numbers are still correct",
+                    "the capacity with a fresh confirmed_at",
+                    writes,
+                    parameters=[service_id],
+                    security=bearer,
+                )
+            },
+            "/participants": {
+                "post": _operation(
+                    "Create a participant (a generated code; nothing identifying)",
+                    "the participant",
+                    writes,
+                    status="201",
+                    requestBody={**_body(PARTICIPANT_NEW), "required": False},
+                    security=bearer,
+                )
+            },
+            "/participants/{code}": {
+                "get": _operation(
+                    "A participant's plan",
+                    "the participant",
+                    (401, 403, 404),
+                    parameters=[code],
+                    security=bearer,
+                )
+            },
+            "/participants/{code}/goals": {
+                "post": _operation(
+                    "Add a goal in the participant's words",
+                    "the goal",
+                    writes,
+                    status="201",
+                    parameters=[code],
+                    requestBody=_body(GOAL_NEW),
+                    security=bearer,
+                )
+            },
+            "/referrals/check": {
+                "post": _operation(
+                    "The non-displacement check (claims nothing; recorded)",
+                    "the check",
+                    writes,
+                    requestBody=_body(CHECK),
+                    security=bearer,
+                )
+            },
+            "/referrals": {
+                "post": _operation(
+                    "Refer: atomic check and act",
+                    "the referral",
+                    writes,
+                    status="201",
+                    parameters=[key],
+                    requestBody=_body(REFERRAL_NEW),
+                    security=bearer,
+                )
+            },
+            "/referrals/{referral_id}": {
+                "get": _operation(
+                    "One referral", "the referral", (401, 403, 404), parameters=[referral_id], security=bearer
+                )
+            },
+            **{f"/referrals/{{referral_id}}/{name}": path for name, path in transitions.items()},
         },
     }

@@ -21,6 +21,7 @@ from ..links import read_confirm_token
 from ..models import CapacityEvent, ConfirmLink, Organization, Referral, Service, User
 from . import present
 from .auth import actor, require_roles
+from .ids import parse_id
 
 bp = Blueprint("provider", __name__)
 
@@ -29,16 +30,17 @@ def _organization_id() -> int:
     """The organization whose dashboard this is: the provider's own; an admin picks one with ?org=."""
     if current_user.role == "provider":
         return current_user.organization_id
-    raw = request.values.get("org", "")
-    if not raw.isdigit() or db.session.get(Organization, int(raw)) is None:
+    org_id = parse_id(request.values.get("org", ""))
+    if org_id is None or db.session.get(Organization, org_id) is None:
         abort(404, "choose an organization: ?org=ID")
-    return int(raw)
+    return org_id
 
 
 def _own_service(raw_id: str) -> Service:
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 12:
+    service_id = parse_id(raw_id)
+    if service_id is None:
         abort(404)
-    service = load_service(db.session, int(raw_id))
+    service = load_service(db.session, service_id)
     if service is None:
         abort(404)
     if not (current_user.role == "admin" or service.organization_id == current_user.organization_id):
@@ -221,7 +223,8 @@ def csv_safe(value) -> str:
 def history(raw_id: str):
     """Every change and confirmation of a service's numbers, as CSV."""
     if current_user.role == "project_manager":
-        service = load_service(db.session, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+        service_id = parse_id(raw_id)
+        service = load_service(db.session, service_id) if service_id is not None else None
         if service is None:
             abort(404)
     else:
@@ -255,7 +258,7 @@ def inbox():
     )
 
 
-@bp.get("/provider/referrals/<int:referral_id>")
+@bp.get("/provider/referrals/<id:referral_id>")
 @require_roles("provider", "admin")
 def inbox_item(referral_id: int):
     """One incoming referral."""
@@ -267,7 +270,7 @@ def inbox_item(referral_id: int):
     )
 
 
-@bp.post("/provider/referrals/<int:referral_id>/<verb>")
+@bp.post("/provider/referrals/<id:referral_id>/<verb>")
 @require_roles("provider", "admin")
 def decide(referral_id: int, verb: str):
     """Accept or decline an incoming referral."""
@@ -311,8 +314,8 @@ def staff():
                 )
                 db.session.commit()
         elif action == "remove":
-            raw = request.form.get("user_id", "")
-            target = db.session.get(User, int(raw)) if raw.isdigit() else None
+            user_id = parse_id(request.form.get("user_id", ""))
+            target = db.session.get(User, user_id) if user_id is not None else None
             if target is None or target.organization_id != org_id or target.role != "provider":
                 error = "No such staff member."
             elif target.id == current_user.id:

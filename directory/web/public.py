@@ -9,6 +9,7 @@ from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
 from . import present
+from .ids import parse_id
 
 bp = Blueprint("public", __name__)
 
@@ -60,9 +61,10 @@ def search():
 @bp.get("/services/<raw_id>")
 def service_page(raw_id: str):
     """Everything about one service, with a print layout for a slip."""
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 12:
+    service_id = parse_id(raw_id)
+    if service_id is None:
         abort(404)
-    service = load_service(db.session, int(raw_id))
+    service = load_service(db.session, service_id)
     if service is None or (service.status != "active" and not present.viewer_is_staff()):
         abort(404)
     at, config, staff = present.now(), present.site(), present.viewer_is_staff()

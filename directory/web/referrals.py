@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import REASON_CODES, Goal, Participant, Referral, User
 from . import present
 from .auth import actor, require_roles
+from .ids import parse_id
 
 bp = Blueprint("referrals", __name__)
 
@@ -142,8 +143,8 @@ def new_goal(code: str):
 def transfer_participant(code: str):
     """Hand the participant to another case manager."""
     participant = get_participant(db.session, actor(), code)
-    raw = request.form.get("case_manager_id", "")
-    target = db.session.get(User, int(raw)) if raw.isdigit() else None
+    user_id = parse_id(request.form.get("case_manager_id", ""))
+    target = db.session.get(User, user_id) if user_id is not None else None
     transfer(db.session, actor(), participant, target, present.now())
     db.session.commit()
     return redirect(url_for("referrals.participants"))
@@ -201,10 +202,10 @@ def check_page():
     A GET shows the check without recording it; the check is recorded when the case manager asks for
     it with a participant (POST), which is what the unmet-need audit counts.
     """
-    raw_service = request.values.get("service_id", "")
-    if not raw_service.isdigit() or len(raw_service) > 12:
+    service_id = parse_id(request.values.get("service_id", ""))
+    if service_id is None:
         abort(404)
-    service = load_service(db.session, int(raw_service))
+    service = load_service(db.session, service_id)
     participant = _participant_arg(request.values.get("participant"))
     record = request.method == "POST"
     result = check(db.session, actor(), service, participant, present.now(), present.site(), record=record)
@@ -218,10 +219,10 @@ def check_page():
 def refer():
     """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
     form = request.form
-    raw_service = form.get("service_id", "")
-    if not raw_service.isdigit() or len(raw_service) > 12:
+    service_id = parse_id(form.get("service_id", ""))
+    if service_id is None:
         abort(404)
-    service = load_service(db.session, int(raw_service))
+    service = load_service(db.session, service_id)
     participant = _participant_arg(form.get("participant"))
     if participant is None:
         result = check(db.session, actor(), service, None, present.now(), present.site(), record=False)
@@ -240,12 +241,13 @@ def refer():
                 "tick the box to acknowledge that this override delays people on the waitlist", "acknowledge"
             )
         goal = None
-        if form.get("goal_id", "").isdigit():
-            goal = db.session.get(Goal, int(form["goal_id"]))
+        goal_id = parse_id(form.get("goal_id", ""))
+        if goal_id is not None:
+            goal = db.session.get(Goal, goal_id)
         rejected = {
-            int(name.removeprefix("reject_")): value
+            parse_id(name.removeprefix("reject_")): value
             for name, value in form.items()
-            if name.startswith("reject_") and name.removeprefix("reject_").isdigit() and value
+            if name.startswith("reject_") and parse_id(name.removeprefix("reject_")) is not None and value
         }
         referral = create_referral(
             db.session,
@@ -273,7 +275,7 @@ def refer():
     return redirect(url_for("referrals.referral_page", referral_id=referral.id))
 
 
-@bp.get("/referrals/<int:referral_id>")
+@bp.get("/referrals/<id:referral_id>")
 @require_roles("case_manager", "peer_outreach", "provider", "project_manager", "admin")
 def referral_page(referral_id: int):
     """A referral: what the check said, its state and history, and cancel / print."""
@@ -290,7 +292,7 @@ def referral_page(referral_id: int):
     )
 
 
-@bp.post("/referrals/<int:referral_id>/cancel")
+@bp.post("/referrals/<id:referral_id>/cancel")
 @require_roles("case_manager", "admin")
 def cancel(referral_id: int):
     """Cancel a referral (the hold ends)."""
@@ -332,7 +334,7 @@ SLIP_TEXT = {
 }
 
 
-@bp.get("/referrals/<int:referral_id>/slip")
+@bp.get("/referrals/<id:referral_id>/slip")
 @require_roles("case_manager", "peer_outreach", "admin")
 def slip(referral_id: int):
     """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
