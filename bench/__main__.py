@@ -2,9 +2,9 @@
 
 import sys
 
-from . import concurrency, search
+from . import concurrency, load, search
 
-BENCHES = {"search": search.main, "concurrency": concurrency.main}
+BENCHES = {"search": search.main, "concurrency": concurrency.main, "load": load.main}
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,7 @@ UPDATE_CLIENTS, UPDATE_SECONDS = 4, 30
 CLAIM_CLIENTS, CLAIMS_PER_CLIENT = 8, 60
 
 
-def prepare(url: str) -> dict:
+def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
     """Migrate, seed the demo, and add the accounts, tokens and roomy services the benchmark uses."""
     from directory import create_app, demo
     from directory.cli import init_database, issue_token
@@ -47,7 +47,7 @@ def prepare(url: str) -> dict:
             service.capacity.waitlist = 0
             service.capacity.confirmed_at = utcnow()
         clients = []
-        for i in range(CLAIM_CLIENTS):
+        for i in range(claim_clients):
             cm = User(email=f"bench-cm{i}@bench.invalid", role="case_manager")
             db.session.add(cm)
             db.session.flush()
@@ -56,7 +56,12 @@ def prepare(url: str) -> dict:
             clients.append((issue_token(cm), participant.code))
         token = issue_token(provider)
         db.session.commit()
-        out = {"provider_token": token, "service_ids": [s.id for s in services], "clients": clients}
+        out = {
+            "provider_token": token,
+            "provider_id": provider.id,
+            "service_ids": [s.id for s in services],
+            "clients": clients,
+        }
         db.session.remove()
         db.engine.dispose()
     return out
@@ -166,7 +171,9 @@ def main() -> None:
     for leftover in CACHE.glob("concurrency.sqlite3*"):
         leftover.unlink()
     results = {}
-    for name, url in (("sqlite", f"sqlite:///{sqlite_path}"), ("postgresql", None)):
+    # Each database on its own deployment path (README, Production): SQLite in the one threaded process,
+    # PostgreSQL behind gunicorn with 4 workers.
+    for name, url, workers in (("sqlite", f"sqlite:///{sqlite_path}", 0), ("postgresql", None, 4)):
         if url is None:
             try:
                 url = fresh_postgres()
@@ -174,10 +181,11 @@ def main() -> None:
                 print(f"  PostgreSQL unavailable ({exc.__class__.__name__}); skipped")
                 continue
         setup = prepare(url)
-        with live_server(url) as base:
+        with live_server(url, gunicorn_workers=workers) as base:
             updates = run_updates(base, setup)
             claims = run_claims(base, setup)
-        results[name] = {"capacity_updates": updates, "referrals": claims}
+        server = f"gunicorn -w {workers}" if workers else "flask serve (werkzeug, threaded, one process)"
+        results[name] = {"server": server, "capacity_updates": updates, "referrals": claims}
         print(
             f"  {name:<10} updates {updates['updates_per_s']:>6}/s p95 {updates['p95_ms']:.1f} ms "
             f"(errors {updates['errors']}); check p95 {claims['check']['p95_ms']:.1f} ms; "
@@ -187,7 +195,6 @@ def main() -> None:
     path = write_result(
         "concurrency",
         {
-            "server": "flask serve (werkzeug, threaded, one process)",
             "targets": {"updates_per_s_sqlite_min": 200, "update_p95_ms_max": 50, "claim_p95_ms_max": 100},
             "update_clients": UPDATE_CLIENTS,
             "update_seconds": UPDATE_SECONDS,

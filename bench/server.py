@@ -17,6 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class ServerURL(str):
+    """The base URL of a live server, carrying the server's process id (for fault tests)."""
+
+    pid: int
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as sock:
@@ -54,7 +60,8 @@ def live_server(database_url: str, extra_env: dict | None = None, gunicorn_worke
     # Output goes to a file, not a pipe: a chatty server must never block on a full pipe.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
