@@ -2,9 +2,14 @@
 
 import sys
 
-from . import concurrency, load, search
+from . import concurrency, dashboard, load, search
 
-BENCHES = {"search": search.main, "concurrency": concurrency.main, "load": load.main}
+BENCHES = {
+    "search": search.main,
+    "concurrency": concurrency.main,
+    "load": load.main,
+    "dashboard": dashboard.main,
+}
 
 
 def main(argv: list[str]) -> int:

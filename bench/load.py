@@ -19,13 +19,13 @@ from sqlalchemy import create_engine, text
 
 from .common import CACHE, summary_ms, write_result
 from .concurrency import fresh_postgres, prepare
+from .search import DOMAINS
 from .server import live_server, request
 
 CLIENTS, SECONDS = 50, 60
 FAULT_SECONDS = 40
 MIX = (("search", 0.80), ("update", 0.15), ("claim", 0.05))
 SEATTLE = (47.6062, -122.3321)
-CATEGORIES = ("housing", "treatment", "food", "health", "legal", "employment")
 TARGETS = {"errors": 0, "lost_writes": 0, "search_p95_ms_max": 150, "claim_p95_ms_max": 250}
 
 
@@ -57,7 +57,7 @@ def search_path(rng: random.Random) -> str:
     """A radius search around a random point of the demo city."""
     lat = SEATTLE[0] + rng.uniform(-0.08, 0.08)
     lon = SEATTLE[1] + rng.uniform(-0.08, 0.08)
-    return f"/api/v1/services?near={lat:.5f},{lon:.5f}&radius_km=5&category={rng.choice(CATEGORIES)}"
+    return f"/api/v1/services?near={lat:.5f},{lon:.5f}&radius_km=5&category={rng.choice(DOMAINS)}"
 
 
 def client(index: int, base: str, setup: dict, deadline: float, started: float, tally: Tally) -> None:

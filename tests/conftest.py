@@ -28,7 +28,8 @@ FIXED_NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 def pytest_collection_modifyitems(items):
     """Every test that touches a database is marked `db`, so CI can run them again on PostgreSQL."""
-    db_fixtures = {"database_url", "app", "client", "runner", "session", "demo_app", "demo_client"}
+    db_fixtures = {"database_url", "databases", "demo_database_url", "app", "client", "runner", "session"}
+    db_fixtures |= {"demo_app", "demo_client"}
     for item in items:
         if db_fixtures & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)

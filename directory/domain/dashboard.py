@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -43,44 +43,98 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _referrals(session: Session, period: Period):
-    return session.scalars(
-        select(Referral).where(Referral.created_at >= period.start, Referral.created_at < period.end)
+def _made_in(period: Period):
+    """Referrals made in the period."""
+    return (Referral.created_at >= period.start) & (Referral.created_at < period.end)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _utc_day(session: Session, column):
+    """The UTC calendar day of a time column as YYYY-MM-DD text, computed by the database."""
+    if _dialect(session) == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.date(column)  # SQLite keeps naive UTC text
+
+
+def _days_between(session: Session, start, end):
+    """end - start in days (a float), computed by the database."""
+    if _dialect(session) == "postgresql":
+        return func.extract("epoch", end - start) / 86400.0
+    return func.julianday(end) - func.julianday(start)
+
+
+_OVERRIDES = func.sum(case((Referral.action == "override", 1), else_=0))
+
+
+@dataclass(frozen=True)
+class ReferralCounts:
+    """Referrals made in a period, counted by UTC day, classification, action and state (one grouped query
+    that the weekly table, the displacement rate and the outcomes all read)."""
+
+    rows: list[tuple[str, str, str, str, int]]
+
+
+def referral_counts(session: Session, period: Period) -> ReferralCounts:
+    """Count the period's referrals by day, classification, action and state."""
+    day = _utc_day(session, Referral.created_at)
+    rows = session.execute(
+        select(day, Referral.classification, Referral.action, Referral.state, func.count())
+        .where(_made_in(period))
+        .group_by(day, Referral.classification, Referral.action, Referral.state)
     ).all()
+    return ReferralCounts([tuple(row) for row in rows])
 
 
-def referrals_by_week(session: Session, period: Period) -> dict[str, Counter]:
+def referrals_by_week(
+    session: Session, period: Period, counts: ReferralCounts | None = None
+) -> dict[str, Counter]:
     """Referrals made in each ISO week, by classification at the time and by action taken."""
     weeks: dict[str, Counter] = defaultdict(Counter)
-    for referral in _referrals(session, period):
-        label = week_of(referral.created_at)
-        weeks[label][f"classification:{referral.classification}"] += 1
-        weeks[label][f"action:{referral.action}"] += 1
-        weeks[label]["total"] += 1
+    labels: dict[str, str] = {}
+    for day_text, classification, action, _, count in (counts or referral_counts(session, period)).rows:
+        if day_text not in labels:
+            labels[day_text] = week_of(datetime.strptime(day_text, "%Y-%m-%d"))
+        week = weeks[labels[day_text]]
+        week[f"classification:{classification}"] += count
+        week[f"action:{action}"] += count
+        week["total"] += count
     return dict(sorted(weeks.items()))
 
 
-def displacement_rate(session: Session, period: Period) -> tuple[int, int]:
+def displacement_rate(
+    session: Session, period: Period, counts: ReferralCounts | None = None
+) -> tuple[int, int]:
     """Displacement rate: overrides (placements that delayed people on a waitlist) over all referrals."""
-    referrals = _referrals(session, period)
-    return sum(1 for r in referrals if r.action == "override"), len(referrals)
+    rows = (counts or referral_counts(session, period)).rows
+    return sum(n for _, _, action, _, n in rows if action == "override"), sum(n for *_, n in rows)
+
+
+OVERRIDE_DIMENSIONS = ("reason", "provider", "case_manager")
+
+
+def overrides_by_all(session: Session, period: Period) -> dict[str, Counter]:
+    """Overrides by reason code, by provider and by case manager (one grouped query)."""
+    rows = session.execute(
+        select(Referral.reason_code, Organization.name, User.email, func.count())
+        .join(Service, Service.id == Referral.service_id)
+        .join(Organization, Organization.id == Service.organization_id)
+        .outerjoin(User, User.id == Referral.created_by)
+        .where(Referral.action == "override", _made_in(period))
+        .group_by(Referral.reason_code, Organization.name, User.email)
+    ).all()
+    tables: dict[str, Counter] = {by: Counter() for by in OVERRIDE_DIMENSIONS}
+    for *keys, count in rows:
+        for by, key in zip(OVERRIDE_DIMENSIONS, keys, strict=True):
+            tables[by][key or "(none)"] += count
+    return tables
 
 
 def overrides_by(session: Session, period: Period, by: str) -> Counter:
     """Overrides by reason code, by provider, or by case manager."""
-    rows = session.execute(
-        select(Referral.reason_code, Organization.name, User.email)
-        .join(Service, Service.id == Referral.service_id)
-        .join(Organization, Organization.id == Service.organization_id)
-        .outerjoin(User, User.id == Referral.created_by)
-        .where(
-            Referral.action == "override",
-            Referral.created_at >= period.start,
-            Referral.created_at < period.end,
-        )
-    ).all()
-    index = {"reason": 0, "provider": 1, "case_manager": 2}[by]
-    return Counter(row[index] or "(none)" for row in rows)
+    return overrides_by_all(session, period)[by]
 
 
 @dataclass
@@ -94,34 +148,97 @@ class DisplacementWithAlternative:
     rejection_reasons: list[str]
 
 
-def displacements_with_alternatives(session: Session, period: Period) -> list[DisplacementWithAlternative]:
-    """Overrides whose stored check offered a lead_funded, spare_capacity or open_access service."""
+AVAILABLE_ALTERNATIVE = ("lead_funded", "spare_capacity", "open_access")
+
+
+def _overrides_with_alternative(period: Period):
+    """(referral id, reason, nearest km) of each override whose check offered an available alternative."""
+    return (
+        select(
+            Referral.id.label("referral_id"),
+            Referral.reason_code.label("reason_code"),
+            func.min(ReferralAlternative.distance_km).label("nearest_km"),
+        )
+        .join(ReferralAlternative, ReferralAlternative.referral_id == Referral.id)
+        .where(
+            Referral.action == "override",
+            _made_in(period),
+            ReferralAlternative.classification.in_(AVAILABLE_ALTERNATIVE),
+        )
+        .group_by(Referral.id, Referral.reason_code)
+    )
+
+
+def displacements_with_alternatives(
+    session: Session, period: Period, latest: int | None = None
+) -> list[DisplacementWithAlternative]:
+    """Overrides whose stored check offered a lead_funded, spare_capacity or open_access service
+    (all of them, or the `latest` ones)."""
+    chosen = _overrides_with_alternative(period).order_by(Referral.id.desc())
+    if latest is not None:
+        chosen = chosen.limit(latest)
+    ids = select(chosen.subquery().c.referral_id)
     rows = session.execute(
         select(
             Referral.id,
             Referral.reason_code,
             ReferralAlternative.distance_km,
             ReferralAlternative.rejection_reason,
-            ReferralAlternative.classification,
         )
         .join(ReferralAlternative, ReferralAlternative.referral_id == Referral.id)
-        .where(
-            Referral.action == "override",
-            Referral.created_at >= period.start,
-            Referral.created_at < period.end,
-        )
-        .order_by(Referral.id)
+        .where(Referral.id.in_(ids), ReferralAlternative.classification.in_(AVAILABLE_ALTERNATIVE))
+        .order_by(Referral.id, ReferralAlternative.position)
     ).all()
     found: dict[int, DisplacementWithAlternative] = {}
-    for referral_id, reason, distance, rejection, classification in rows:
-        if classification not in ("lead_funded", "spare_capacity", "open_access"):
-            continue
+    for referral_id, reason, distance, rejection in rows:
         entry = found.setdefault(referral_id, DisplacementWithAlternative(referral_id, reason, 0, None, []))
         entry.alternatives += 1
         if distance is not None and (entry.nearest_km is None or distance < entry.nearest_km):
             entry.nearest_km = distance
         entry.rejection_reasons.append(rejection or "(not said)")
     return list(found.values())
+
+
+@dataclass
+class AlternativeSummary:
+    """Displacements where an alternative existed, summed up: how many, by reason, by why they did not fit."""
+
+    count: int
+    by_reason: dict[str, tuple[int, float | None]]  # reason -> (overrides, median nearest km)
+    by_rejection: Counter
+
+
+def alternative_summary(session: Session, period: Period) -> AlternativeSummary:
+    """Overrides with an available alternative: the count, by reason code (with the median distance to the
+    nearest alternative), and the reasons given for not taking the alternatives."""
+    rows = session.execute(_overrides_with_alternative(period)).all()
+    distances: dict[str, list[float]] = defaultdict(list)
+    counts: Counter = Counter()
+    for _, reason, nearest in rows:
+        key = reason or "(none)"
+        counts[key] += 1
+        if nearest is not None:
+            distances[key].append(nearest)
+    by_reason = {
+        key: (counts[key], round(median(distances[key]), 1) if distances[key] else None)
+        for key in sorted(counts)
+    }
+    rejection = func.coalesce(ReferralAlternative.rejection_reason, literal_column("'(not said)'"))
+    by_rejection = Counter(
+        dict(
+            session.execute(
+                select(rejection, func.count())
+                .join(Referral, Referral.id == ReferralAlternative.referral_id)
+                .where(
+                    Referral.action == "override",
+                    _made_in(period),
+                    ReferralAlternative.classification.in_(AVAILABLE_ALTERNATIVE),
+                )
+                .group_by(rejection)
+            ).all()
+        )
+    )
+    return AlternativeSummary(len(rows), by_reason, by_rejection)
 
 
 def displacements_without_alternative(session: Session, period: Period) -> int:
@@ -135,27 +252,42 @@ def displacements_without_alternative(session: Session, period: Period) -> int:
             Referral.created_at < period.end,
         )
     )
-    return overrides - len(displacements_with_alternatives(session, period))
+    return overrides - alternative_summary(session, period).count
+
+
+DIMENSIONS = ("domain", "neighborhood", "language", "population")
+
+
+def breakdowns(session: Session, period: Period) -> dict[str, dict[str, Counter]]:
+    """Referrals and overrides by IIP domain, neighborhood, language and population (one grouped query)."""
+    rows = session.execute(
+        select(
+            Referral.domain,
+            SitePlace.name,
+            ReferralCheck.language,
+            ReferralCheck.population,
+            func.count(),
+            _OVERRIDES,
+        )
+        .select_from(Referral)
+        .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
+        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
+        .where(_made_in(period))
+        .group_by(Referral.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population)
+    ).all()
+    tables: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in DIMENSIONS}
+    for *keys, referrals, overrides in rows:
+        for dimension, key in zip(DIMENSIONS, keys, strict=True):
+            entry = tables[dimension][key or "(not recorded)"]
+            entry["referrals"] += referrals
+            if overrides:
+                entry["overrides"] += overrides
+    return {d: dict(sorted(table.items())) for d, table in tables.items()}
 
 
 def breakdown(session: Session, period: Period, dimension: str) -> dict[str, Counter]:
     """Referrals and overrides by IIP domain, neighborhood, language or population (of the recorded check)."""
-    rows = session.execute(
-        select(
-            Referral.action, Referral.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population
-        )
-        .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
-        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
-        .where(Referral.created_at >= period.start, Referral.created_at < period.end)
-    ).all()
-    index = {"domain": 1, "neighborhood": 2, "language": 3, "population": 4}[dimension]
-    table: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        key = row[index] or "(not recorded)"
-        table[key]["referrals"] += 1
-        if row[0] == "override":
-            table[key]["overrides"] += 1
-    return dict(sorted(table.items()))
+    return breakdowns(session, period)[dimension]
 
 
 @dataclass
@@ -300,36 +432,49 @@ def additionality_flags(session: Session, period: Period) -> list[Additionality]
     )
 
 
-def unmet_need(session: Session, period: Period, dimension: str) -> Counter:
+def unmet_needs(session: Session, period: Period) -> dict[str, Counter]:
     """Unmet need: recorded checks where neither the service nor any same-domain service within the radius
     could take the participant now (no lead_funded, spare_capacity or open_access option)."""
-    column = {
-        "domain": ReferralCheck.domain,
-        "neighborhood": SitePlace.name,
-        "language": ReferralCheck.language,
-        "population": ReferralCheck.population,
-    }[dimension]
     rows = session.execute(
-        select(column)
+        select(
+            ReferralCheck.domain,
+            SitePlace.name,
+            ReferralCheck.language,
+            ReferralCheck.population,
+            func.count(),
+        )
         .select_from(ReferralCheck)
         .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
         .where(ReferralCheck.unmet.is_(True), ReferralCheck.at >= period.start, ReferralCheck.at < period.end)
+        .group_by(ReferralCheck.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population)
     ).all()
-    return Counter(value or "(not recorded)" for (value,) in rows)
+    tables: dict[str, Counter] = {d: Counter() for d in DIMENSIONS}
+    for *keys, count in rows:
+        for dimension, key in zip(DIMENSIONS, keys, strict=True):
+            tables[dimension][key or "(not recorded)"] += count
+    return tables
 
 
-def outcomes(session: Session, period: Period) -> dict:
+def unmet_need(session: Session, period: Period, dimension: str) -> Counter:
+    """Unmet need by domain, neighborhood, language or population (see unmet_needs)."""
+    return unmet_needs(session, period)[dimension]
+
+
+def outcomes(session: Session, period: Period, counts: ReferralCounts | None = None) -> dict:
     """Outcomes of referrals made in the period: accepted, declined, expired, cancelled, still open; and the
     days from referral to acceptance (median and mean)."""
-    referrals = _referrals(session, period)
-    counts = Counter(r.state if r.state in CLOSED_OUTCOMES else "open" for r in referrals)
-    days = [
-        (r.closed_at - r.created_at).total_seconds() / 86400
-        for r in referrals
-        if r.state == "accepted" and r.closed_at is not None
-    ]
+    states: Counter = Counter()
+    for *_, state, count in (counts or referral_counts(session, period)).rows:
+        states[state if state in CLOSED_OUTCOMES else "open"] += count
+    days = list(
+        session.scalars(
+            select(_days_between(session, Referral.created_at, Referral.closed_at)).where(
+                _made_in(period), Referral.state == "accepted", Referral.closed_at.is_not(None)
+            )
+        )
+    )
     return {
-        "counts": {state: counts.get(state, 0) for state in (*CLOSED_OUTCOMES, "open")},
+        "counts": {state: states.get(state, 0) for state in (*CLOSED_OUTCOMES, "open")},
         "median_days_to_accept": round(median(days), 2) if days else None,
         "mean_days_to_accept": round(sum(days) / len(days), 2) if days else None,
     }

@@ -27,6 +27,7 @@ from .provider import csv_safe
 
 bp = Blueprint("pm", __name__)
 AUDITORS = ("project_manager", "admin")
+LATEST_LISTED = 50  # overrides with an alternative listed one by one on the page; the CSV has them all
 
 
 def _period() -> dash.Period:
@@ -55,30 +56,27 @@ def _period() -> dash.Period:
 def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
     """Every table of the dashboard for a period."""
     session, now = db.session, present.now()
-    weeks = dash.referrals_by_week(session, period)
-    overrides, total = dash.displacement_rate(session, period)
-    with_alternative = dash.displacements_with_alternatives(session, period)
+    counts = dash.referral_counts(session, period)
+    weeks = dash.referrals_by_week(session, period, counts)
+    overrides, total = dash.displacement_rate(session, period, counts)
+    by = dash.overrides_by_all(session, period)
+    summary = dash.alternative_summary(session, period)
     data = {
         "period": period,
         "weeks": weeks,
         "overrides": overrides,
         "total": total,
-        "by_reason": dash.overrides_by(session, period, "reason"),
-        "by_provider": dash.overrides_by(session, period, "provider"),
-        "by_case_manager": dash.overrides_by(session, period, "case_manager") if with_case_managers else None,
-        "with_alternative": with_alternative,
-        "without_alternative": overrides - len(with_alternative),
-        "breakdowns": {
-            d: dash.breakdown(session, period, d)
-            for d in ("domain", "neighborhood", "language", "population")
-        },
+        "by_reason": by["reason"],
+        "by_provider": by["provider"],
+        "by_case_manager": by["case_manager"] if with_case_managers else None,
+        "alternatives": summary,
+        "with_alternative": dash.displacements_with_alternatives(session, period, latest=LATEST_LISTED),
+        "without_alternative": overrides - summary.count,
+        "breakdowns": dash.breakdowns(session, period),
         "lead": dash.lead_capacity(session, period, now),
         "additionality": dash.additionality_flags(session, period),
-        "unmet": {
-            d: dash.unmet_need(session, period, d)
-            for d in ("domain", "neighborhood", "language", "population")
-        },
-        "outcomes": dash.outcomes(session, period),
+        "unmet": dash.unmet_needs(session, period),
+        "outcomes": dash.outcomes(session, period, counts),
         "freshness": provider_freshness(session, now, present.site()),
     }
     return data
@@ -87,11 +85,7 @@ def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
 def _charts(data: dict) -> dict:
     weeks = list(data["weeks"])
     series = {c: [data["weeks"][w].get(f"classification:{c}", 0) for w in weeks] for c in cap.CLASSIFICATIONS}
-    with_alt_reasons: dict[str, int] = {}
-    for row in data["with_alternative"]:
-        with_alt_reasons[row.reason_code or "(none)"] = (
-            with_alt_reasons.get(row.reason_code or "(none)", 0) + 1
-        )
+    with_alt_reasons = {reason: count for reason, (count, _) in data["alternatives"].by_reason.items()}
     return {
         "weekly": charts.stacked_columns("Referrals per week by classification", weeks, series),
         "reasons": charts.bar_chart("Overrides by reason", sorted(data["by_reason"].items())),
@@ -277,6 +271,11 @@ def export_table(table: str):
         if source is None:
             return jsonify({"error": {"code": "forbidden", "message": "project manager only"}}), 403
         rows = [["key", "overrides"]] + sorted([k, v] for k, v in source.items())
+    elif table == "with_alternative":
+        rows = [["referral_id", "reason_code", "alternatives", "nearest_km", "why_they_did_not_fit"]] + [
+            [r.referral_id, r.reason_code, r.alternatives, r.nearest_km, "; ".join(r.rejection_reasons)]
+            for r in dash.displacements_with_alternatives(db.session, period)
+        ]
     elif table == "lead_capacity":
         rows = [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]] + [
             [r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in data["lead"]

@@ -1,0 +1,250 @@
+"""Dashboard and audit-log benchmark: the project manager's dashboard rendered over 100,000 referrals and
+1,000,000 audit events on SQLite, against the same page over one simulated month (the baseline, same
+process); and `audit verify` throughput in events per second."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select, text
+
+from .common import CACHE, SECRET, write_result
+
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+REFERRALS, AUDIT_EVENTS = 100_000, 1_000_000
+RENDERS = 5
+TARGET_S = 1.0
+# referral_check, referral and their children are copied as blocks; these columns point into a copied block.
+OFFSET_COLUMNS = {
+    "referral_check": {"id": "check"},
+    "referral": {"id": "referral", "check_id": "check"},
+    "referral_alternative": {"id": "alternative", "referral_id": "referral"},
+    "referral_event": {"id": "event", "referral_id": "referral"},
+}
+BLOCK_ID = {"check": "referral_check", "referral": "referral", "alternative": "referral_alternative"}
+BLOCK_ID["event"] = "referral_event"
+CLASSIFICATIONS = ("lead_funded", "spare_capacity", "displacement", "open_access", "coordinated_entry")
+
+
+def _app(path):
+    from directory import create_app
+
+    return create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": SECRET, "SCHEDULER": "off", "CLOCK": lambda: NOW}
+    )
+
+
+def month_database(name: str):
+    """The demo site plus one simulated month of referrals ending at NOW (the baseline)."""
+    from directory import demo
+    from directory.cli import init_database
+    from directory.extensions import db
+    from directory.migrate import head_revision
+    from directory.simulate import simulate_month
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}-{head_revision()}.sqlite3"
+    for leftover in CACHE.glob(path.name + "*"):
+        leftover.unlink()
+    app = _app(path)
+    with app.app_context():
+        init_database()
+        demo.seed(db.session, app.config["SITE"], services=300, seed=7, now=NOW - timedelta(days=31))
+        db.session.commit()
+        simulate_month(db.session, app.config["SITE"], NOW, seed=3)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+def _columns(conn, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(text(f"PRAGMA table_info({table})"))]
+
+
+def _copy_block(conn, limit: int | None) -> None:
+    """Copy referrals (up to `limit` of them) with their checks, alternatives and events under new ids."""
+    # Table and column names below are this module's constants, never input.
+    offsets = {
+        kind: conn.scalar(text(f"SELECT max(id) FROM {table}"))  # noqa: S608
+        for kind, table in BLOCK_ID.items()
+    }
+    where = {
+        "referral": f"WHERE id <= {limit}" if limit else "",
+        "referral_check": (
+            f"WHERE id IN (SELECT check_id FROM referral WHERE id <= {limit})"  # noqa: S608
+            if limit
+            else ""
+        ),
+        "referral_alternative": f"WHERE referral_id <= {limit}" if limit else "",
+        "referral_event": f"WHERE referral_id <= {limit}" if limit else "",
+    }
+    for table in ("referral_check", "referral", "referral_alternative", "referral_event"):
+        columns = _columns(conn, table)
+        shifted = []
+        for column in columns:
+            if column in OFFSET_COLUMNS[table]:
+                shifted.append(f"{column} + {offsets[OFFSET_COLUMNS[table][column]]}")
+            elif column == "idempotency_key":
+                shifted.append("NULL")
+            else:
+                shifted.append(column)
+        conn.execute(
+            text(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"SELECT {', '.join(shifted)} FROM {table} {where[table]} ORDER BY id"
+            )
+        )
+
+
+def grow_referrals(conn, target: int) -> None:
+    """Copy the month's referrals (all in the same 30 days: the dashboard's worst case) up to `target`."""
+    while (count := conn.scalar(text("SELECT count(*) FROM referral"))) < target:
+        _copy_block(conn, None if 2 * count <= target else target - count)
+
+
+def grow_audit_log(conn, target: int) -> None:
+    """Append events to a valid chain until it holds `target` events (the hashes are real)."""
+    from directory.domain.audit import canonical, chain_hash
+    from directory.models import AuditEvent, AuditHead
+
+    head = conn.execute(select(AuditHead.last_event_id, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+    event_id, prev = head.last_event_id, head.last_hash
+    rng = random.Random(5)
+    actions = ("referral.claim", "referral.accept", "capacity.update", "capacity.confirm", "referral.cancel")
+    batch = []
+    while event_id < target:
+        event_id += 1
+        at = NOW - timedelta(seconds=target - event_id)
+        action = rng.choice(actions)
+        payload = {"service_id": rng.randint(1, 300), "classification": rng.choice(CLASSIFICATIONS)}
+        content = canonical(event_id, at, 1, action, "referral", event_id, payload)
+        digest = chain_hash(prev, content)
+        batch.append(
+            {
+                "id": event_id,
+                "at": at,
+                "actor_id": 1,
+                "action": action,
+                "object_type": "referral",
+                "object_id": str(event_id),
+                "payload": payload,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+        if len(batch) == 50_000:
+            conn.execute(insert(AuditEvent), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(AuditEvent), batch)
+    conn.execute(
+        AuditHead.__table__.update()
+        .where(AuditHead.id == 1)
+        .values(last_event_id=event_id, last_hash=prev, events=event_id)
+    )
+
+
+def large_database():
+    """The month, grown to REFERRALS referrals and AUDIT_EVENTS audit events (built once, cached)."""
+    from directory.migrate import head_revision
+
+    path = CACHE / f"dashboard-large-{REFERRALS}-{AUDIT_EVENTS}-{head_revision()}.sqlite3"
+    if path.exists():
+        return path
+    partial = month_database("dashboard-large-partial")
+    app = _app(partial)
+    with app.app_context():
+        from directory.extensions import db
+
+        with db.engine.begin() as conn:
+            grow_referrals(conn, REFERRALS)
+            grow_audit_log(conn, AUDIT_EVENTS)
+        db.engine.dispose()
+    partial.rename(path)
+    return path
+
+
+def render_times(path) -> dict:
+    """Seconds to render /pm (default 30-day period) as a project manager, RENDERS times after a warm-up."""
+    from directory.extensions import db
+    from directory.models import AuditEvent, Referral, User
+
+    app = _app(path)
+    client = app.test_client()
+    with app.app_context():
+        manager = db.session.scalar(select(User.id).where(User.role == "project_manager").limit(1))
+        referrals = db.session.scalar(select(func.count()).select_from(Referral))
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(manager)
+        browser["_fresh"] = True
+    response = client.get("/pm")
+    assert response.status_code == 200, response.status_code
+    times = []
+    for _ in range(RENDERS):
+        started = time.perf_counter()
+        response = client.get("/pm")
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+    return {
+        "referrals": referrals,
+        "audit_events": events,
+        "median_s": round(statistics.median(times), 3),
+        "max_s": round(max(times), 3),
+        "page_bytes": len(response.data),
+    }
+
+
+def verify_throughput(path) -> dict:
+    """`audit verify` over the whole chain: events per second."""
+    from directory.domain.audit import verify
+    from directory.extensions import db
+
+    app = _app(path)
+    with app.app_context():
+        started = time.perf_counter()
+        result = verify(db.session)
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    assert result.ok, result
+    return {
+        "events": result.events,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(result.events / elapsed),
+    }
+
+
+def main() -> None:
+    """Build (or reuse) both databases, time the dashboard and the chain check; results/dashboard.json."""
+    baseline_path = month_database("dashboard-month")
+    large_path = large_database()
+    baseline = render_times(baseline_path)
+    large = render_times(large_path)
+    chain = verify_throughput(large_path)
+    print(
+        f"  dashboard, one month ({baseline['referrals']} referrals): {baseline['median_s'] * 1000:.0f} ms; "
+        f"{large['referrals']:,} referrals + {large['audit_events']:,} events: "
+        f"{large['median_s'] * 1000:.0f} ms "
+        f"(target {TARGET_S * 1000:.0f} ms; {large['median_s'] / baseline['median_s']:.1f}x the month)"
+    )
+    print(f"  audit verify: {chain['events_per_s']:,} events/s ({chain['events']:,} in {chain['seconds']} s)")
+    path = write_result(
+        "dashboard",
+        {
+            "database": "sqlite",
+            "target_s": TARGET_S,
+            "period": "the default 30 days, holding every referral (worst case)",
+            "baseline_month": baseline,
+            "large": large,
+            "ratio_large_to_month": round(large["median_s"] / baseline["median_s"], 1),
+            "audit_verify": chain,
+        },
+    )
+    print(f"results: {path}")
