@@ -24,6 +24,7 @@ from .server import live_server, request
 
 CLIENTS, SECONDS = 50, 60
 FAULT_SECONDS = 40
+THINK = 0.5  # seconds, mean pause between one client's requests in the paced run
 MIX = (("search", 0.80), ("update", 0.15), ("claim", 0.05))
 SEATTLE = (47.6062, -122.3321)
 TARGETS = {"errors": 0, "lost_writes": 0, "search_p95_ms_max": 150, "claim_p95_ms_max": 250}
@@ -60,13 +61,20 @@ def search_path(rng: random.Random) -> str:
     return f"/api/v1/services?near={lat:.5f},{lon:.5f}&radius_km=5&category={rng.choice(DOMAINS)}"
 
 
-def client(index: int, base: str, setup: dict, deadline: float, started: float, tally: Tally) -> None:
-    """One client: requests from the mix, back to back, until the deadline."""
+def client(
+    index: int, base: str, setup: dict, deadline: float, started: float, tally: Tally, think: float = 0.0
+) -> None:
+    """One client: requests from the mix until the deadline, back to back or with a random pause between
+    them (exponential, mean `think` seconds: a person reading the answer)."""
     rng = random.Random(1000 + index)
     token, code = setup["clients"][index]
     staff = {"Authorization": f"Bearer {token}"}
     provider = {"Authorization": f"Bearer {setup['provider_token']}"}
     while time.monotonic() < deadline:
+        if think:
+            time.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
         kind = pick(rng)
         begun = time.perf_counter()
         try:
@@ -103,13 +111,13 @@ def client(index: int, base: str, setup: dict, deadline: float, started: float, 
             tally.timeline.append((time.monotonic() - started, kind, status))
 
 
-def run_load(base: str, setup: dict, seconds: float, fault=None) -> tuple[Tally, float]:
-    """CLIENTS clients for `seconds`; `fault(base)` runs halfway through in its own thread."""
+def run_load(base: str, setup: dict, seconds: float, fault=None, think: float = 0.0) -> tuple[Tally, float]:
+    """CLIENTS clients for `seconds`; `fault(base)` runs a third of the way through."""
     tally = Tally()
     started = time.monotonic()
     deadline = started + seconds
     threads = [
-        threading.Thread(target=client, args=(index, base, setup, deadline, started, tally))
+        threading.Thread(target=client, args=(index, base, setup, deadline, started, tally, think))
         for index in range(CLIENTS)
     ]
     for thread in threads:
@@ -237,12 +245,13 @@ def restart_postgres(_base) -> None:
     )
 
 
-def measured(name: str, url: str, workers: int, seconds: float, fault=None) -> dict:
+def measured(name: str, url: str, workers: int, seconds: float, fault=None, think: float = 0.0) -> dict:
     """Prepare a database, serve it, load it (with an optional fault), and verify it."""
     setup = prepare(url, claim_clients=CLIENTS)
     with live_server(url, gunicorn_workers=workers) as base:
-        tally, elapsed = run_load(base, setup, seconds, fault)
+        tally, elapsed = run_load(base, setup, seconds, fault, think)
     result = {"server": f"gunicorn -w {workers}" if workers else "flask serve (one process)"}
+    result["think_time_mean_s"] = think
     result.update(report(tally, elapsed))
     if fault is not None:
         result["recovery"] = recovery(tally, seconds / 3)
@@ -270,6 +279,11 @@ def main() -> None:
         leftover.unlink()
     results["sqlite_single"] = measured("sqlite one process", f"sqlite:///{sqlite_path}", 0, SECONDS)
     if "postgresql_gunicorn4" in results:
+        # The same 50 clients as people: a pause between requests (mean THINK s), so the arrival rate is what
+        # the server can take, and latency is the service time rather than the queue behind 50 clients.
+        results["postgresql_gunicorn4_paced"] = measured(
+            "postgresql, paced", fresh_postgres(), 4, SECONDS, think=THINK
+        )
         results["fault_kill_worker"] = measured(
             "kill -9 one worker", fresh_postgres(), 4, FAULT_SECONDS, kill_one_worker
         )
