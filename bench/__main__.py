@@ -3,11 +3,13 @@
 import sys
 
 from . import concurrency, dashboard, load, search
+from . import map as map_bench
 
 BENCHES = {
     "search": search.main,
     "concurrency": concurrency.main,
     "load": load.main,
+    "map": map_bench.main,
     "dashboard": dashboard.main,
 }
 

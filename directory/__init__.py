@@ -92,7 +92,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
-    from .web import api, auth, pm, provider, public, referrals, security
+    from .web import api, auth, mapview, pm, provider, public, referrals, security
     from .web.ids import IdConverter
 
     app.url_map.converters["id"] = IdConverter
@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals.bp)
     app.register_blueprint(pm.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(mapview.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

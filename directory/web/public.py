@@ -8,7 +8,7 @@ from sqlalchemy import text
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
-from . import present
+from . import mapview, present
 from .ids import parse_id
 
 bp = Blueprint("public", __name__)
@@ -25,9 +25,10 @@ def search():
     """Search form and results; the same query parameters as GET /api/v1/services."""
     error = None
     result = None
+    map_items = []
     if any(value.strip() for value in request.args.values()):
         try:
-            result = present.run_search(request.args)
+            result, map_items = mapview.run_search(request.args)
         except ValidationError as exc:
             error = exc
     at, config, staff = present.now(), present.site(), present.viewer_is_staff()
@@ -43,6 +44,9 @@ def search():
                     "age": present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
                 }
             )
+    map_parts, map_data, unplaced = None, None, 0
+    if result is not None and result.total:
+        map_parts, map_data, unplaced = mapview.search_map(result.query, map_items)
     status = 400 if error else 200
     return (
         render_template(
@@ -53,6 +57,11 @@ def search():
             rows=rows,
             reference=present.reference(),
             labels=present.STATUS_LABELS,
+            map=map_parts,
+            map_data=map_data,
+            map_unplaced=unplaced,
+            map_limit=mapview.MAP_LIMIT,
+            legend=mapview.legend(),
         ),
         status,
     )
@@ -68,6 +77,7 @@ def service_page(raw_id: str):
     if service is None or (service.status != "active" and not present.viewer_is_staff()):
         abort(404)
     at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    located = mapview.service_map(service)
     history, referrals = [], []
     if staff:
         from ..models import CapacityEvent, Referral
@@ -95,6 +105,9 @@ def service_page(raw_id: str):
         labels=present.STATUS_LABELS,
         reference=present.reference(),
         staff=staff,
+        map=located[0] if located else None,
+        map_data=located[1] if located else None,
+        legend=mapview.legend(),
     )
 
 

@@ -1,0 +1,308 @@
+"""The map of search results and of a service: folium (Leaflet) rendered inline, markers sent as data.
+
+folium builds the map, the tile layer, the cluster group, the search circle and the bounds; the markers
+themselves travel as one compact JSON array that static/js/map.js turns into DivIcon markers, so 2,000
+results cost a few hundred kilobytes instead of a JavaScript block each. Leaflet and Leaflet.markercluster
+come from the xstatic packages through the `vendor` blueprint: nothing is loaded from a CDN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import folium
+from flask import Blueprint, abort, current_app, send_from_directory, url_for
+from folium.plugins import MarkerCluster
+from folium.template import Template
+from markupsafe import Markup
+from xstatic.pkg import leaflet as xs_leaflet
+from xstatic.pkg import leaflet_markercluster as xs_cluster
+
+from ..domain import capacity as cap
+from ..extensions import db
+from . import present
+
+# Status: (symbol, short text on the marker). Colour comes from the stylesheet (status-<code>).
+STATUS_MARKS = {
+    cap.LEAD_FUNDED: ("★", "LEAD"),
+    cap.COORDINATED_ENTRY: ("⇄", "CE"),
+    cap.SPARE_CAPACITY: ("✓", "Free"),
+    cap.DISPLACEMENT: ("⚠", "Wait"),
+    cap.FULL: ("✕", "Full"),
+    cap.UNVERIFIED: ("?", "Call"),
+    cap.OPEN_ACCESS: ("○", "Open"),
+}
+STATUSES = tuple(STATUS_MARKS)
+# Key badges shown in a popup, as bits of one integer per marker (all public attributes).
+BADGES = (
+    ("low_barrier", "Low barrier"),
+    ("housing_first", "Housing First"),
+    ("no_id_required", "No ID needed"),
+    ("trauma_informed", "Trauma-informed"),
+    ("peer_run", "Peer staff"),
+    ("religious_requirement", "Religious requirement"),
+    ("conversion_therapy", "Conversion therapy"),
+)
+# At most this many results go on the map (the list pages through them all).
+MAP_LIMIT = 2500
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+REFERRERS = frozenset({"case_manager", "peer_outreach", "admin"})
+
+VENDOR = {
+    "leaflet": (xs_leaflet.BASE_DIR, xs_leaflet.VERSION),
+    "markercluster": (xs_cluster.BASE_DIR, xs_cluster.VERSION),
+}
+VENDOR_SUFFIXES = (".js", ".css", ".png", ".map")
+
+bp = Blueprint("vendor", __name__)
+
+
+@bp.get("/vendor/<name>/<version>/<path:filename>")
+def asset(name: str, version: str, filename: str):
+    """A file of a packaged JavaScript library (xstatic), cached for a year: the URL carries its version."""
+    package = VENDOR.get(name)
+    if package is None or version != package[1] or not filename.endswith(VENDOR_SUFFIXES):
+        abort(404)
+    return send_from_directory(package[0], filename, max_age=365 * 24 * 3600)
+
+
+def vendor_url(name: str, filename: str) -> str:
+    """The URL of a vendored library file."""
+    return url_for("vendor.asset", name=name, version=VENDOR[name][1], filename=filename)
+
+
+class PageMap(folium.Map):
+    """A folium Map for a page of ours: no full-page styles, no viewport lock, no CDN links, no jQuery."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}{% endmacro %}
+        {% macro html(this, kwargs) %}
+            <div class="folium-map map-canvas" id={{ this.get_name()|tojson }}></div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map(
+                {{ this.get_name()|tojson }},
+                {
+                    center: {{ this.location|tojson }}, crs: L.CRS.{{ this.crs }},
+                    ...{{ this.options|tojavascript }}
+                }
+            );
+            {%- if this.control_scale %}
+            L.control.scale({imperial: false}).addTo({{ this.get_name() }});
+            {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.default_js = [("leaflet", vendor_url("leaflet", "leaflet.js"))]
+        self.default_css = [("leaflet_css", vendor_url("leaflet", "leaflet.css"))]
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered map: folium's header (links), html (the div) and script, and the JS names map.js needs."""
+
+    header: Markup
+    html: Markup
+    script: Markup
+    map_name: str
+    cluster_name: str | None
+
+
+def tile_layer(template: str | None):
+    """The folium TileLayer for MAP_TILES, or None for `none` (a plain background)."""
+    if not template or template.strip().lower() == "none":
+        return None
+    attribution = OSM_ATTRIBUTION if "openstreetmap" in template else "Map tiles"
+    return folium.TileLayer(tiles=template, attr=attribution, max_zoom=19, name="tiles")
+
+
+def build_map(
+    points: list[tuple[float, float]],
+    center: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+    cluster: bool = True,
+) -> MapParts:
+    """A folium map fitted to the points (and the search circle), with an empty cluster group for map.js."""
+    site_center = present.site().center
+    figure = folium.Figure()
+    fmap = PageMap(location=list(center or site_center), zoom_start=12, tiles=None, control_scale=True)
+    # Without a tile layer Leaflet has no zoom range, and the cluster group needs one.
+    fmap.options.update({"minZoom": 3, "maxZoom": 19})
+    fmap.add_to(figure)
+    layer = tile_layer(current_app.config.get("MAP_TILES"))
+    if layer is not None:
+        layer.add_to(fmap)
+    if center is not None and radius_km:
+        folium.Circle(
+            list(center), radius=radius_km * 1000, color="#0b5cad", weight=2, fill=False, dash_array="6 6"
+        ).add_to(fmap)
+        folium.CircleMarker(list(center), radius=6, color="#0b5cad", fill=True, fill_opacity=1).add_to(fmap)
+    cluster_name = None
+    if cluster:
+        group = MarkerCluster(
+            icon_create_function="DirectoryMap.clusterIcon",
+            # No cluster animations: they cost time with thousands of markers, and a map scrolled out
+            # of view (a phone) never finishes them, leaving "show on map" with nothing shown.
+            options={"showCoverageOnHover": False, "maxClusterRadius": 60, "animate": False},
+        )
+        group.default_js = [("markercluster", vendor_url("markercluster", "leaflet.markercluster.js"))]
+        group.default_css = [
+            ("markercluster_css", vendor_url("markercluster", "MarkerCluster.css")),
+        ]
+        group.add_to(fmap)
+        cluster_name = group.get_name()
+    bounds = fit_bounds(points, center, radius_km)
+    if bounds is not None:
+        fitted = folium.map.FitBounds(bounds, padding=(24, 24), max_zoom=16)
+        # Straight to the fitted view: an animated zoom would re-cluster the markers just after they land.
+        fitted.options["animate"] = False
+        fmap.add_child(fitted)
+    figure.render()
+    # The figure's own meta tag duplicates the page's charset; only the links are wanted.
+    figure.header._children.pop("meta_http", None)
+    return MapParts(
+        header=_folium_markup(figure.header.render()),
+        html=_folium_markup(figure.html.render()),
+        script=_folium_markup(figure.script.render()),
+        map_name=fmap.get_name(),
+        cluster_name=cluster_name,
+    )
+
+
+def _folium_markup(rendered: str) -> Markup:
+    """folium's output as markup: it holds only our numbers, URLs and JS names, never untrusted text
+    (names and descriptions travel as JSON data, see payload)."""
+    return Markup(rendered)  # noqa: S704
+
+
+def fit_bounds(
+    points: list[tuple[float, float]], center: tuple[float, float] | None, radius_km: float | None
+) -> list[list[float]] | None:
+    """South-west and north-east corners around the points; the search circle when there are none."""
+    if points:
+        lats = [p[0] for p in points] + ([center[0]] if center else [])
+        lons = [p[1] for p in points] + ([center[1]] if center else [])
+        return [[min(lats), min(lons)], [max(lats), max(lons)]]
+    if center is not None and radius_km:
+        dlat = radius_km / 111.32
+        dlon = radius_km / (111.32 * max(0.01, math.cos(math.radians(center[0]))))
+        return [[center[0] - dlat, center[1] - dlon], [center[0] + dlat, center[1] + dlon]]
+    return None
+
+
+def map_location(service, center: tuple[float, float] | None = None):
+    """The location a service is drawn at: a public one with coordinates (nearest the centre), or None."""
+    placed = [
+        loc
+        for loc in service.locations
+        if not loc.confidential and loc.latitude is not None and loc.longitude is not None
+    ]
+    if not placed:
+        return None
+    if center is None:
+        return min(placed, key=lambda loc: loc.id)
+    return min(placed, key=lambda loc: ((loc.latitude - center[0]) ** 2, (loc.longitude - center[1]) ** 2))
+
+
+def marker_row(service, distance: float | None, at, config, center=None) -> list | None:
+    """One marker as a compact array, or None when the service has no public location to show."""
+    location = map_location(service, center)
+    if location is None:
+        return None
+    status = present.service_status(service, at, config)
+    age = present.age_text(service.capacity.confirmed_at if service.capacity else None, at)
+    bits = 0
+    for i, (name, _) in enumerate(BADGES):
+        if getattr(service, name, False):
+            bits |= 1 << i
+    return [
+        service.id,
+        round(location.latitude, 5),
+        round(location.longitude, 5),
+        STATUSES.index(status),
+        0 if location.precision == "exact" else 1,
+        service.name,
+        service.organization.name,
+        None if distance is None else round(distance, 2),
+        "" if status == cap.OPEN_ACCESS else age,
+        bits,
+    ]
+
+
+def payload(markers: list[list]) -> dict:
+    """The data map.js draws: the markers and the tables their small integers point into."""
+    from flask_login import current_user
+
+    role = getattr(current_user, "role", None) if getattr(current_user, "is_authenticated", False) else None
+    # Anonymous viewers follow the link to sign in first; roles that cannot refer do not get it.
+    can_refer = role is None or role in REFERRERS
+    return {
+        "fields": ["id", "lat", "lon", "status", "hollow", "name", "org", "km", "age", "badges"],
+        "statuses": [
+            {"code": code, "label": present.STATUS_LABELS[code], "symbol": symbol, "text": text}
+            for code, (symbol, text) in STATUS_MARKS.items()
+        ],
+        "badges": [label for _, label in BADGES],
+        "serviceUrl": url_for("public.service_page", raw_id="0")[:-1],
+        "checkUrl": url_for("referrals.check_page", service_id="0")[:-1] if can_refer else None,
+        "markers": markers,
+    }
+
+
+def legend() -> list[dict]:
+    """The legend rows: each status with its symbol, marker text and label."""
+    return [
+        {"code": code, "symbol": symbol, "text": text, "label": present.STATUS_LABELS[code]}
+        for code, (symbol, text) in STATUS_MARKS.items()
+    ]
+
+
+def run_search(params):
+    """The search page's search: one search for the map (up to MAP_LIMIT results), the listed page cut
+    from it (the same order: the ranking is exact for everything it returns).
+
+    Returns the page (as present.run_search would) and every result for the map.
+    """
+    from ..domain.search import SearchPage, parse_query, search
+
+    config, ref, at = present.site(), present.reference(), present.now()
+    query = parse_query(params, ref, present.address_geocoder(), config.default_radius_km)
+    full = search(db.session, dataclasses.replace(query, page=1, per_page=MAP_LIMIT), config, at, ref)
+    start = (query.page - 1) * query.per_page
+    if full.total <= MAP_LIMIT or start + query.per_page <= MAP_LIMIT:
+        page = SearchPage(
+            items=full.items[start : start + query.per_page],
+            total=full.total,
+            page=query.page,
+            per_page=query.per_page,
+            query=query,
+        )
+    else:
+        page = search(db.session, query, config, at, ref)
+    return page, full.items
+
+
+def search_map(query, items) -> tuple[MapParts, dict, int]:
+    """The map of a search's results (all of them up to MAP_LIMIT, not only the listed page).
+
+    Returns the map, its data and how many results had no public location to draw.
+    """
+    at, config = present.now(), present.site()
+    center = (query.center.latitude, query.center.longitude) if query.center else None
+    markers = [row for row in (marker_row(s, d, at, config, center) for s, d in items) if row is not None]
+    parts = build_map([(m[1], m[2]) for m in markers], center, query.radius_km if center else None)
+    return parts, payload(markers), len(items) - len(markers)
+
+
+def service_map(service) -> tuple[MapParts, dict] | None:
+    """The map of one service's page, or None when it has no public location (confidential ones never do)."""
+    row = marker_row(service, None, present.now(), present.site())
+    if row is None:
+        return None
+    return build_map([(row[1], row[2])], cluster=False), payload([row])
