@@ -261,7 +261,12 @@ class ParseResult:
             for p in self.problems
             if p.kind == kind and p.record in kept and not (p.action == "rejected" and not p.field)
         }
-        return {"read": self.read[kind], "rejected": rejected, "repaired": len(repaired), "clean": len(kept) - len(repaired)}
+        return {
+            "read": self.read[kind],
+            "rejected": rejected,
+            "repaired": len(repaired),
+            "clean": len(kept) - len(repaired),
+        }
 
     def of_kind(self, kind: str) -> list:
         """The records of one kind."""
