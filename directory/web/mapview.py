@@ -306,3 +306,16 @@ def service_map(service) -> tuple[MapParts, dict] | None:
     if row is None:
         return None
     return build_map([(row[1], row[2])], cluster=False), payload([row])
+
+
+def slip_map(service) -> tuple[MapParts, dict] | None:
+    """The small map printed on a referral slip: where the service is and nothing about its capacity (the slip
+    is the participant's: no status, no badges, no referral link). None without a public location."""
+    row = marker_row(service, None, present.now(), present.site())
+    if row is None:
+        return None
+    row[3], row[8], row[9] = 0, "", 0
+    data = payload([row])
+    place = {"code": "place", "label": "", "symbol": "●", "text": ""}
+    data.update(statuses=[place], badges=[], checkUrl=None)
+    return build_map([(row[1], row[2])], cluster=False), data

@@ -3,7 +3,7 @@ page, and the printable slip."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Goal, Participant, Referral, User
-from . import present
+from . import mapview, present
 from .auth import actor, require_roles
 from .ids import parse_id
 
@@ -353,6 +353,9 @@ def slip(referral_id: int):
 
     # The QR code holds only the service page's URL (no participant data); segno writes plain SVG.
     qr_svg = Markup(segno.make(service_url, error="m").svg_inline(scale=3, title="Service page"))  # noqa: S704
+    # A small map only when there is a tile server: on a plain background a pin tells a participant nothing.
+    # Confidential locations have none (service_map returns None for them).
+    located = mapview.slip_map(service) if current_app.config.get("MAP_TILES") != "none" else None
     return render_template(
         "referrals/slip.html",
         referral=referral,
@@ -364,4 +367,6 @@ def slip(referral_id: int):
         case_manager=referral.creator,
         service_url=service_url,
         qr_svg=qr_svg,
+        map=located[0] if located else None,
+        map_data=located[1] if located else None,
     )

@@ -1,6 +1,8 @@
 """Case-manager pages: the check in plain words, acting on it, the plan, and the printed slip."""
 
+import json
 import re
+from html import unescape as html_unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -127,6 +129,11 @@ def test_slip_in_english_and_spanish_never_says_lead(client, session, cm_world):
     assert "Your contact" in english and "Su contacto" in spanish and 'lang="es"' in spanish
     with_code = client.get(f"/referrals/{referral.id}/slip?code=1").get_data(as_text=True)
     assert cm_world["code"] in with_code
+    # A small map of where to go, with nothing about capacity on it (its one marker has a neutral status).
+    markers = json.loads(html_unescape(re.search(r"data-markers='([^']+)'", english).group(1)))
+    assert [m[0] for m in markers["markers"]] == [cm_world["lead"]]
+    assert markers["statuses"] == [{"code": "place", "label": "", "symbol": "●", "text": ""}]
+    assert markers["checkUrl"] is None and "lead" not in json.dumps(markers).lower()
 
 
 def test_new_participant_and_goal_pages(client, session, cm_world):
