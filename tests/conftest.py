@@ -110,8 +110,23 @@ class DatabaseFactory:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
+_APPS_MADE: list = []  # apps made during the current test, whose pools are closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def _close_pools_of_apps_made_in_the_test():
+    """Close the connection pools of every app a test made. A pool left open is closed by the garbage
+    collector at some later moment, and psycopg then warns inside whichever test happens to be running."""
+    yield
+    while _APPS_MADE:
+        made = _APPS_MADE.pop()
+        with made.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def make_app(url: str, **overrides):
-    """An app on the given database, in testing mode."""
+    """An app on the given database, in testing mode (its pool is closed when the test ends)."""
     config = {
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
@@ -122,7 +137,9 @@ def make_app(url: str, **overrides):
         "WTF_CSRF_ENABLED": False,
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    _APPS_MADE.append(application)
+    return application
 
 
 def _migrate(url: str) -> None:
