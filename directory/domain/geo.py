@@ -70,14 +70,14 @@ def zip_centroids() -> dict[str, tuple[float, float, str, str]]:
                 table = {}
                 for row in zipcodes.list_all():
                     try:
-                        table[row["zip_code"]] = (
-                            float(row["lat"]),
-                            float(row["long"]),
-                            row["city"],
-                            row["state"],
-                        )
+                        lat, lon = float(row["lat"]), float(row["long"])
                     except (TypeError, ValueError):
                         continue
+                    # Military ZIPs (APO/FPO/DPO, 872 of them) carry 0,0: they name no place, and a point
+                    # in the Gulf of Guinea must never stand in for one.
+                    if lat == 0 and lon == 0:
+                        continue
+                    table[row["zip_code"]] = (lat, lon, row["city"], row["state"])
                 _zip_table = table
     return _zip_table
 

@@ -39,6 +39,16 @@ def test_address_with_zip_offline_is_approximate():
     assert point.precision == "approximate"
 
 
+def test_military_zip_is_no_place():
+    # 09001 (APO AE) is a real ZIP whose centroid the zipcodes package gives as 0,0.
+    import zipcodes
+
+    [row] = zipcodes.matching("09001")
+    assert (float(row["lat"]), float(row["long"])) == (0, 0)
+    with pytest.raises(ValidationError):
+        resolve_near("09001", PLACES)
+
+
 @pytest.mark.parametrize(
     "text", ["", "   ", "91.0,10", "10,181", "00000", "nowhere at all", "x" * 301, "47.6,-122.3,5"]
 )
