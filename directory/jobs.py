@@ -167,15 +167,20 @@ def holder_name() -> str:
 
 
 def _ensure_lease_rows(session: Session) -> None:
-    existing = set(session.scalars(select(JobLease.name)))
-    for job in JOBS:
-        if job.name not in existing:
-            try:
-                with session.begin_nested():
-                    session.add(JobLease(name=job.name))
-            except IntegrityError:
-                pass  # another process created it first
-    session.commit()
+    names = {job.name for job in JOBS}
+    if names <= set(session.scalars(select(JobLease.name))):
+        session.commit()
+        return
+    # Several jobs start at once in the web process: take the write lock before reading what to insert
+    # (on SQLite a read transaction cannot become a writer while another thread writes).
+    session.rollback()
+    begin_write(session)
+    missing = names - set(session.scalars(select(JobLease.name)))
+    session.add_all(JobLease(name=name) for name in sorted(missing))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another process (PostgreSQL) created them first
 
 
 def run_job(app: Flask, job: Job, holder: str, now: datetime | None = None) -> str | None:

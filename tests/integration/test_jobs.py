@@ -240,3 +240,29 @@ def test_expire_holds_is_idempotent_when_called_directly(app, session):
     second = expire_holds(session, later, app.config)
     assert (first, second) == ("1 referral(s) expired", "0 referral(s) expired")
     assert threading.active_count() >= 1
+
+
+def test_every_job_starting_at_once_in_one_process_runs(app, session):
+    # What the web process's scheduler does at start: every job fires together on a fresh database, and
+    # each first creates the lease rows. None may fail on "database is locked".
+    from directory import jobs as jobs_module
+
+    every = jobs_module.JOBS  # as registered now (importers add theirs)
+    assert session.scalar(select(func.count()).select_from(JobLease)) == 0
+    session.remove()
+    results: dict[str, str | None] = {}
+    start = threading.Barrier(len(every))
+
+    def fire(job):
+        start.wait()
+        results[job.name] = run_job(app, job, f"holder-{job.name}", now=FIXED_NOW)
+
+    threads = [threading.Thread(target=fire, args=(job,)) for job in every]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(results) == {job.name for job in every}
+    assert all(result is not None for result in results.values()), results
+    leases = session.execute(select(JobLease.name, JobLease.last_status, JobLease.runs)).all()
+    assert sorted(leases) == sorted((job.name, "ok", 1) for job in every)
