@@ -2,7 +2,7 @@
 
 import sys
 
-from . import concurrency, dashboard, load, search
+from . import concurrency, dashboard, imports, load, search
 from . import map as map_bench
 
 BENCHES = {
@@ -11,6 +11,7 @@ BENCHES = {
     "load": load.main,
     "map": map_bench.main,
     "dashboard": dashboard.main,
+    "imports": imports.main,
 }
 
 

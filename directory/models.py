@@ -71,6 +71,8 @@ class Organization(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str | None] = mapped_column(String(50))
     source_id: Mapped[str | None] = mapped_column(String(200))
+    # A digest of the record as the importer last wrote it: an unchanged source record is skipped.
+    import_hash: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = flag(True)
 
     services: Mapped[list[Service]] = relationship(back_populates="organization")
@@ -261,6 +263,8 @@ class Service(db.Model):
 
     source: Mapped[str | None] = mapped_column(String(50))
     source_id: Mapped[str | None] = mapped_column(String(200))
+    # A digest of the record as the importer last wrote it: an unchanged source record is skipped.
+    import_hash: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -330,6 +334,8 @@ class Location(db.Model):
     confidential: Mapped[bool] = flag()
     source: Mapped[str | None] = mapped_column(String(50))
     source_id: Mapped[str | None] = mapped_column(String(200))
+    # A digest of the record as the importer last wrote it: an unchanged source record is skipped.
+    import_hash: Mapped[str | None] = mapped_column(String(32))
 
     organization: Mapped[Organization | None] = relationship(back_populates="locations")
     services: Mapped[list[Service]] = relationship(secondary=service_at_location, back_populates="locations")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -226,6 +228,24 @@ class ParseResult:
     problems: list[Problem] = field(default_factory=list)
     read: Counter = field(default_factory=Counter)  # kind -> records read from the source
     full: bool = True  # a full import marks records missing from it inactive
+    pending: Iterator[ServiceRecord] | None = None  # services still to build (lazy parse): see chunks()
+    drained: list[str] = field(default_factory=list)  # source ids of services built from `pending`
+
+    def chunks(self, size: int) -> Iterator[list[ServiceRecord]]:
+        """Services in lists of at most size: those built already, then those still pending (built now)."""
+        for start in range(0, len(self.services), size):
+            yield self.services[start : start + size]
+        while self.pending is not None:
+            chunk = list(itertools.islice(self.pending, size))
+            if not chunk:
+                self.pending = None
+                break
+            self.drained.extend(s.source_id for s in chunk)
+            yield chunk
+
+    def service_ids(self) -> set[str]:
+        """Source ids of every service kept (built now or drained)."""
+        return {s.source_id for s in self.services} | set(self.drained)
 
     @property
     def records(self) -> list[Record]:
@@ -255,7 +275,7 @@ class ParseResult:
         rejected holds whenever a parser accounts for every record it read.
         """
         rejected = sum(1 for p in self.problems if p.kind == kind and p.action == "rejected" and not p.field)
-        kept = {r.source_id for r in self.of_kind(kind)}
+        kept = self.service_ids() if kind == "service" else {r.source_id for r in self.of_kind(kind)}
         repaired = {
             p.record
             for p in self.problems

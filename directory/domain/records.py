@@ -30,7 +30,7 @@ from ..models import (
     service_taxonomy,
 )
 
-SKIPPED_SERVICE_COLUMNS = frozenset({"created_at", "updated_at", "source", "source_id"})
+SKIPPED_SERVICE_COLUMNS = frozenset({"created_at", "updated_at", "source", "source_id", "import_hash"})
 CAPACITY_COLUMNS = (
     "id",
     "unit_id",

@@ -1,0 +1,142 @@
+"""Import benchmark: a 100,000-service HSDS datapackage made from the demo generator (exported by our own
+HSDS export), and the real HUD file (23,704 sites): first import, unchanged re-import, peak memory.
+
+Each import runs in a fresh process (so its peak RSS is the import's own) against a fresh migrated SQLite
+database. Targets on this machine: 100k services in <= 60 s with <= 500 MB peak; unchanged re-import <= 20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import CACHE, SECRET, seeded_sqlite, write_result
+
+SERVICES = 100_000
+HUD = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "hud_coc_2018"
+    / "coc_sites_2018_public.csv"
+)
+TARGETS = {"import_seconds_max": 60, "peak_mb_max": 500, "reimport_seconds_max": 20}
+
+
+def datapackage(services: int = SERVICES) -> Path:
+    """The demo site of `services` services exported as an HSDS 3.1 CSV datapackage (cached)."""
+    from directory import create_app
+    from directory.extensions import db
+    from directory.migrate import head_revision
+    from scrapers.export import export
+
+    folder = CACHE / f"hsds-{services}-{head_revision()}"
+    if (folder / "datapackage.json").exists():
+        return folder
+    source = seeded_sqlite(services, "national")
+    app = create_app({"DATABASE_URL": f"sqlite:///{source}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
+    started = time.perf_counter()
+    partial = folder.with_suffix(".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    with app.app_context():
+        export(db.session, partial, "csv")
+        db.session.remove()
+        db.engine.dispose()
+    partial.rename(folder)
+    print(f"  exported {services} services as an HSDS datapackage in {time.perf_counter() - started:.1f} s")
+    return folder
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def child(source: str, path: str, database: str, label: str) -> dict:
+    """Import path into database (in this process, as `flask scrape run` would); print figures as JSON."""
+    from directory import create_app
+    from directory.cli import init_database
+    from directory.extensions import db
+    from directory.types import utcnow
+    from scrapers.registry import parse_source
+    from scrapers.upsert import run_import
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
+    figures = {}
+    with app.app_context():
+        if label == "import":
+            init_database()
+        started = time.perf_counter()
+        run, outcome = run_import(db.session, source, path, lambda: parse_source(source, path), utcnow())
+        figures[f"{label}_seconds"] = round(time.perf_counter() - started, 2)
+        figures[f"{label}_counts"] = {
+            "added": run.added,
+            "changed": run.changed,
+            "unchanged": run.unchanged,
+            "rejected": run.rejected,
+        }
+        figures[f"{label}_peak_mb"] = peak_mb()
+        figures["services"] = outcome.result.outcome("service")
+        db.session.remove()
+        db.engine.dispose()
+    print(json.dumps(figures))
+    return figures
+
+
+def measure(source: str, path: Path) -> dict:
+    """Run child() in a fresh process on a fresh database."""
+    database = CACHE / f"import-bench-{source}.sqlite3"
+    for leftover in CACHE.glob(database.name + "*"):
+        leftover.unlink()
+    figures = {}
+    for label in ("import", "reimport"):  # each run a process of its own, as two `flask scrape run` would be
+        output = subprocess.run(
+            [sys.executable, "-m", "bench.imports", "--child", source, str(path), str(database), label],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        figures.update(json.loads(output.strip().splitlines()[-1]))
+    for leftover in CACHE.glob(database.name + "*"):
+        leftover.unlink()
+    return figures
+
+
+def main() -> None:
+    """Run the import benchmark and write bench/results/imports.json."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    results: dict = {"targets": TARGETS}
+    package = datapackage()
+    print("imports: 100k-service HSDS datapackage")
+    results["hsds_100k"] = measure("hsds", package)
+    print("  " + json.dumps(results["hsds_100k"]))
+    if HUD.exists():
+        print("imports: HUD CoC 2018 sites")
+        results["hud"] = measure("hud-inventory", HUD)
+        print("  " + json.dumps(results["hud"]))
+    else:
+        results["hud"] = f"skipped: {HUD} is absent"
+    big = results["hsds_100k"]
+    results["met"] = {
+        "import_seconds": big["import_seconds"] <= TARGETS["import_seconds_max"],
+        "peak_mb": big["import_peak_mb"] <= TARGETS["peak_mb_max"],
+        "reimport_seconds": big["reimport_seconds"] <= TARGETS["reimport_seconds_max"],
+    }
+    path = write_result("imports", results)
+    print(f"imports: written {path}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        child(*sys.argv[2:])
+    else:
+        main()

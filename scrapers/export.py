@@ -1,0 +1,467 @@
+"""HSDS 3.x export of our own directory: nested JSON or a CSV datapackage, LEAD extensions as attributes.
+
+Every LEAD extension HSDS has no field for (the low-barrier attributes, populations, capacity's waitlist and
+LEAD-funded units, who confirmed the numbers when, a location's precision) is an HSDS `attribute` whose
+taxonomy term id starts with `lead:` (`lead:flags` lists the true LEAD flags; `lead:capacity` holds
+`waitlist=..;lead_funded_maximum=..;lead_funded_available=..;confirmed_at=..`); our IIP categories are
+taxonomy terms of the `lead-iip` taxonomy.
+Importing the export (`scrape run hsds`) reproduces the directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections import defaultdict
+from datetime import datetime, time
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory.models import (
+    Address,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    RequiredDocument,
+    Schedule,
+    Service,
+    ServiceCapacity,
+    SitePlace,
+    TaxonomyTerm,
+    Unit,
+    service_area,
+    service_at_location,
+    service_population,
+    service_practice,
+    service_taxonomy,
+)
+
+from .hsds import IIP_TAXONOMY, LEAD
+from .records import LEAD_FLAGS
+
+NAMESPACE = uuid.UUID("6f1c1d0e-6a43-4c5b-9d0e-4c1ead000001")
+OPTIONAL = ("pets_allowed", "partners_allowed", "wheelchair_accessible")
+SERVICE_EXTRA = ("intake_mode", "intake_times", "curfew", "insurance")
+COLUMNS = {
+    "organizations": ["id", "name", "alternate_name", "description", "email", "website"],
+    "services": [
+        "id",
+        "organization_id",
+        "name",
+        "alternate_name",
+        "description",
+        "url",
+        "email",
+        "status",
+        "application_process",
+        "fees_description",
+        "eligibility_description",
+        "minimum_age",
+        "maximum_age",
+        "alert",
+        "last_modified",
+    ],
+    "locations": [
+        "id",
+        "location_type",
+        "organization_id",
+        "name",
+        "description",
+        "transportation",
+        "latitude",
+        "longitude",
+    ],
+    "addresses": [
+        "id",
+        "location_id",
+        "address_1",
+        "address_2",
+        "city",
+        "state_province",
+        "postal_code",
+        "country",
+        "address_type",
+    ],
+    "service_at_location": ["id", "service_id", "location_id"],
+    "phones": ["id", "service_id", "location_id", "number", "extension", "type", "description"],
+    "schedules": ["id", "service_id", "freq", "byday", "opens_at", "closes_at", "description"],
+    "languages": ["id", "service_id", "name", "code", "note"],
+    "required_documents": ["id", "service_id", "document", "uri"],
+    "service_capacity": ["id", "service_id", "unit_id", "available", "maximum", "description", "updated"],
+    "unit": ["id", "name", "scheme"],
+    "taxonomies": ["id", "name", "description", "version"],
+    "taxonomy_terms": ["id", "code", "name", "description", "parent_id", "taxonomy", "taxonomy_id"],
+    "attributes": ["id", "link_id", "taxonomy_term_id", "link_type", "link_entity", "value"],
+}
+
+
+def uid(kind: str, key) -> str:
+    """A stable UUID for one of our rows (HSDS 3 ids are UUIDs)."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
+
+
+def _value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    return str(value)
+
+
+class _Tables:
+    def __init__(self):
+        self.rows: dict[str, list[dict]] = defaultdict(list)
+        self.counter = 0
+
+    def attribute(self, link_id: str, entity: str, name: str, value) -> None:
+        self.counter += 1
+        self.rows["attributes"].append(
+            {
+                "id": uid("attribute", f"{link_id}:{name}:{self.counter}"),
+                "link_id": link_id,
+                "taxonomy_term_id": LEAD + name,
+                "link_type": "lead_extension",
+                "link_entity": entity,
+                "value": _value(value),
+            }
+        )
+
+
+def collect(session: Session, include_inactive: bool = False) -> _Tables:
+    """Every table of the export, as rows of strings."""
+    t = _Tables()
+    places = dict(session.execute(select(SitePlace.id, SitePlace.name)).all())
+    t.rows["taxonomies"].append(
+        {
+            "id": IIP_TAXONOMY,
+            "name": "LEAD IIP domains",
+            "description": "LEAD directory categories",
+            "version": "1",
+        }
+    )
+    for term in session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.id)):
+        t.rows["taxonomy_terms"].append(
+            {
+                "id": term.id,
+                "code": term.id,
+                "name": term.name,
+                "description": term.description or "",
+                "parent_id": term.parent_id or "",
+                "taxonomy": IIP_TAXONOMY,
+                "taxonomy_id": IIP_TAXONOMY,
+            }
+        )
+    for unit in session.scalars(select(Unit).order_by(Unit.id)):
+        t.rows["unit"].append({"id": unit.id, "name": unit.name, "scheme": unit.scheme or ""})
+    service_filter = [] if include_inactive else [Service.status != "inactive"]
+    service_rows = session.execute(
+        select(Service.__table__).where(*service_filter).order_by(Service.id)
+    ).mappings()
+    service_ids, org_ids = [], set()
+    for s in service_rows:
+        sid = uid("service", s["id"])
+        service_ids.append(s["id"])
+        org_ids.add(s["organization_id"])
+        row = {
+            "id": sid,
+            "organization_id": uid("organization", s["organization_id"]),
+            "last_modified": _value(s["updated_at"]),
+        }
+        row.update({c: _value(s[c]) for c in COLUMNS["services"] if c not in row})
+        row["id"] = sid
+        t.rows["services"].append(row)
+        t.attribute(sid, "service", "primary_domain", s["primary_domain"])
+        flags = [name for name in LEAD_FLAGS if s[name]]
+        if flags:
+            # One attribute for all the true flags keeps the export compact (value: comma-separated names).
+            t.attribute(sid, "service", "flags", ",".join(flags))
+        for name in OPTIONAL + SERVICE_EXTRA:
+            if s[name] is not None:
+                t.attribute(sid, "service", name, s[name])
+    ids = service_ids
+
+    def per_service(statement):
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            yield from session.execute(statement.where(statement.selected_columns[0].in_(chunk))).all()
+
+    for service_id, term in per_service(
+        select(service_taxonomy.c.service_id, service_taxonomy.c.taxonomy_term_id)
+    ):
+        sid = uid("service", service_id)
+        t.rows["attributes"].append(
+            {
+                "id": uid("category", f"{service_id}:{term}"),
+                "link_id": sid,
+                "taxonomy_term_id": term,
+                "link_type": "category",
+                "link_entity": "service",
+                "value": "",
+            }
+        )
+    for table, column, name in (
+        (service_population, "population_code", "population"),
+        (service_practice, "practice_code", "practice"),
+    ):
+        for service_id, code in per_service(select(table.c.service_id, table.c[column])):
+            t.attribute(uid("service", service_id), "service", name, code)
+    for service_id, place_id in per_service(select(service_area.c.service_id, service_area.c.site_place_id)):
+        t.attribute(uid("service", service_id), "service", "area", places[place_id])
+    location_ids = set()
+    for service_id, location_id in per_service(
+        select(service_at_location.c.service_id, service_at_location.c.location_id)
+    ):
+        location_ids.add(location_id)
+        t.rows["service_at_location"].append(
+            {
+                "id": uid("service_at_location", f"{service_id}:{location_id}"),
+                "service_id": uid("service", service_id),
+                "location_id": uid("location", location_id),
+            }
+        )
+    for p in per_service(
+        select(Phone.service_id, Phone.id, Phone.number, Phone.extension, Phone.type, Phone.description)
+    ):
+        t.rows["phones"].append(
+            {
+                "id": uid("phone", p.id),
+                "service_id": uid("service", p.service_id),
+                "location_id": "",
+                "number": p.number,
+                "extension": _value(p.extension),
+                "type": p.type,
+                "description": _value(p.description),
+            }
+        )
+    for s in per_service(
+        select(
+            Schedule.service_id,
+            Schedule.id,
+            Schedule.byday,
+            Schedule.opens_at,
+            Schedule.closes_at,
+            Schedule.description,
+        )
+    ):
+        t.rows["schedules"].append(
+            {
+                "id": uid("schedule", s.id),
+                "service_id": uid("service", s.service_id),
+                "freq": "WEEKLY",
+                "byday": s.byday,
+                "opens_at": _value(s.opens_at),
+                "closes_at": _value(s.closes_at),
+                "description": _value(s.description),
+            }
+        )
+    for lang in per_service(
+        select(Language.service_id, Language.id, Language.name, Language.code, Language.note)
+    ):
+        t.rows["languages"].append(
+            {
+                "id": uid("language", lang.id),
+                "service_id": uid("service", lang.service_id),
+                "name": lang.name,
+                "code": lang.code,
+                "note": _value(lang.note),
+            }
+        )
+    for d in per_service(
+        select(
+            RequiredDocument.service_id, RequiredDocument.id, RequiredDocument.document, RequiredDocument.uri
+        )
+    ):
+        t.rows["required_documents"].append(
+            {
+                "id": uid("document", d.id),
+                "service_id": uid("service", d.service_id),
+                "document": d.document,
+                "uri": _value(d.uri),
+            }
+        )
+    cap_table = ServiceCapacity.__table__
+    for c in per_service(select(cap_table.c.service_id, cap_table)):
+        cid = uid("capacity", c.id)
+        t.rows["service_capacity"].append(
+            {
+                "id": cid,
+                "service_id": uid("service", c.service_id),
+                "unit_id": c.unit_id,
+                "available": _value(c.available),
+                "maximum": _value(c.maximum),
+                "description": _value(c.description),
+                "updated": _value(c.updated),
+            }
+        )
+        extension = ";".join(
+            f"{name}={_value(getattr(c, name))}"
+            for name in ("waitlist", "lead_funded_maximum", "lead_funded_available", "confirmed_at")
+            if getattr(c, name) is not None
+        )
+        if extension:
+            t.attribute(cid, "service_capacity", "capacity", extension)
+    location_list = sorted(location_ids)
+    for start in range(0, len(location_list), 5000):
+        chunk = location_list[start : start + 5000]
+        for loc in session.execute(select(Location.__table__).where(Location.id.in_(chunk))).mappings():
+            lid = uid("location", loc["id"])
+            if loc["organization_id"] is not None:
+                org_ids.add(loc["organization_id"])
+            t.rows["locations"].append(
+                {
+                    "id": lid,
+                    "location_type": "physical",
+                    "organization_id": uid("organization", loc["organization_id"])
+                    if loc["organization_id"] is not None
+                    else "",
+                    "name": _value(loc["name"]),
+                    "description": _value(loc["description"]),
+                    "transportation": _value(loc["transportation"]),
+                    "latitude": _value(loc["latitude"]),
+                    "longitude": _value(loc["longitude"]),
+                }
+            )
+            if loc["precision"] != "exact":
+                t.attribute(lid, "location", "precision", loc["precision"])
+            if loc["confidential"]:
+                t.attribute(lid, "location", "confidential", True)
+            if loc["neighborhood_id"] is not None:
+                t.attribute(lid, "location", "neighborhood", places[loc["neighborhood_id"]])
+        for a in session.execute(select(Address.__table__).where(Address.location_id.in_(chunk))).mappings():
+            t.rows["addresses"].append(
+                {
+                    "id": uid("address", a["id"]),
+                    "location_id": uid("location", a["location_id"]),
+                    "address_1": a["address_1"],
+                    "address_2": _value(a["address_2"]),
+                    "city": a["city"],
+                    "state_province": a["state_province"],
+                    "postal_code": _value(a["postal_code"]),
+                    "country": a["country"],
+                    "address_type": "physical",
+                }
+            )
+    org_list = sorted(org_ids)
+    for start in range(0, len(org_list), 5000):
+        chunk = org_list[start : start + 5000]
+        for o in session.execute(select(Organization.__table__).where(Organization.id.in_(chunk))).mappings():
+            t.rows["organizations"].append(
+                {
+                    "id": uid("organization", o["id"]),
+                    **{c: _value(o[c]) for c in COLUMNS["organizations"] if c != "id"},
+                }
+            )
+    return t
+
+
+def write_datapackage(tables: _Tables, folder: Path) -> dict[str, int]:
+    """Write datapackage.json and one CSV per table; returns rows per table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = []
+    counts = {}
+    for name, columns in COLUMNS.items():
+        rows = tables.rows.get(name, [])
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        counts[name] = len(rows)
+        resources.append(
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "schema": {"fields": [{"name": c, "type": "string"} for c in columns]},
+            }
+        )
+    package = {
+        "name": "lead-directory",
+        "title": "LEAD resource directory (HSDS 3.1 with LEAD extensions)",
+        "profile": "tabular-data-package",
+        "version": "3.1",
+        "resources": resources,
+    }
+    (folder / "datapackage.json").write_text(json.dumps(package, indent=2), encoding="utf-8")
+    return counts
+
+
+def write_json(tables: _Tables, path: Path) -> dict[str, int]:
+    """Write the nested JSON form: a list of services, each as the HSDS 3 API's service_full."""
+    rows = tables.rows
+
+    def group(name: str, key: str) -> dict[str, list[dict]]:
+        grouped = defaultdict(list)
+        for row in rows.get(name, []):
+            grouped[row[key]].append(row)
+        return grouped
+
+    def clean(row: dict, drop: tuple[str, ...] = ()) -> dict:
+        return {k: v for k, v in row.items() if k not in drop and v != ""}
+
+    attributes = group("attributes", "link_id")
+    terms = {t["id"]: t for t in rows.get("taxonomy_terms", [])}
+    orgs = {o["id"]: o for o in rows.get("organizations", [])}
+    locations = {loc["id"]: loc for loc in rows.get("locations", [])}
+    addresses = group("addresses", "location_id")
+    links = group("service_at_location", "service_id")
+    children = {
+        name: group(name, "service_id") for name in ("phones", "schedules", "languages", "required_documents")
+    }
+    capacities = group("service_capacity", "service_id")
+    units = {u["id"]: u for u in rows.get("unit", [])}
+
+    def attrs(link_id: str) -> list[dict]:
+        out = []
+        for a in attributes.get(link_id, []):
+            item = clean(a, ("taxonomy_term_id",))
+            term = terms.get(a["taxonomy_term_id"])
+            item["taxonomy_term"] = clean(term) if term else {"id": a["taxonomy_term_id"]}
+            out.append(item)
+        return out
+
+    services = []
+    for s in rows.get("services", []):
+        item = clean(s)
+        item["organization"] = clean(orgs.get(s["organization_id"], {"id": s["organization_id"]}))
+        for name, group_rows in children.items():
+            item[name] = [clean(r, ("service_id",)) for r in group_rows.get(s["id"], [])]
+        item["attributes"] = attrs(s["id"])
+        item["capacities"] = [
+            {
+                **clean(c, ("service_id",)),
+                "unit": clean(units.get(c["unit_id"], {"id": c["unit_id"]})),
+                "attributes": attrs(c["id"]),
+            }
+            for c in capacities.get(s["id"], [])
+        ]
+        item["service_at_locations"] = []
+        for link in links.get(s["id"], []):
+            loc = locations.get(link["location_id"])
+            if loc is None:
+                continue
+            location = clean(loc)
+            location["addresses"] = [clean(a, ("location_id",)) for a in addresses.get(loc["id"], [])]
+            location["attributes"] = attrs(loc["id"])
+            item["service_at_locations"].append({"id": link["id"], "location": location})
+        services.append(item)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(services, fh, ensure_ascii=False, indent=1)
+    return {"services": len(services)}
+
+
+def export(
+    session: Session, target: str | Path, fmt: str = "csv", include_inactive: bool = False
+) -> dict[str, int]:
+    """Export the directory to a datapackage folder (csv) or a JSON file (json)."""
+    tables = collect(session, include_inactive)
+    target = Path(target)
+    return write_json(tables, target) if fmt == "json" else write_datapackage(tables, target)

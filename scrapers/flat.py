@@ -1,0 +1,72 @@
+"""Shared pieces of the flat one-row-per-site parsers (HUD, SAMHSA, iCarol, generic CSV)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .common import check_coordinates, plain, repair_zip, state_code
+from .records import AddressRecord, LocationRecord, ParseResult
+
+
+def key(*parts: str | None) -> str:
+    """A stable source id from fields, for sources that give none (case and spacing ignored)."""
+    text = "|".join(re.sub(r"\s+", " ", (p or "").strip().lower()) for p in parts)
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def slug(text: str) -> str:
+    """A readable id part."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "x"
+
+
+def place(
+    result: ParseResult,
+    where: str,
+    sid: str,
+    street: str | None,
+    city: str | None,
+    state: str | None,
+    zip_code: str | None,
+    latitude,
+    longitude,
+    street2: str | None = None,
+) -> LocationRecord | None:
+    """A location from flat address and coordinate columns, or None (with a rejection) if it has no place.
+
+    Coordinates that fail the checks are dropped with a reason; a blank address keeps the source's
+    coordinates as approximate and shows no address; a bare ZIP is placed at its centroid (precision zip).
+    """
+    location = LocationRecord(sid)
+    postal, note = repair_zip(zip_code)
+    if note:
+        result.note(where, sid, note, field="postal_code")
+    state_value, note = state_code(state)
+    if note:
+        result.note(where, sid, note, field="state_province")
+    coords, reason = check_coordinates(latitude, longitude)
+    if reason:
+        result.note(where, sid, reason + ": left out", action="rejected", field="coordinates")
+    street, city = plain(street, 300), plain(city, 100)
+    if street and city and state_value:
+        location.address = AddressRecord(street, city, state_value, postal, plain(street2, 300))
+        if coords:
+            location.latitude, location.longitude = coords
+        return location
+    if coords:
+        location.latitude, location.longitude = coords
+        location.precision = "approximate"
+        result.note(
+            where, sid, "no street address: the source's coordinates kept as approximate", field="address"
+        )
+        return location
+    if postal:
+        from directory.domain.geo import zip_point
+
+        point = zip_point(postal)
+        if point is not None:
+            location.latitude, location.longitude, location.precision = point.latitude, point.longitude, "zip"
+            result.note(where, sid, "only a ZIP: placed at the ZIP centroid", field="address")
+            return location
+    result.reject(where, sid, "no usable address, ZIP or coordinates")
+    return None

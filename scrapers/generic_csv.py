@@ -1,0 +1,179 @@
+"""A site's own spreadsheet (CSV), read through a column mapping file written by the site (YAML or JSON).
+
+Mapping keys (all optional except `columns.name` and a domain):
+
+    columns:            # our field: the spreadsheet's column
+      id: Program ID    # without it a row's id is a digest of its name and address
+      name: Program
+      organization: Agency
+      description: Notes
+      address_1: Street
+      city: City
+      state: State
+      zip: ZIP
+      latitude: Lat
+      longitude: Lon
+      phone: Phone
+      url: Website
+      email: Email
+      hours: Hours                  # free text such as "Monday-Friday, 9-5"
+      eligibility_description: Who
+      languages: Languages
+      maximum: Beds                 # capacity
+      available: Open beds
+    domain: housing                 # one IIP domain for every row, or
+    domain_column: Type             # a column whose values `domain_values` maps to IIP domains
+    domain_values: {Shelter: housing}
+    unit: bed                       # capacity unit (default slot)
+    defaults: {state: WA}           # values for blank cells
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from .classify import classify
+from .common import (
+    SourceError,
+    clean_email,
+    clean_text,
+    parse_count,
+    parse_phone,
+    plain,
+    read_csv,
+    repair_url,
+)
+from .flat import key, place, slug
+from .icarol import parse_hours
+from .languages import language
+from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
+
+FIELDS = {
+    "id", "name", "organization", "description", "address_1", "address_2", "city", "state", "zip", "latitude",
+    "longitude", "phone", "url", "email", "hours", "eligibility_description", "application_process",
+    "fees_description", "languages", "maximum", "available", "waitlist", "alternate_name",
+}  # fmt: skip
+
+
+def load_mapping(path: str | Path | dict) -> dict:
+    """Read and check a mapping file (YAML or JSON)."""
+    if isinstance(path, dict):
+        mapping = path
+    else:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise SourceError(f"cannot read the mapping {path}: {exc}") from exc
+    if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
+        raise SourceError("the mapping needs a `columns` table (our field: the spreadsheet's column)")
+    unknown = set(mapping["columns"]) - FIELDS
+    if unknown:
+        raise SourceError(f"the mapping names unknown fields {sorted(unknown)}; known: {sorted(FIELDS)}")
+    if "name" not in mapping["columns"]:
+        raise SourceError("the mapping must say which column holds the service name (columns.name)")
+    return mapping
+
+
+def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
+    """Parse a spreadsheet with its mapping; pure."""
+    if mapping_path is None:
+        raise SourceError("a generic CSV needs --mapping FILE")
+    mapping = load_mapping(mapping_path)
+    path = Path(path)
+    rows, notes = read_csv(path)
+    columns, defaults = mapping["columns"], mapping.get("defaults") or {}
+    result = ParseResult()
+    for note in notes:
+        result.note(path.name, None, note, kind="file")
+    if rows:
+        missing = [c for c in columns.values() if c not in rows[0][1]]
+        if missing:
+            raise SourceError(f"columns {missing} of the mapping are not in {path.name}")
+    orgs: dict[str, OrganizationRecord] = {}
+    seen: set[str] = set()
+    for line, row in rows:
+        where = f"{path.name}:{line}"
+
+        def get(name: str, row: dict = row) -> str:
+            column = columns.get(name)
+            value = row.get(column, "") if column else ""
+            return value if value != "" else str(defaults.get(name, ""))
+
+        result.read["service"] += 1
+        name = plain(get("name"), 300)
+        sid = plain(get("id")) or key(get("name"), get("address_1"), get("city"), get("zip"))
+        if not name:
+            result.reject(where, sid, "row without a name")
+            continue
+        if sid in seen:
+            result.reject(where, sid, "duplicate id (or the same name and address twice)")
+            continue
+        seen.add(sid)
+        description, note = clean_text(get("description"))
+        if note:
+            result.note(where, sid, f"description: {note}", field="description")
+        if "domain_column" in mapping:
+            value = row.get(mapping["domain_column"], "").strip()
+            domain = (mapping.get("domain_values") or {}).get(value) or (classify(names=(value,)) or (None,))[
+                0
+            ]
+        else:
+            domain = mapping.get("domain") or (classify(text=(name, description)) or (None,))[0]
+        if not domain:
+            result.reject(where, sid, "no IIP domain for this row (set `domain` or `domain_values`)")
+            continue
+        location = place(
+            result, where, sid, get("address_1"), get("city"), get("state"), get("zip"),
+            get("latitude"), get("longitude"), get("address_2"),
+        )  # fmt: skip
+        org_name = plain(get("organization"), 300) or name
+        org_id = slug(org_name)
+        if org_id not in orgs:
+            orgs[org_id] = OrganizationRecord(org_id, org_name)
+            result.read["organization"] += 1
+        service = ServiceRecord(sid, org_id, name, domain, description=description)
+        service.alternate_name = plain(get("alternate_name"), 300)
+        for text_field in ("eligibility_description", "application_process", "fees_description"):
+            setattr(service, text_field, clean_text(get(text_field))[0])
+        service.url, note = repair_url(get("url"))
+        if note:
+            result.note(where, sid, note, field="url")
+        service.email, note = clean_email(get("email"))
+        if note:
+            result.note(where, sid, note, field="email")
+        phone, note = parse_phone(get("phone"))
+        if note:
+            result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
+        service.phones = (phone,) if phone else ()
+        schedules, note = parse_hours(get("hours"))
+        if note:
+            result.note(where, sid, note, field="schedules")
+        service.schedules = tuple(dict.fromkeys(schedules))
+        service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
+        if location is not None:
+            location.organization_id = org_id
+            result.locations.append(location)
+            result.read["location"] += 1
+            service.location_ids = (sid,)
+        if columns.get("maximum"):
+            counts = {}
+            for name_ in ("maximum", "available", "waitlist"):
+                counts[name_], problem = parse_count(get(name_))
+                if problem:
+                    result.note(where, sid, f"{name_}: {problem}: left out", "rejected", field=name_)
+            if counts["maximum"] is not None:
+                available = counts["available"]
+                if available is not None and available > counts["maximum"]:
+                    result.note(where, sid, f"available {available} above maximum: capped", field="available")
+                    available = counts["maximum"]
+                service.capacity = CapacityRecord(
+                    mapping.get("unit", "slot"), counts["maximum"], available, counts["waitlist"]
+                )
+        result.services.append(service)
+    result.organizations.extend(orgs.values())
+    return result

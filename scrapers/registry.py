@@ -1,0 +1,81 @@
+"""The importers by name: what each reads and its pure parser (used by the CLI and scheduled imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .common import SourceError
+from .records import ParseResult
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A source format: its name, what it reads, and its pure parser."""
+
+    name: str
+    description: str
+    parse: Callable[..., ParseResult]
+    needs_mapping: bool = False
+    full: bool = True
+
+
+def _hsds(path, mapping=None):
+    from . import hsds
+
+    return hsds.parse(path, lazy=True)
+
+
+def _hud(path, mapping=None):
+    from . import hud
+
+    return hud.parse(path)
+
+
+def _samhsa(path, mapping=None):
+    from . import samhsa
+
+    return samhsa.parse(path)
+
+
+def _icarol(path, mapping=None):
+    from . import icarol
+
+    return icarol.parse(path)
+
+
+def _csv(path, mapping=None):
+    from . import generic_csv
+
+    return generic_csv.parse(path, mapping)
+
+
+def _html(path, mapping=None):
+    from . import html
+
+    return html.parse(path, mapping)
+
+
+IMPORTERS: dict[str, Importer] = {
+    i.name: i
+    for i in (
+        Importer("hsds", "Open Referral HSDS 1.x or 3.x: nested JSON or CSV datapackage (detected)", _hsds),
+        Importer("icarol", "iCarol 211 Resource CSV export", _icarol),
+        Importer("hud-inventory", "HUD shelter / housing inventory rows with bed counts", _hud),
+        Importer("samhsa", "SAMHSA treatment facility list", _samhsa),
+        Importer(
+            "csv", "a spreadsheet (CSV) with a column mapping file (--mapping, YAML or JSON)", _csv, True
+        ),
+        Importer(
+            "html", "a provider's web page, with CSS selectors in --mapping (YAML or JSON)", _html, True
+        ),
+    )
+}
+
+
+def parse_source(source: str, location: str, mapping: str | None = None) -> ParseResult:
+    """Run one importer's pure parser."""
+    importer = IMPORTERS[source]
+    if importer.needs_mapping and not mapping:
+        raise SourceError(f"{source} needs --mapping FILE")
+    return importer.parse(location, mapping)

@@ -1,0 +1,665 @@
+"""The one shared writer of every importer: idempotent, one transaction, and respectful of providers.
+
+Records are keyed by (source, source id). A record whose digest equals the one stored at its last import is
+left alone, so a second run of an unchanged source writes nothing; records missing from a full import are
+marked inactive, never deleted; capacity numbers that a provider confirmed after the source's own timestamp
+are kept. The whole run is one write transaction: a failure (or a kill) leaves the directory as it was.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from directory.database import begin_write
+from directory.domain.listing import reindex_services
+from directory.models import (
+    Address,
+    CapacityEvent,
+    ImportRun,
+    Language,
+    LanguageName,
+    Location,
+    Organization,
+    Phone,
+    Population,
+    Practice,
+    RequiredDocument,
+    Schedule,
+    Service,
+    ServiceCapacity,
+    SitePlace,
+    TaxonomyTerm,
+    Unit,
+    service_area,
+    service_at_location,
+    service_population,
+    service_practice,
+    service_taxonomy,
+)
+
+from .common import SourceError, chunks
+from .records import LEAD_FLAGS, SERVICE_TEXT, LocationRecord, OrganizationRecord, ParseResult, ServiceRecord
+
+CHUNK = 2000
+SERVICE_CHUNK = 2000
+DIGEST_VERSION = "1"
+Progress = Callable[[str, int, int], None]
+
+
+def digest(record) -> str:
+    """A stable digest of a normalized record (its dataclass repr covers every field)."""
+    return hashlib.blake2b(f"{DIGEST_VERSION}:{record!r}".encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class Outcome:
+    """What a run did, per kind of record."""
+
+    added: Counter = field(default_factory=Counter)
+    changed: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    deactivated: Counter = field(default_factory=Counter)
+    kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
+    result: ParseResult | None = None
+
+    def totals(self) -> dict[str, int]:
+        """Totals over all kinds, as the import run stores them."""
+        kinds = [self.result.outcome(kind) for kind in ("organization", "location", "service")]
+        return {
+            "added": sum(self.added.values()),
+            "changed": sum(self.changed.values()),
+            "unchanged": sum(self.unchanged.values()),
+            "deactivated": sum(self.deactivated.values()),
+            "repaired": sum(k["repaired"] for k in kinds),
+            "rejected": sum(k["rejected"] for k in kinds),
+        }
+
+
+@dataclass
+class _Reference:
+    terms: dict[str, str | None]  # id -> parent id
+    units: set[str]
+    populations: set[str]
+    practices: set[str]
+    places: dict[str, int]  # casefolded name -> id
+    languages: dict[str, str]
+
+    @classmethod
+    def load(cls, session: Session) -> _Reference:
+        return cls(
+            terms=dict(session.execute(select(TaxonomyTerm.id, TaxonomyTerm.parent_id)).all()),
+            units=set(session.scalars(select(Unit.id))),
+            populations=set(session.scalars(select(Population.code))),
+            practices=set(session.scalars(select(Practice.code))),
+            places={n.casefold(): i for i, n in session.execute(select(SitePlace.id, SitePlace.name))},
+            languages=dict(session.execute(select(LanguageName.code, LanguageName.name)).all()),
+        )
+
+
+def _existing(session: Session, model, source: str) -> dict[str, tuple]:
+    """source_id -> (id, import_hash, active-or-status) of this source's rows."""
+    state = model.status if model is Service else (model.active if model is Organization else model.id)
+    rows = session.execute(
+        select(model.source_id, model.id, model.import_hash, state).where(model.source == source)
+    )
+    return {sid: (rid, h, st) for sid, rid, h, st in rows}
+
+
+def _insert_returning(session: Session, table, rows: list[dict]) -> dict[str, int]:
+    """Insert rows; return source_id -> new id (RETURNING, so sequences stay right on PostgreSQL)."""
+    ids: dict[str, int] = {}
+    for part in chunks(rows, CHUNK):
+        result = session.execute(
+            insert(table).returning(table.c.source_id, table.c.id, sort_by_parameter_order=True), part
+        )
+        ids.update(dict(result.all()))
+    return ids
+
+
+def _update_by_id(session: Session, table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    statement = update(table).where(table.c.id == bindparam("_id"))
+    connection = session.connection()
+    for part in chunks(rows, CHUNK):
+        connection.execute(statement, part)
+
+
+def _delete_children(session: Session, table, column: str, ids: list[int]) -> None:
+    for part in chunks(ids, 500):
+        session.execute(delete(table).where(table.c[column].in_(part)))
+
+
+def _insert(session: Session, table, rows: list[dict]) -> None:
+    connection = session.connection()
+    for part in chunks(rows, CHUNK * 2):
+        connection.execute(insert(table), part)
+
+
+class Writer:
+    """Writes one parse result for one source inside the caller's transaction."""
+
+    def __init__(self, session: Session, source: str, now: datetime, progress: Progress | None = None):
+        self.session, self.source, self.now = session, source, now
+        self.progress = progress or (lambda stage, done, total: None)
+        self.ref = _Reference.load(session)
+        self.outcome = Outcome()
+
+    # -- organizations ---------------------------------------------------------------------------------------
+    def organizations(self, records: list[OrganizationRecord]) -> dict[str, int]:
+        existing = _existing(self.session, Organization, self.source)
+        table = Organization.__table__
+        new, changed = [], []
+        for record in records:
+            h = digest(record)
+            values = {
+                "name": record.name[:300],
+                "alternate_name": (record.alternate_name or None) and record.alternate_name[:300],
+                "description": record.description,
+                "email": record.email,
+                "website": record.website,
+                "active": True,
+                "import_hash": h,
+            }
+            found = existing.get(record.source_id)
+            if found is None:
+                new.append({**values, "source": self.source, "source_id": record.source_id})
+            elif found[1] != h or not found[2]:
+                changed.append({**values, "_id": found[0]})
+            else:
+                self.outcome.unchanged["organization"] += 1
+        ids = {sid: row[0] for sid, row in existing.items()}
+        ids.update(_insert_returning(self.session, table, new))
+        _update_by_id(self.session, table, changed)
+        self.outcome.added["organization"] += len(new)
+        self.outcome.changed["organization"] += len(changed)
+        self.changed_org_ids = [row["_id"] for row in changed if row["_id"]]
+        return ids
+
+    # -- locations -------------------------------------------------------------------------------------------
+    def locations(self, records: list[LocationRecord], org_ids: dict[str, int]) -> dict[str, int]:
+        """Write locations in chunks; returns source id -> id."""
+        existing = _existing(self.session, Location, self.source)
+        ids = {sid: row[0] for sid, row in existing.items()}
+        for start in range(0, len(records), SERVICE_CHUNK):
+            self._location_chunk(records[start : start + SERVICE_CHUNK], existing, ids, org_ids)
+        return ids
+
+    def _location_chunk(self, records, existing, ids, org_ids) -> None:
+        table = Location.__table__
+        new, changed, addresses = [], [], {}
+        result = self.outcome.result
+        for record in records:
+            h = digest(record)
+            neighborhood_id = None
+            if record.neighborhood:
+                neighborhood_id = self.ref.places.get(record.neighborhood.casefold())
+                if neighborhood_id is None:
+                    result.note(
+                        record.source_id,
+                        record.source_id,
+                        f"unknown site place {record.neighborhood!r}: left out",
+                        kind="location",
+                        field="neighborhood",
+                    )
+            values = {
+                "organization_id": org_ids.get(record.organization_id) if record.organization_id else None,
+                "name": record.name and record.name[:300],
+                "description": record.description,
+                "transportation": record.transportation,
+                "latitude": record.latitude,
+                "longitude": record.longitude,
+                "precision": record.precision,
+                "neighborhood_id": neighborhood_id,
+                "confidential": record.confidential,
+                "import_hash": h,
+            }
+            found = existing.get(record.source_id)
+            if found is None:
+                new.append({**values, "source": self.source, "source_id": record.source_id})
+            elif found[1] != h:
+                changed.append({**values, "_id": found[0]})
+            else:
+                self.outcome.unchanged["location"] += 1
+                continue
+            if record.address is not None and not record.confidential:
+                addresses[record.source_id] = record.address
+        ids.update(_insert_returning(self.session, table, new))
+        _update_by_id(self.session, table, changed)
+        _delete_children(self.session, Address.__table__, "location_id", [row["_id"] for row in changed])
+        _insert(
+            self.session,
+            Address.__table__,
+            [
+                {
+                    "location_id": ids[sid],
+                    "address_1": a.address_1[:300],
+                    "address_2": a.address_2 and a.address_2[:300],
+                    "city": a.city[:100],
+                    "state_province": a.state_province[:50],
+                    "postal_code": a.postal_code,
+                    "country": (a.country or "US")[:2],
+                }
+                for sid, a in addresses.items()
+            ],
+        )
+        self.outcome.added["location"] += len(new)
+        self.outcome.changed["location"] += len(changed)
+
+    # -- services --------------------------------------------------------------------------------------------
+    def _service_values(self, record: ServiceRecord, org_id: int, h: str) -> dict:
+        values = {name: getattr(record, name) for name in SERVICE_TEXT}
+        for name, limit in (("alternate_name", 300), ("url", 500), ("email", 200), ("intake_times", 300)):
+            if values[name]:
+                values[name] = values[name][:limit]
+        for name, limit in (("curfew", 200), ("insurance", 300)):
+            if values[name]:
+                values[name] = values[name][:limit]
+        values.update({name: record.flag(name) for name in LEAD_FLAGS})
+        values.update(
+            organization_id=org_id,
+            name=record.name[:300],
+            status=record.status,
+            primary_domain=record.primary_domain,
+            minimum_age=record.minimum_age,
+            maximum_age=record.maximum_age,
+            pets_allowed=record.pets_allowed,
+            partners_allowed=record.partners_allowed,
+            wheelchair_accessible=record.wheelchair_accessible,
+            lead_fundable=record.lead_fundable,
+            updated_at=self.now,
+            import_hash=h,
+        )
+        if values["housing_first"] and record.primary_domain != "housing":
+            values["housing_first"] = False
+        return values
+
+    def _check_service(self, record: ServiceRecord) -> ServiceRecord | None:
+        """Drop what the directory cannot hold (unknown terms, codes, places) with a note; None = reject."""
+        result = self.outcome.result
+        if self.ref.terms.get(record.primary_domain, "missing") is not None:
+            result.reject(record.source_id, record.source_id, f"unknown IIP domain {record.primary_domain!r}")
+            return None
+        for name, known, values in (
+            ("terms", self.ref.terms, record.terms),
+            ("populations", self.ref.populations, record.populations),
+            ("practices", self.ref.practices, record.practices),
+        ):
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                result.note(
+                    record.source_id, record.source_id, f"unknown {name} {unknown}: left out", field=name
+                )
+                setattr(record, name, tuple(v for v in values if v in known))
+        unknown_areas = [a for a in record.areas if a.casefold() not in self.ref.places]
+        if unknown_areas:
+            result.note(
+                record.source_id, record.source_id, f"unknown areas {unknown_areas}: left out", field="areas"
+            )
+            record.areas = tuple(a for a in record.areas if a.casefold() in self.ref.places)
+        if record.capacity is not None and record.capacity.unit not in self.ref.units:
+            result.note(
+                record.source_id,
+                record.source_id,
+                f"unknown capacity unit {record.capacity.unit!r}: capacity left out",
+                action="rejected",
+                field="capacity",
+            )
+            record.capacity = None
+        return record
+
+    def services(self, result: ParseResult, org_ids: dict[str, int], loc_ids: dict[str, int]) -> list[int]:
+        """Write services in chunks (bounded memory; a lazy parse builds them chunk by chunk).
+
+        Returns the ids of the services written (added or changed)."""
+        existing = _existing(self.session, Service, self.source)
+        ids = {sid: row[0] for sid, row in existing.items()}
+        touched_ids: list[int] = []
+        total = max(result.read["service"], len(result.services))
+        done = 0
+        for part in result.chunks(SERVICE_CHUNK):
+            touched_ids.extend(self._service_chunk(part, existing, ids, org_ids, loc_ids))
+            done += len(part)
+            self.progress("services", done, max(total, result.read["service"], done))
+        return touched_ids
+
+    def _service_chunk(self, records, existing, ids, org_ids, loc_ids) -> list[int]:
+        table = Service.__table__
+        result = self.outcome.result
+        new, changed, touched = [], [], {}
+        for record in records:
+            org_id = org_ids.get(record.organization_id)
+            if org_id is None:
+                result.reject(
+                    record.source_id,
+                    record.source_id,
+                    f"organization {record.organization_id!r} is not in the source",
+                )
+                continue
+            h = digest(record)
+            found = existing.get(record.source_id)
+            if found is not None and found[1] == h and found[2] == record.status:
+                self.outcome.unchanged["service"] += 1
+                continue
+            if self._check_service(record) is None:
+                continue
+            values = self._service_values(record, org_id, h)
+            if found is None:
+                new.append(
+                    {**values, "source": self.source, "source_id": record.source_id, "created_at": self.now}
+                )
+            else:
+                changed.append({**values, "_id": found[0]})
+            touched[record.source_id] = record
+        if not touched:
+            return []
+        changed_ids = [row["_id"] for row in changed]
+        capacity = self._capacity_plan(touched, existing, changed_ids)
+        # Capacity rows that lose their LEAD units go first, so the service may stop being LEAD-fundable.
+        _update_by_id(self.session, ServiceCapacity.__table__, capacity["zeroing"])
+        ids.update(_insert_returning(self.session, table, new))
+        _update_by_id(self.session, table, changed)
+        for child in (
+            Phone.__table__,
+            Schedule.__table__,
+            Language.__table__,
+            RequiredDocument.__table__,
+            service_taxonomy,
+            service_population,
+            service_practice,
+            service_area,
+            service_at_location,
+        ):
+            _delete_children(self.session, child, "service_id", changed_ids)
+        self._children(touched, ids, loc_ids)
+        _update_by_id(self.session, ServiceCapacity.__table__, capacity["update"])
+        inserts = [{**row, "service_id": ids[row.pop("_sid")]} for row in capacity["insert"]]
+        _insert(self.session, ServiceCapacity.__table__, inserts)
+        events = capacity["events"]
+        for event in events:
+            event["service_id"] = ids[event.pop("_sid")]
+        _insert(self.session, CapacityEvent.__table__, events)
+        self.outcome.added["service"] += len(new)
+        self.outcome.changed["service"] += len(changed)
+        return [ids[sid] for sid in touched]
+
+    def _capacity_plan(self, touched: dict, existing: dict, changed_ids: list[int]) -> dict:
+        plan = {"insert": [], "update": [], "zeroing": [], "events": []}
+        current = {}
+        table = ServiceCapacity.__table__
+        for part in chunks(changed_ids, 500):
+            for row in self.session.execute(select(table).where(table.c.service_id.in_(part))).mappings():
+                current[row["service_id"]] = dict(row)
+        for sid, record in touched.items():
+            cap = record.capacity
+            if cap is None:
+                continue  # a source that stops giving numbers does not erase a provider's
+            fundable = record.lead_fundable
+            numbers = {
+                "unit_id": cap.unit,
+                "maximum": cap.maximum,
+                "available": cap.available,
+                "waitlist": cap.waitlist,
+                "lead_funded_maximum": cap.lead_funded_maximum if fundable else 0,
+                "lead_funded_available": cap.lead_funded_available if fundable else 0,
+                "description": cap.description and cap.description[:300],
+                "confirmed_at": cap.confirmed_at,
+            }
+            source_time = cap.confirmed_at or cap.updated
+            found = existing.get(sid)
+            row = current.get(found[0]) if found else None
+            if row is None:
+                values = {**numbers, "service_lead_fundable": fundable, "updated": source_time or self.now}
+                plan["insert"].append({**values, "_sid": sid, "held_general": 0, "held_lead": 0})
+                plan["events"].append(self._event(sid, None, numbers))
+                continue
+            confirmed = row["confirmed_at"]
+            if confirmed is not None and (source_time is None or source_time <= confirmed):
+                self.outcome.kept_confirmed += 1
+                if not fundable and (row["lead_funded_maximum"] or row["held_lead"]):
+                    raise SourceError(
+                        f"service {sid!r} would stop being LEAD-fundable while a provider's LEAD-funded "
+                        "units are on it: settle that by hand before importing"
+                    )
+                continue
+            if not fundable and row["held_lead"]:
+                raise SourceError(f"service {sid!r} has held LEAD units but the source makes it not fundable")
+            before = {k: row[k] for k in numbers}
+            if before == numbers:
+                continue
+            values = {
+                **numbers,
+                "updated": source_time or self.now,
+                "stale_marked_at": None,
+                "_id": row["id"],
+            }
+            if numbers["available"] is not None and numbers["available"] > numbers["maximum"]:
+                values["available"] = numbers["maximum"]
+            key = "zeroing" if values["lead_funded_maximum"] == 0 else "update"
+            plan[key].append(values)
+            plan["events"].append(self._event(sid, before, numbers))
+        return plan
+
+    def _event(self, sid: str, before: dict | None, after: dict) -> dict:
+        def plain(values):
+            if values is None:
+                return None
+            return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+
+        return {
+            "_sid": sid,
+            "user_id": None,
+            "at": self.now,
+            "kind": "import",
+            "channel": "import",
+            "before": plain(before),
+            "after": plain(after),
+        }
+
+    def _children(self, touched: dict[str, ServiceRecord], ids: dict[str, int], loc_ids: dict[str, int]):
+        rows: dict[str, list[dict]] = {
+            "phone": [],
+            "schedule": [],
+            "language": [],
+            "required_document": [],
+            "service_taxonomy": [],
+            "service_population": [],
+            "service_practice": [],
+            "service_area": [],
+            "service_at_location": [],
+        }
+        result = self.outcome.result
+        places = self.ref.places
+        for sid, record in touched.items():
+            service_id = ids[sid]
+            for phone in record.phones:
+                rows["phone"].append(
+                    {
+                        "service_id": service_id,
+                        "location_id": None,
+                        "number": phone.number[:40],
+                        "extension": phone.extension and phone.extension[:20],
+                        "type": phone.type,
+                        "description": phone.description and phone.description[:300],
+                    }
+                )
+            for slot in record.schedules:
+                rows["schedule"].append(
+                    {
+                        "service_id": service_id,
+                        "freq": "WEEKLY",
+                        "byday": slot.byday,
+                        "opens_at": slot.opens_at,
+                        "closes_at": slot.closes_at,
+                        "description": slot.description and slot.description[:300],
+                    }
+                )
+            seen = set()
+            for lang in record.languages:
+                if lang.code in seen:
+                    continue
+                seen.add(lang.code)
+                rows["language"].append(
+                    {
+                        "service_id": service_id,
+                        "code": lang.code[:3],
+                        "name": lang.name[:100],
+                        "note": lang.note and lang.note[:200],
+                    }
+                )
+            for doc in record.documents:
+                rows["required_document"].append(
+                    {"service_id": service_id, "document": doc.document[:300], "uri": doc.uri}
+                )
+            for term in dict.fromkeys(record.terms):
+                rows["service_taxonomy"].append({"service_id": service_id, "taxonomy_term_id": term})
+            for code in dict.fromkeys(record.populations):
+                rows["service_population"].append({"service_id": service_id, "population_code": code})
+            for code in dict.fromkeys(record.practices):
+                rows["service_practice"].append({"service_id": service_id, "practice_code": code})
+            for place_id in dict.fromkeys(places[a.casefold()] for a in record.areas):
+                rows["service_area"].append({"service_id": service_id, "site_place_id": place_id})
+            for loc in dict.fromkeys(record.location_ids):
+                location_id = loc_ids.get(loc)
+                if location_id is None:
+                    result.note(
+                        sid, sid, f"location {loc!r} is not in the source: link left out", field="location"
+                    )
+                    continue
+                rows["service_at_location"].append({"service_id": service_id, "location_id": location_id})
+        tables = {
+            "phone": Phone.__table__,
+            "schedule": Schedule.__table__,
+            "language": Language.__table__,
+            "required_document": RequiredDocument.__table__,
+            "service_taxonomy": service_taxonomy,
+            "service_population": service_population,
+            "service_practice": service_practice,
+            "service_area": service_area,
+            "service_at_location": service_at_location,
+        }
+        for name, table in tables.items():
+            _insert(self.session, table, rows[name])
+
+    # -- missing records -------------------------------------------------------------------------------------
+    def deactivate_missing(self, result: ParseResult) -> None:
+        present = result.service_ids()
+        rows = self.session.execute(
+            select(Service.id, Service.source_id).where(
+                Service.source == self.source, Service.status == "active"
+            )
+        ).all()
+        gone = [rid for rid, sid in rows if sid not in present]
+        for part in chunks(gone, 500):
+            self.session.execute(
+                update(Service).where(Service.id.in_(part)).values(status="inactive", updated_at=self.now)
+            )
+        self.outcome.deactivated["service"] += len(gone)
+        present_orgs = {r.source_id for r in result.organizations}
+        rows = self.session.execute(
+            select(Organization.id, Organization.source_id).where(
+                Organization.source == self.source, Organization.active.is_(True)
+            )
+        ).all()
+        gone = [rid for rid, sid in rows if sid not in present_orgs]
+        for part in chunks(gone, 500):
+            self.session.execute(update(Organization).where(Organization.id.in_(part)).values(active=False))
+        self.outcome.deactivated["organization"] += len(gone)
+
+    def write(self, result: ParseResult) -> Outcome:
+        """Write everything; the caller owns the transaction."""
+        self.outcome.result = result
+        self.progress("organizations", 0, len(result.organizations))
+        org_ids = self.organizations(result.organizations)
+        self.progress("locations", 0, len(result.locations))
+        loc_ids = self.locations(result.locations, org_ids)
+        touched = self.services(result, org_ids, loc_ids)
+        if result.full:
+            if not result.service_ids():
+                raise SourceError("the source has no services: a full import would deactivate every listing")
+            self.deactivate_missing(result)
+        reindex = set(touched)
+        if self.changed_org_ids:
+            for part in chunks(self.changed_org_ids, 500):
+                reindex.update(
+                    self.session.scalars(select(Service.id).where(Service.organization_id.in_(part)))
+                )
+        self.progress("search index", 0, len(reindex))
+        reindex_services(self.session, reindex)
+        self.progress("search index", len(reindex), len(reindex))
+        return self.outcome
+
+
+def run_import(
+    session: Session,
+    source: str,
+    location: str,
+    parse: Callable[[], ParseResult],
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> tuple[ImportRun, Outcome | None]:
+    """Parse, then write in one transaction (rolled back for a dry run), recording the run either way.
+
+    A failure is recorded on the run (status failed, with the error) and re-raised; the directory is as
+    it was before the run.
+    """
+    run = ImportRun(
+        source=source, location=location[:1000], started_at=now, dry_run=dry_run, status="running"
+    )
+    session.add(run)
+    session.commit()
+    run_id = run.id
+    try:
+        with _gc_paused():
+            result = parse()
+            begin_write(session)
+            outcome = Writer(session, source, now, progress).write(result)
+        if dry_run:
+            session.rollback()
+        else:
+            session.flush()
+            _finish(session.get(ImportRun, run_id), outcome, now)
+            session.commit()
+    except BaseException as exc:
+        session.rollback()
+        run = session.get(ImportRun, run_id)
+        run.status, run.finished_at = "failed", now
+        run.error = f"{exc.__class__.__name__}: {exc}"[:4000]
+        session.commit()
+        raise
+    run = session.get(ImportRun, run_id)
+    if dry_run:
+        _finish(run, outcome, now)
+        session.commit()
+    return run, outcome
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: parsed records hold no cycles, and a collector walking hundreds of
+    thousands of live records again and again costs a fifth of a large import's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
+    for name, value in outcome.totals().items():
+        setattr(run, name, value)
+    run.status, run.finished_at = "succeeded", now
+    run.problems = json.dumps([p.as_dict() for p in outcome.result.problems], ensure_ascii=False)

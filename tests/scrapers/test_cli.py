@@ -1,0 +1,57 @@
+"""The scrape and geocode commands of contract.md: list, run (with --dry-run), export; exit codes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from directory.models import ImportRun, Service
+from tests.scrapers.helpers import FIXTURES
+
+pytestmark = pytest.mark.db
+
+
+def test_scrape_list_names_every_importer(runner):
+    result = runner.invoke(args=["scrape", "list"])
+    assert result.exit_code == 0
+    for name in ("hsds", "icarol", "hud-inventory", "samhsa", "csv", "html"):
+        assert name in result.output
+
+
+def test_dry_run_prints_what_would_happen_and_writes_nothing(runner, session):
+    result = runner.invoke(
+        args=["scrape", "run", "hud-inventory", str(FIXTURES / "hud_sites.csv"), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "dry run: nothing written" in result.output
+    assert "12 homeless men" in result.output
+    assert session.scalar(select(func.count()).select_from(Service)) == 0
+    assert session.scalar(select(ImportRun.dry_run)) is True
+
+
+def test_run_then_run_again(runner, session):
+    path = str(FIXTURES / "hsds1")
+    first = runner.invoke(args=["scrape", "run", "hsds", path])
+    assert first.exit_code == 0, first.output
+    assert session.scalar(select(func.count()).select_from(Service)) == 2
+    second = runner.invoke(args=["scrape", "run", "hsds", path, "--as", "tiny211"])
+    assert second.exit_code == 0
+    assert (
+        session.scalar(select(func.count()).select_from(Service)) == 4
+    )  # another feed name, its own records
+
+
+def test_an_unreadable_source_exits_1(runner, tmp_path):
+    result = runner.invoke(args=["scrape", "run", "hsds", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_bad_usage_exits_2(runner):
+    assert runner.invoke(args=["scrape", "run", "nonsense", "x"]).exit_code == 2
+
+
+def test_export_command(runner, tmp_path):
+    runner.invoke(args=["scrape", "run", "hsds", str(FIXTURES / "hsds1")])
+    result = runner.invoke(args=["scrape", "export", str(tmp_path / "out")])
+    assert result.exit_code == 0 and (tmp_path / "out" / "datapackage.json").exists()

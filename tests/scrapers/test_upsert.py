@@ -1,0 +1,196 @@
+"""The shared upsert: idempotent, deactivates what a full import no longer has, keeps provider-confirmed
+numbers, one transaction (a failure leaves the directory as it was), dry runs write nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from directory.models import (
+    CapacityEvent,
+    ImportRun,
+    Organization,
+    Service,
+    ServiceCapacity,
+    ServiceSearchTerm,
+)
+from scrapers.common import SourceError
+from scrapers.upsert import run_import
+from tests.conftest import FIXED_NOW
+from tests.scrapers.helpers import small_result
+
+pytestmark = pytest.mark.db
+
+
+def run(session, result_factory, dry_run=False, now=FIXED_NOW, source="test"):
+    return run_import(session, source, "memory", result_factory, now, dry_run)
+
+
+def count(session, model, **where):
+    statement = select(func.count()).select_from(model)
+    for name, value in where.items():
+        statement = statement.where(getattr(model, name) == value)
+    return session.scalar(statement)
+
+
+def snapshot(session):
+    """Everything an import may touch, as plain values."""
+    services = session.execute(
+        select(Service.source_id, Service.name, Service.status, Service.import_hash).order_by(
+            Service.source_id
+        )
+    ).all()
+    caps = session.execute(
+        select(
+            ServiceCapacity.service_id,
+            ServiceCapacity.maximum,
+            ServiceCapacity.available,
+            ServiceCapacity.confirmed_at,
+        ).order_by(ServiceCapacity.service_id)
+    ).all()
+    orgs = session.execute(
+        select(Organization.source_id, Organization.active).order_by(Organization.id)
+    ).all()
+    return services, caps, orgs, count(session, ServiceSearchTerm)
+
+
+def test_first_import_adds_and_second_changes_nothing(session):
+    first, outcome = run(session, lambda: small_result(3))
+    assert (first.status, first.added, first.changed) == ("succeeded", 1 + 3 + 3, 0)
+    assert count(session, Service, source="test") == 3
+    assert session.scalar(select(func.count()).select_from(ServiceSearchTerm)) > 0
+    before = snapshot(session)
+    second, outcome = run(session, lambda: small_result(3))
+    assert (second.added, second.changed, second.unchanged, second.deactivated) == (0, 0, 7, 0)
+    assert snapshot(session) == before
+
+
+def test_a_changed_record_is_updated_in_place(session):
+    run(session, lambda: small_result(2))
+    ids = dict(session.execute(select(Service.source_id, Service.id)).all())
+
+    def renamed():
+        result = small_result(2)
+        result.services[0].name = "Night Shelter One (renamed)"
+        return result
+
+    second, _ = run(session, renamed)
+    assert (second.added, second.changed) == (0, 1)
+    assert dict(session.execute(select(Service.source_id, Service.id)).all()) == ids
+    assert session.get(Service, ids["svc-1"]).name == "Night Shelter One (renamed)"
+
+
+def test_records_missing_from_a_full_import_are_deactivated_not_deleted(session):
+    run(session, lambda: small_result(3))
+    second, outcome = run(session, lambda: small_result(2))
+    assert second.deactivated == 1
+    assert session.scalar(select(Service.status).where(Service.source_id == "svc-3")) == "inactive"
+    assert count(session, Service, source="test") == 3
+    third, _ = run(session, lambda: small_result(3))
+    assert third.changed == 1
+    assert session.scalar(select(Service.status).where(Service.source_id == "svc-3")) == "active"
+
+
+def test_other_sources_are_untouched(session):
+    run(session, lambda: small_result(2), source="a")
+    run(session, lambda: small_result(1), source="b")
+    assert count(session, Service, status="active") == 3
+
+
+def test_capacity_from_a_source_is_unverified_and_unknown_counts_stay_unknown(session):
+    run(session, lambda: small_result(1, {"unit": "bed", "maximum": 40}))
+    row = session.scalar(select(ServiceCapacity))
+    assert (row.maximum, row.available, row.waitlist, row.confirmed_at) == (40, None, None, None)
+    event = session.scalar(select(CapacityEvent))
+    assert (event.kind, event.channel) == ("import", "import")
+
+
+def test_provider_confirmed_numbers_are_never_overwritten_by_older_source_numbers(session):
+    run(session, lambda: small_result(1, {"unit": "bed", "maximum": 40}))
+    row = session.scalar(select(ServiceCapacity))
+    confirmed = FIXED_NOW - timedelta(hours=1)
+    row.maximum, row.available, row.waitlist, row.confirmed_at = 30, 5, 2, confirmed
+    session.commit()
+    older = {"unit": "bed", "maximum": 50, "available": 9, "updated": FIXED_NOW - timedelta(days=2)}
+
+    def changed():
+        result = small_result(1, older)
+        result.services[0].description = "new text from the source"
+        return result
+
+    _, outcome = run(session, changed)
+    session.expire_all()
+    row = session.scalar(select(ServiceCapacity))
+    assert (row.maximum, row.available, row.waitlist, row.confirmed_at) == (30, 5, 2, confirmed)
+    assert session.scalar(select(Service.description)) == "new text from the source"
+    assert outcome.kept_confirmed == 1
+    newer = {"unit": "bed", "maximum": 50, "available": 9, "updated": FIXED_NOW}
+    run(session, lambda: small_result(1, newer))
+    session.expire_all()
+    row = session.scalar(select(ServiceCapacity))
+    assert (row.maximum, row.available) == (50, 9)
+    assert row.held_general == 0
+
+
+def test_dry_run_writes_nothing_but_reports_what_it_would_do(session):
+    before = snapshot(session)
+    run_row, outcome = run(session, lambda: small_result(3), dry_run=True)
+    assert snapshot(session) == before
+    assert run_row.dry_run and run_row.status == "succeeded" and run_row.added == 7
+    run(session, lambda: small_result(3))
+    run_row, _ = run(session, lambda: small_result(1), dry_run=True)
+    assert run_row.deactivated == 2
+    assert count(session, Service, status="active") == 3
+
+
+def test_a_failing_run_leaves_the_directory_as_it_was(session, monkeypatch):
+    run(session, lambda: small_result(2))
+    before = snapshot(session)
+    from scrapers import upsert
+
+    def boom(self, *args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(upsert.Writer, "deactivate_missing", boom)
+
+    def changed():
+        result = small_result(3)
+        result.services[0].name = "Changed before the failure"
+        return result
+
+    with pytest.raises(RuntimeError):
+        run(session, changed)
+    assert snapshot(session) == before
+    failed = session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
+    assert failed.status == "failed" and "disk on fire" in failed.error
+
+
+def test_a_parse_failure_is_recorded(session):
+    def broken():
+        raise SourceError("not an HSDS file")
+
+    with pytest.raises(SourceError):
+        run(session, broken)
+    assert session.scalar(select(ImportRun.status)) == "failed"
+
+
+def test_an_empty_full_import_refuses_to_deactivate_everything(session):
+    run(session, lambda: small_result(2))
+    with pytest.raises(SourceError):
+        run(session, lambda: small_result(0))
+    assert count(session, Service, status="active") == 2
+
+
+def test_problems_are_stored_on_the_run(session):
+    def with_problem():
+        result = small_result(1)
+        result.reject("file.csv:9", "svc-9", "service without a name")
+        result.read["service"] += 1
+        return result
+
+    run_row, _ = run(session, with_problem)
+    assert run_row.rejected == 1
+    assert json.loads(run_row.problems)[0]["where"] == "file.csv:9"
