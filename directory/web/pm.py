@@ -99,6 +99,27 @@ def _charts(data: dict) -> dict:
     }
 
 
+def _imports() -> dict:
+    """Imports for the dashboard: each configured source's last run, and the latest runs of any source."""
+    from flask import current_app
+
+    from scrapers.schedule import import_status
+
+    from ..models import ImportRun
+
+    sources = import_status(db.session, current_app.config)
+    recent = db.session.scalars(
+        select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(10)
+    ).all()
+    latest_by_source: dict[str, ImportRun] = {}
+    for run in recent:
+        latest_by_source.setdefault(run.source, run)
+    failed = [s["name"] for s in sources if s["last_run"] and s["last_run"]["status"] == "failed"]
+    failed += [name for name, run in latest_by_source.items() if run.status == "failed"]
+    failed = list(dict.fromkeys(failed))
+    return {"sources": sources, "recent": recent, "failed": failed}
+
+
 def _chain_state() -> dict:
     head = db.session.get(AuditHead, 1)
     lease = db.session.get(JobLease, "verify_audit")
@@ -122,6 +143,7 @@ def dashboard():
         d=data,
         charts=_charts(data),
         chain=_chain_state(),
+        imports=_imports(),
         end_shown=period.end - timedelta(days=1),
     )
 

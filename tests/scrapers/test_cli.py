@@ -55,3 +55,27 @@ def test_export_command(runner, tmp_path):
     runner.invoke(args=["scrape", "run", "hsds", str(FIXTURES / "hsds1")])
     result = runner.invoke(args=["scrape", "export", str(tmp_path / "out")])
     assert result.exit_code == 0 and (tmp_path / "out" / "datapackage.json").exists()
+
+
+def test_import_runs_and_a_failure_show_on_the_audit_dashboard(app, runner, session, tmp_path):
+    from tests.factories import make_user
+
+    good = runner.invoke(args=["scrape", "run", "hud-inventory", str(FIXTURES / "hud_sites.csv")])
+    assert good.exit_code == 0, good.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "datapackage.json").write_text("{ this is not json")
+    bad = runner.invoke(args=["scrape", "run", "hsds", str(broken)])
+    assert bad.exit_code != 0
+    statuses = dict(session.execute(select(ImportRun.source, ImportRun.status)).all())
+    assert statuses == {"hud-inventory": "succeeded", "hsds": "failed"}
+    manager = make_user(session, "project_manager")
+    session.commit()
+    client = app.test_client()
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(manager.id)
+        browser["_fresh"] = True
+    page = client.get("/pm").get_data(as_text=True)
+    assert 'id="import-failed"' in page and "the last run of hsds failed" in page
+    table = page.split('id="table-imports"')[1].split("</table>")[0]
+    assert "hud-inventory" in table and "succeeded" in table and "failed" in table
