@@ -107,7 +107,10 @@ def _imports() -> dict:
 
     from ..models import ImportRun
 
-    sources = import_status(db.session, current_app.config)
+    try:
+        sources = import_status(db.session, current_app.config)
+    except ValueError as exc:  # a misconfigured IMPORT_SOURCES: say so rather than fail the page
+        sources = [{"name": "IMPORT_SOURCES", "source": str(exc)[:200], "last_run": None}]
     recent = db.session.scalars(
         select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(10)
     ).all()
