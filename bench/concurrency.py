@@ -23,6 +23,7 @@ def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
     """Migrate, seed the demo, and add the accounts, tokens and roomy services the benchmark uses."""
     from directory import create_app, demo
     from directory.cli import init_database, issue_token
+    from directory.database import analyze
     from directory.extensions import db
     from directory.models import Organization, Participant, Service, ServiceCapacity, User
     from directory.types import utcnow
@@ -56,6 +57,7 @@ def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
             clients.append((issue_token(cm), participant.code))
         token = issue_token(provider)
         db.session.commit()
+        analyze(db.engine)
         out = {
             "provider_token": token,
             "provider_id": provider.id,

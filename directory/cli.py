@@ -74,6 +74,7 @@ def init_db_command() -> None:
 def seed_demo_command(services: int, seed: int, spread: str | None, force: bool, if_empty: bool) -> None:
     """Load the deterministic demo site (timestamps relative to now) and print the demo logins."""
     from . import demo
+    from .database import analyze
 
     if current_app.config["DIRECTORY_ENV"] == "production":
         fail("seed-demo is for development: production refuses demo users")
@@ -86,6 +87,7 @@ def seed_demo_command(services: int, seed: int, spread: str | None, force: bool,
         fail("the directory already has services; use --force to add the demo anyway")
     summary = demo.seed(db.session, current_app.config["SITE"], services=services, seed=seed, spread=spread)
     db.session.commit()
+    analyze(db.engine)
     click.echo(f"demo site loaded: {summary.services} services, {summary.organizations} organizations")
     print_logins(summary.logins)
 

@@ -117,3 +117,12 @@ def begin_write(session: Session) -> None:
             raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
         session.commit()
     session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})
+
+
+def analyze(engine) -> None:
+    """Refresh the query planner's statistics (ANALYZE, on SQLite and PostgreSQL) after a bulk load.
+
+    Without them PostgreSQL plans a freshly loaded directory as if every table were empty: a bounding-box
+    search then took 4 ms instead of 0.3 ms until autovacuum got round to it."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")

@@ -86,6 +86,10 @@ def scrape_run(
         except SourceError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+    if not dry_run and outcome is not None:
+        from directory.database import analyze
+
+        analyze(db.engine)  # a bulk load: let the planner see the new sizes before the next search
     print_summary(outcome, run.id, dry_run, show)
 
 
