@@ -96,6 +96,8 @@ def mark_holds_at_risk(session: Session, row: ServiceCapacity) -> tuple[list[int
 
     Returns (ids at risk now, ids newly at risk).
     """
+    if row.held_general == 0 and row.held_lead == 0:
+        return [], []  # no holds (the held counts always equal the held referrals): nothing to flag
     held = session.scalars(
         select(Referral)
         .where(Referral.service_id == row.service_id, Referral.state == "held")
