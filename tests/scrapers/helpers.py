@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,15 @@ import pytest
 from scrapers.records import CapacityRecord, LocationRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# The real files beside the checkout (../shared/data), or where SHARED_DATA points (a clone elsewhere).
+SHARED = Path(os.environ.get("SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 
 def shared(*parts: str) -> Path:
-    """A real file under ../shared/data, or skip the test with the reason."""
+    """A real file under the shared data folder, or skip the test with the reason."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real data not present: {path} (../shared/data is absent in a fresh clone)")
+        pytest.skip(f"real data not present: {path} (no ../shared/data beside this clone; set SHARED_DATA)")
     return path
 
 
