@@ -327,13 +327,15 @@ def search(
 
 
 def _box_count(session: Session, query: SearchQuery) -> int:
-    """How many locations the bounding box holds (an index-only count), to choose the keyword strategy."""
+    """How many locations the bounding box holds, counted up to FEW_CANDIDATES + 1 (an index-only scan
+    that stops there: only "few or not" chooses the keyword strategy, and a city box holds thousands)."""
     south, north, west, east = bounding_box(query.center.latitude, query.center.longitude, query.radius_km)
-    return session.scalar(
-        select(func.count())
-        .select_from(Location)
+    inside = (
+        select(Location.id)
         .where(Location.latitude.between(south, north), Location.longitude.between(west, east))
+        .limit(FEW_CANDIDATES + 1)
     )
+    return session.scalar(select(func.count()).select_from(inside.subquery()))
 
 
 def _rank_by_distance(
