@@ -24,8 +24,12 @@ OFFSET_COLUMNS = {
     "referral_alternative": {"id": "alternative", "referral_id": "referral"},
     "referral_event": {"id": "event", "referral_id": "referral"},
 }
-BLOCK_ID = {"check": "referral_check", "referral": "referral", "alternative": "referral_alternative"}
-BLOCK_ID["event"] = "referral_event"
+BLOCK_ID = {
+    "check": "referral_check",
+    "referral": "referral",
+    "alternative": "referral_alternative",
+    "event": "referral_event",
+}
 CLASSIFICATIONS = ("lead_funded", "spare_capacity", "displacement", "open_access", "coordinated_entry")
 
 

@@ -27,6 +27,22 @@ class SourceError(Exception):
 # -- reading ------------------------------------------------------------------------------------------------
 
 
+def read_config(path: Path | str | dict, what: str) -> object:
+    """A site's YAML or JSON file (a column mapping, a selectors file); a dict is taken as already read."""
+    if isinstance(path, dict):
+        return path
+    import json
+
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise SourceError(f"cannot read the {what} {path}: {exc}") from exc
+
+
 def decode(data: bytes) -> tuple[str, str | None]:
     """Text from bytes: UTF-8 (with or without BOM), else Windows-1252. Returns (text, note)."""
     try:

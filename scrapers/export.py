@@ -41,10 +41,9 @@ from directory.models import (
 )
 
 from .hsds import IIP_TAXONOMY, LEAD
-from .records import LEAD_FLAGS
+from .records import LEAD_FLAGS, OPTIONAL_FLAGS
 
 NAMESPACE = uuid.UUID("6f1c1d0e-6a43-4c5b-9d0e-4c1ead000001")
-OPTIONAL = ("pets_allowed", "partners_allowed", "wheelchair_accessible")
 SERVICE_EXTRA = ("intake_mode", "intake_times", "curfew", "insurance")
 COLUMNS = {
     "organizations": ["id", "name", "alternate_name", "description", "email", "website"],
@@ -183,7 +182,7 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
         if flags:
             # One attribute for all the true flags keeps the export compact (value: comma-separated names).
             t.attribute(sid, "service", "flags", ",".join(flags))
-        for name in OPTIONAL + SERVICE_EXTRA:
+        for name in OPTIONAL_FLAGS + SERVICE_EXTRA:
             if s[name] is not None:
                 t.attribute(sid, "service", name, s[name])
     ids = service_ids

@@ -30,10 +30,7 @@ Mapping keys (all optional except `columns.name` and a domain):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import yaml
 
 from .classify import classify
 from .common import (
@@ -43,6 +40,7 @@ from .common import (
     parse_count,
     parse_phone,
     plain,
+    read_config,
     read_csv,
     repair_url,
 )
@@ -60,15 +58,7 @@ FIELDS = {
 
 def load_mapping(path: str | Path | dict) -> dict:
     """Read and check a mapping file (YAML or JSON)."""
-    if isinstance(path, dict):
-        mapping = path
-    else:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            mapping = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise SourceError(f"cannot read the mapping {path}: {exc}") from exc
+    mapping = read_config(path, "mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         raise SourceError("the mapping needs a `columns` table (our field: the spreadsheet's column)")
     unknown = set(mapping["columns"]) - FIELDS

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from .common import SourceError, clean_text, parse_datetime, parse_phone, plain
+from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
 from .flat import key, place, slug
 from .icarol import parse_hours
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
@@ -50,19 +50,7 @@ _COUNT = re.compile(
 
 def load_selectors(path: str | Path | dict) -> dict:
     """Read and check a selectors file."""
-    import json
-
-    import yaml
-
-    if isinstance(path, dict):
-        config = path
-    else:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise SourceError(f"cannot read the selectors {path}: {exc}") from exc
+    config = read_config(path, "selectors")
     if not isinstance(config, dict) or not config.get("item") or not isinstance(config.get("fields"), dict):
         raise SourceError("the selectors file needs `item` (a CSS selector) and `fields`")
     if "name" not in config["fields"]:

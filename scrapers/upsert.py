@@ -51,7 +51,25 @@ from .common import SourceError, chunks
 from .records import LEAD_FLAGS, SERVICE_TEXT, LocationRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 CHUNK = 2000
+# Service text columns with a length limit in the schema: longer source text is cut to fit.
+TEXT_LIMITS = (
+    ("alternate_name", 300),
+    ("url", 500),
+    ("email", 200),
+    ("intake_times", 300),
+    ("curfew", 200),
+    ("insurance", 300),
+)
 SERVICE_CHUNK = 2000
+# Service text columns with a length limit in the schema: longer source text is cut to fit.
+TEXT_LIMITS = (
+    ("alternate_name", 300),
+    ("url", 500),
+    ("email", 200),
+    ("intake_times", 300),
+    ("curfew", 200),
+    ("insurance", 300),
+)
 DIGEST_VERSION = "1"
 Progress = Callable[[str, int, int], None]
 
@@ -259,10 +277,7 @@ class Writer:
     # -- services --------------------------------------------------------------------------------------------
     def _service_values(self, record: ServiceRecord, org_id: int, h: str) -> dict:
         values = {name: getattr(record, name) for name in SERVICE_TEXT}
-        for name, limit in (("alternate_name", 300), ("url", 500), ("email", 200), ("intake_times", 300)):
-            if values[name]:
-                values[name] = values[name][:limit]
-        for name, limit in (("curfew", 200), ("insurance", 300)):
+        for name, limit in TEXT_LIMITS:
             if values[name]:
                 values[name] = values[name][:limit]
         values.update({name: record.flag(name) for name in LEAD_FLAGS})

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from directory.domain.errors import ValidationError
 from directory.domain.reference import Reference
-from directory.domain.search import parse_query
+from directory.domain.search import KNOWN_PARAMS, parse_query
 
 REF = Reference(
     domains={"housing": "Housing", "food": "Food"},
@@ -116,26 +116,7 @@ def test_bad_values_name_their_field(params, field):
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from(
-            sorted(
-                [
-                    "q",
-                    "category",
-                    "near",
-                    "lat",
-                    "lon",
-                    "radius_km",
-                    "language",
-                    "population",
-                    "low_barrier",
-                    "housing_first",
-                    "availability",
-                    "open_now",
-                    "page",
-                    "per_page",
-                ]
-            )
-        ),
+        st.sampled_from(sorted(KNOWN_PARAMS)),
         st.text(max_size=40),
         max_size=6,
     )

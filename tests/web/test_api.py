@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from directory.domain.search import KNOWN_PARAMS
 from tests.conftest import FIXED_NOW
 from tests.factories import LOW_BARRIER, fresh, make_service
 
@@ -147,23 +148,7 @@ def test_health(client):
     assert client.get("/healthz").status_code == 200
 
 
-QUERY_KEYS = [
-    "q",
-    "category",
-    "near",
-    "lat",
-    "lon",
-    "radius_km",
-    "language",
-    "population",
-    "low_barrier",
-    "housing_first",
-    "availability",
-    "open_now",
-    "page",
-    "per_page",
-    "other",
-]
+QUERY_KEYS = [*sorted(KNOWN_PARAMS), "other"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
