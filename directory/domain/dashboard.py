@@ -243,16 +243,19 @@ def alternative_summary(session: Session, period: Period) -> AlternativeSummary:
 
 def displacements_without_alternative(session: Session, period: Period) -> int:
     """Overrides where no available alternative was offered."""
-    overrides = session.scalar(
+    offered = (
+        select(ReferralAlternative.id)
+        .where(
+            ReferralAlternative.referral_id == Referral.id,
+            ReferralAlternative.classification.in_(AVAILABLE_ALTERNATIVE),
+        )
+        .exists()
+    )
+    return session.scalar(
         select(func.count())
         .select_from(Referral)
-        .where(
-            Referral.action == "override",
-            Referral.created_at >= period.start,
-            Referral.created_at < period.end,
-        )
+        .where(Referral.action == "override", _made_in(period), ~offered)
     )
-    return overrides - alternative_summary(session, period).count
 
 
 DIMENSIONS = ("domain", "neighborhood", "language", "population")

@@ -79,6 +79,48 @@ def test_overrides_by_reason_provider_and_case_manager(month):
         )
 
 
+def test_displacements_without_alternative_is_what_the_summary_leaves(session):
+    """The direct count equals all overrides minus the summary's count, whatever the alternatives were."""
+    from directory.models import ReferralAlternative
+    from tests.factories import make_service
+
+    service = make_service(session, capacity={})
+    inside, outside = FIXED_NOW - timedelta(days=3), FIXED_NOW - timedelta(days=60)
+
+    def referral(alternatives, action="override", at=inside):
+        made = Referral(
+            service_id=service.id,
+            action=action,
+            classification="displacement",
+            state="accepted" if action == "override" else "waitlisted",
+            hold="none",
+            reason_code="safety" if action == "override" else None,
+            justification_hash="0" * 64 if action == "override" else None,
+            created_at=at,
+        )
+        made.alternatives = [
+            ReferralAlternative(service_id=service.id, position=i, classification=c, distance_km=1.0 + i)
+            for i, c in enumerate(alternatives)
+        ]
+        session.add(made)
+
+    referral(["spare_capacity", "lead_funded"])
+    referral(["full", "open_access"])
+    referral(["displacement", "full"])  # only alternatives that could not take anyone: none available
+    referral([])
+    referral([])
+    referral([], at=outside)
+    referral(["full"], action="join_waitlist")
+    session.flush()
+    for period in (PERIOD, Period(outside - timedelta(days=1), FIXED_NOW), Period(FIXED_NOW, FIXED_NOW)):
+        overrides, _ = dash.displacement_rate(session, period)
+        assert dash.displacements_without_alternative(session, period) == (
+            overrides - dash.alternative_summary(session, period).count
+        )
+    assert dash.displacements_without_alternative(session, PERIOD) == 3
+    assert dash.alternative_summary(session, PERIOD).count == 2
+
+
 def test_unmet_need_and_outcomes(month):
     app, log = month
     with app.app_context():
