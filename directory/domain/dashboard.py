@@ -1,20 +1,24 @@
 """The project manager's displacement audit: every figure of the dashboard, computed from the records.
 
 Each function takes a period [start, end) and returns plain rows; the definitions written on the page
-are the docstrings' first lines, so the words and the numbers cannot drift apart.
+are the docstrings' first lines, so the words and the numbers cannot drift apart. Tables computes each
+table on first use and EXPORTS lays one out as CSV rows, so exporting one table runs only its own queries.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from statistics import median
 
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..models import (
+    ACTIONS,
     CapacityEvent,
     Organization,
     Referral,
@@ -25,6 +29,7 @@ from ..models import (
     SitePlace,
     User,
 )
+from . import capacity as cap
 
 CLOSED_OUTCOMES = ("accepted", "declined", "expired", "cancelled")
 
@@ -486,3 +491,96 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
 def default_period(now: datetime, days: int = 30) -> Period:
     """The last `days` days up to now."""
     return Period(now - timedelta(days=days), now)
+
+
+class Tables:
+    """The dashboard's tables for one period, each computed on first use and kept: the full page reads them
+    all (tables cut from one grouped query share its single run), an export reads one and runs only what
+    that table needs."""
+
+    def __init__(self, session: Session, period: Period, now: datetime):
+        self.session, self.period, self.now = session, period, now
+
+    @cached_property
+    def counts(self) -> ReferralCounts:
+        """The grouped referral counts behind the weekly table, the displacement rate and the outcomes."""
+        return referral_counts(self.session, self.period)
+
+    @cached_property
+    def weeks(self) -> dict[str, Counter]:
+        """Referrals per ISO week (see referrals_by_week)."""
+        return referrals_by_week(self.session, self.period, self.counts)
+
+    @cached_property
+    def overrides(self) -> dict[str, Counter]:
+        """Overrides by reason, provider and case manager (see overrides_by_all)."""
+        return overrides_by_all(self.session, self.period)
+
+    @cached_property
+    def all_with_alternative(self) -> list[DisplacementWithAlternative]:
+        """Every override with an available alternative (the page lists only the latest)."""
+        return displacements_with_alternatives(self.session, self.period)
+
+    @cached_property
+    def breakdowns(self) -> dict[str, dict[str, Counter]]:
+        """Referrals and overrides by each dimension (see breakdowns)."""
+        return breakdowns(self.session, self.period)
+
+    @cached_property
+    def lead(self) -> list[LeadCapacity]:
+        """LEAD-funded capacity per provider (see lead_capacity)."""
+        return lead_capacity(self.session, self.period, self.now)
+
+    @cached_property
+    def unmet(self) -> dict[str, Counter]:
+        """Unmet need by each dimension (see unmet_needs)."""
+        return unmet_needs(self.session, self.period)
+
+
+def _weekly_rows(tables: Tables) -> list[list]:
+    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in ACTIONS]
+    return [["week", *keys, "total"]] + [
+        [week, *[counts.get(k, 0) for k in keys], counts["total"]] for week, counts in tables.weeks.items()
+    ]
+
+
+def _override_rows(by: str) -> Callable[[Tables], list[list]]:
+    return lambda tables: [["key", "overrides"]] + sorted([k, v] for k, v in tables.overrides[by].items())
+
+
+def _with_alternative_rows(tables: Tables) -> list[list]:
+    return [["referral_id", "reason_code", "alternatives", "nearest_km", "why_they_did_not_fit"]] + [
+        [r.referral_id, r.reason_code, r.alternatives, r.nearest_km, "; ".join(r.rejection_reasons)]
+        for r in tables.all_with_alternative
+    ]
+
+
+def _lead_rows(tables: Tables) -> list[list]:
+    return [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]] + [
+        [r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in tables.lead
+    ]
+
+
+def _unmet_rows(dimension: str) -> Callable[[Tables], list[list]]:
+    return lambda tables: (
+        [[dimension, "unmet_checks"]] + sorted([k, v] for k, v in tables.unmet[dimension].items())
+    )
+
+
+def _breakdown_rows(dimension: str) -> Callable[[Tables], list[list]]:
+    return lambda tables: (
+        [[dimension, "referrals", "overrides"]]
+        + [[k, v.get("referrals", 0), v.get("overrides", 0)] for k, v in tables.breakdowns[dimension].items()]
+    )
+
+
+# Each exportable table by its CSV name: a function of the period's Tables giving the header and the rows.
+# Reading only the one attribute it needs, an export runs that table's queries and no others.
+EXPORTS: dict[str, Callable[[Tables], list[list]]] = {
+    "weekly": _weekly_rows,
+    **{f"overrides_by_{by}": _override_rows(by) for by in OVERRIDE_DIMENSIONS},
+    "with_alternative": _with_alternative_rows,
+    "lead_capacity": _lead_rows,
+    **{f"unmet_{d}": _unmet_rows(d) for d in DIMENSIONS},
+    **{f"by_{d}": _breakdown_rows(d) for d in DIMENSIONS},
+}

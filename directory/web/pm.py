@@ -10,7 +10,7 @@ import io
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -28,6 +28,7 @@ from .provider import csv_safe
 bp = Blueprint("pm", __name__)
 AUDITORS = ("project_manager", "admin")
 LATEST_LISTED = 50  # overrides with an alternative listed one by one on the page; the CSV has them all
+NAMES_CASE_MANAGERS = frozenset({"overrides_by_case_manager"})  # exports only project managers may see
 
 
 def _period() -> dash.Period:
@@ -56,27 +57,25 @@ def _period() -> dash.Period:
 def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
     """Every table of the dashboard for a period."""
     session, now = db.session, present.now()
-    counts = dash.referral_counts(session, period)
-    weeks = dash.referrals_by_week(session, period, counts)
-    overrides, total = dash.displacement_rate(session, period, counts)
-    by = dash.overrides_by_all(session, period)
+    tables = dash.Tables(session, period, now)
+    overrides, total = dash.displacement_rate(session, period, tables.counts)
     summary = dash.alternative_summary(session, period)
     data = {
         "period": period,
-        "weeks": weeks,
+        "weeks": tables.weeks,
         "overrides": overrides,
         "total": total,
-        "by_reason": by["reason"],
-        "by_provider": by["provider"],
-        "by_case_manager": by["case_manager"] if with_case_managers else None,
+        "by_reason": tables.overrides["reason"],
+        "by_provider": tables.overrides["provider"],
+        "by_case_manager": tables.overrides["case_manager"] if with_case_managers else None,
         "alternatives": summary,
         "with_alternative": dash.displacements_with_alternatives(session, period, latest=LATEST_LISTED),
         "without_alternative": overrides - summary.count,
-        "breakdowns": dash.breakdowns(session, period),
-        "lead": dash.lead_capacity(session, period, now),
+        "breakdowns": tables.breakdowns,
+        "lead": tables.lead,
         "additionality": dash.additionality_flags(session, period),
-        "unmet": dash.unmet_needs(session, period),
-        "outcomes": dash.outcomes(session, period, counts),
+        "unmet": tables.unmet,
+        "outcomes": dash.outcomes(session, period, tables.counts),
         "freshness": provider_freshness(session, now, present.site()),
     }
     return data
@@ -275,48 +274,14 @@ def export_capacity_history():
 @bp.get("/pm/export/<table>.csv")
 @require_roles(*AUDITORS)
 def export_table(table: str):
-    """One dashboard table as CSV."""
+    """One dashboard table as CSV (only that table's queries run)."""
     period = _period()
-    data = dashboard_data(period, current_user.role == "project_manager")
-    if table == "weekly":
-        keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [
-            f"action:{a}" for a in ("claim", "join_waitlist", "override", "request")
-        ]
-        rows = [["week", *keys, "total"]] + [
-            [w, *[c.get(k, 0) for k in keys], c["total"]] for w, c in data["weeks"].items()
-        ]
-    elif table in ("overrides_by_reason", "overrides_by_provider", "overrides_by_case_manager"):
-        source = data[
-            {
-                "overrides_by_reason": "by_reason",
-                "overrides_by_provider": "by_provider",
-                "overrides_by_case_manager": "by_case_manager",
-            }[table]
-        ]
-        if source is None:
-            return jsonify({"error": {"code": "forbidden", "message": "project manager only"}}), 403
-        rows = [["key", "overrides"]] + sorted([k, v] for k, v in source.items())
-    elif table == "with_alternative":
-        rows = [["referral_id", "reason_code", "alternatives", "nearest_km", "why_they_did_not_fit"]] + [
-            [r.referral_id, r.reason_code, r.alternatives, r.nearest_km, "; ".join(r.rejection_reasons)]
-            for r in dash.displacements_with_alternatives(db.session, period)
-        ]
-    elif table == "lead_capacity":
-        rows = [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]] + [
-            [r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in data["lead"]
-        ]
-    elif table.startswith("unmet_") and table[6:] in data["unmet"]:
-        rows = [[table[6:], "unmet_checks"]] + sorted([k, v] for k, v in data["unmet"][table[6:]].items())
-    elif table.startswith("by_") and table[3:] in data["breakdowns"]:
-        rows = [[table[3:], "referrals", "overrides"]] + [
-            [k, v.get("referrals", 0), v.get("overrides", 0)]
-            for k, v in data["breakdowns"][table[3:]].items()
-        ]
-    else:
-        from flask import abort
-
+    rows_of = dash.EXPORTS.get(table)
+    if rows_of is None:
         abort(404)
-    return _csv(rows, table)
+    if table in NAMES_CASE_MANAGERS and current_user.role != "project_manager":
+        return jsonify({"error": {"code": "forbidden", "message": "project manager only"}}), 403
+    return _csv(rows_of(dash.Tables(db.session, period, present.now())), table)
 
 
 @bp.get("/pm/freshness")

@@ -5,16 +5,18 @@ import csv
 import io
 import re
 from collections import Counter
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from directory.domain import capacity as cap
 from directory.domain import dashboard as dash
 from directory.domain.audit import verify
 from directory.domain.dashboard import Period, week_of
 from directory.extensions import db
-from directory.models import Referral, ReferralCheck, ServiceCapacity
+from directory.models import ACTIONS, Referral, ReferralCheck, ServiceCapacity, User
 from directory.simulate import simulate_month
 from tests.conftest import FIXED_NOW
 
@@ -238,3 +240,152 @@ def test_transparency_after_a_month_shows_no_small_counts_and_adds_up(month):
             assert shown == by_month[period["period"]]
     html = app.test_client().get("/transparency").get_data(as_text=True)
     assert "P-" not in html and "@demo.lead" not in html
+
+
+# The period of ?start=2026-10-24&end=2026-11-24 (the end day included).
+ASKED = "start=2026-10-24&end=2026-11-24"
+ASKED_PERIOD = Period(datetime(2026, 10, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+
+
+@contextmanager
+def counting_statements():
+    """Count the SQL statements sent to the database inside the block."""
+    seen = {"count": 0}
+
+    def count(*_):
+        seen["count"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def signed_in(app, role: str):
+    """A client signed in as the first account with the role."""
+    client = app.test_client()
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.role == role).order_by(User.id))
+    with client.session_transaction() as browser:
+        browser["_user_id"] = str(user_id)
+        browser["_fresh"] = True
+    return client
+
+
+def test_one_export_runs_fewer_statements_than_the_whole_dashboard(month):
+    from directory.web.pm import dashboard_data
+
+    app, _ = month
+    client = signed_in(app, "project_manager")
+    with app.app_context():
+        with counting_statements() as whole:
+            dashboard_data(ASKED_PERIOD, True)
+        for name, rows_of in dash.EXPORTS.items():
+            with counting_statements() as one:
+                rows_of(dash.Tables(db.session, ASKED_PERIOD, FIXED_NOW))
+            assert 0 < one["count"] < whole["count"], name
+        with counting_statements() as weekly:
+            dash.EXPORTS["weekly"](dash.Tables(db.session, ASKED_PERIOD, FIXED_NOW))
+        assert weekly["count"] == 1  # the one grouped referral count
+    for name in dash.EXPORTS:
+        with app.app_context(), counting_statements() as request:
+            assert client.get(f"/pm/export/{name}.csv?{ASKED}").status_code == 200
+        # Signing the user in costs a statement or two; the whole dashboard costs every query.
+        assert request["count"] < whole["count"], name
+
+
+def test_each_export_is_the_table_the_dashboard_shows(month):
+    from directory.web.pm import dashboard_data
+
+    app, log = month
+    client = signed_in(app, "project_manager")
+    exported = {
+        name: list(
+            csv.reader(io.StringIO(client.get(f"/pm/export/{name}.csv?{ASKED}").get_data(as_text=True)))
+        )
+        for name in dash.EXPORTS
+    }
+    with app.app_context():
+        d = dashboard_data(ASKED_PERIOD, True)
+        every_with_alternative = dash.displacements_with_alternatives(db.session, ASKED_PERIOD)
+        capacities = db.session.scalars(
+            select(ServiceCapacity).where(ServiceCapacity.lead_funded_maximum > 0)
+        ).all()
+
+    def cells(rows):
+        return [["" if value is None else str(value) for value in row] for row in rows]
+
+    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in ACTIONS]
+    shown = {
+        "weekly": [["week", *keys, "total"]]
+        + [[week, *[c.get(k, 0) for k in keys], c["total"]] for week, c in d["weeks"].items()],
+        "with_alternative": [
+            ["referral_id", "reason_code", "alternatives", "nearest_km", "why_they_did_not_fit"]
+        ]
+        + [
+            [r.referral_id, r.reason_code, r.alternatives, r.nearest_km, "; ".join(r.rejection_reasons)]
+            for r in every_with_alternative
+        ],
+        "lead_capacity": [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]]
+        + [[r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in d["lead"]],
+    }
+    for by in ("reason", "provider", "case_manager"):
+        shown[f"overrides_by_{by}"] = [["key", "overrides"]] + sorted(d[f"by_{by}"].items())
+    for dimension in dash.DIMENSIONS:
+        shown[f"unmet_{dimension}"] = [[dimension, "unmet_checks"]] + sorted(d["unmet"][dimension].items())
+        shown[f"by_{dimension}"] = [[dimension, "referrals", "overrides"]] + [
+            [key, c.get("referrals", 0), c.get("overrides", 0)]
+            for key, c in d["breakdowns"][dimension].items()
+        ]
+    assert shown.keys() == exported.keys()
+    for name, rows in shown.items():
+        assert exported[name] == cells(rows), name
+    # The page lists the latest of the overrides with an alternative; the CSV has them all.
+    assert [r.referral_id for r in d["with_alternative"]] == [r.referral_id for r in every_with_alternative][
+        : len(d["with_alternative"])
+    ]
+
+    # And the figures themselves, counted from the simulation's log and the tables.
+    def table(name):
+        header, *rows = exported[name]
+        return [dict(zip(header, row, strict=True)) for row in rows]
+
+    overrides = [r for r in log.referrals if r["action"] == "override"]
+    assert Counter(
+        {
+            (row["week"], c): int(row[f"classification:{c}"])
+            for row in table("weekly")
+            for c in cap.CLASSIFICATIONS
+        }
+    ) == Counter((week_of(r["at"]), r["classification"]) for r in log.referrals)
+    for by in ("reason_code", "provider", "case_manager"):
+        name = "overrides_by_" + by.removesuffix("_code")
+        assert {row["key"]: int(row["overrides"]) for row in table(name)} == Counter(r[by] for r in overrides)
+    assert sorted(int(row["referral_id"]) for row in table("with_alternative")) == sorted(
+        r["id"] for r in overrides if r["alternatives"]
+    )
+    unmet = [c for c in log.checks if c["unmet"]]
+    assert {row["domain"]: int(row["unmet_checks"]) for row in table("unmet_domain")} == Counter(
+        c["domain"] for c in unmet
+    )
+    for dimension in dash.DIMENSIONS:
+        assert sum(int(row["unmet_checks"]) for row in table(f"unmet_{dimension}")) == len(unmet)
+        by_dimension = table(f"by_{dimension}")
+        assert sum(int(row["referrals"]) for row in by_dimension) == len(log.referrals)
+        assert sum(int(row["overrides"]) for row in by_dimension) == len(overrides)
+    lead = table("lead_capacity")
+    assert [sum(int(row[k]) for row in lead) for k in ("purchased", "held", "idle")] == [
+        sum(c.lead_funded_maximum for c in capacities),
+        sum(c.held_lead for c in capacities),
+        sum(max(0, c.lead_funded_available - c.held_lead) for c in capacities),
+    ]
+
+
+def test_case_manager_names_are_exported_to_project_managers_only(month):
+    app, _ = month
+    admin = signed_in(app, "admin")
+    response = admin.get(f"/pm/export/overrides_by_case_manager.csv?{ASKED}")
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+    assert admin.get(f"/pm/export/overrides_by_reason.csv?{ASKED}").status_code == 200
+    assert admin.get(f"/pm/export/by_nothing.csv?{ASKED}").status_code == 404
