@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import Blueprint, abort, send_from_directory, url_for
 from markupsafe import Markup
@@ -125,8 +126,23 @@ def map_location(service, center: tuple[float, float] | None = None):
     return min(placed, key=lambda loc: ((loc.latitude - center[0]) ** 2, (loc.longitude - center[1]) ** 2))
 
 
-def marker_row(service, distance: float | None, at, config, center=None) -> list | None:
-    """One marker as a compact array, or None when the service has no public location to show."""
+class Marker(NamedTuple):
+    """One marker: a tuple, so it travels as a compact JSON array whose field order payload() names."""
+
+    id: int
+    lat: float
+    lon: float
+    status: int  # an index into payload()'s statuses
+    hollow: int  # 1 when the location is not exact (approximate or a zip code): drawn hollow
+    name: str
+    org: str
+    km: float | None
+    age: str  # how long ago capacity was confirmed; empty for open access
+    badges: int  # bit i set when the service has BADGES[i]
+
+
+def marker_row(service, distance: float | None, at, config, center=None) -> Marker | None:
+    """One marker, or None when the service has no public location to show."""
     location = map_location(service, center)
     if location is None:
         return None
@@ -136,21 +152,21 @@ def marker_row(service, distance: float | None, at, config, center=None) -> list
     for i, (name, _) in enumerate(BADGES):
         if getattr(service, name, False):
             bits |= 1 << i
-    return [
-        service.id,
-        round(location.latitude, 5),
-        round(location.longitude, 5),
-        STATUSES.index(status),
-        0 if location.precision == "exact" else 1,
-        service.name,
-        service.organization.name,
-        None if distance is None else round(distance, 2),
-        "" if status == cap.OPEN_ACCESS else age,
-        bits,
-    ]
+    return Marker(
+        id=service.id,
+        lat=round(location.latitude, 5),
+        lon=round(location.longitude, 5),
+        status=STATUSES.index(status),
+        hollow=0 if location.precision == "exact" else 1,
+        name=service.name,
+        org=service.organization.name,
+        km=None if distance is None else round(distance, 2),
+        age="" if status == cap.OPEN_ACCESS else age,
+        badges=bits,
+    )
 
 
-def payload(markers: list[list]) -> dict:
+def payload(markers: list[Marker]) -> dict:
     """The data map.js draws: the markers and the tables their small integers point into."""
     from flask_login import current_user
 
@@ -158,7 +174,7 @@ def payload(markers: list[list]) -> dict:
     # Anonymous viewers follow the link to sign in first; roles that cannot refer do not get it.
     can_refer = role is None or role in REFERRERS
     return {
-        "fields": ["id", "lat", "lon", "status", "hollow", "name", "org", "km", "age", "badges"],
+        "fields": list(Marker._fields),
         "statuses": [
             {"code": code, "label": present.STATUS_LABELS[code], "symbol": symbol, "text": text}
             for code, (symbol, text) in STATUS_MARKS.items()
@@ -210,27 +226,28 @@ def search_map(query, items) -> tuple[MapParts, dict, int]:
     """
     at, config = present.now(), present.site()
     center = (query.center.latitude, query.center.longitude) if query.center else None
-    markers = [row for row in (marker_row(s, d, at, config, center) for s, d in items) if row is not None]
-    parts = build_map([(m[1], m[2]) for m in markers], center, query.radius_km if center else None)
+    markers = [m for m in (marker_row(s, d, at, config, center) for s, d in items) if m is not None]
+    parts = build_map([(m.lat, m.lon) for m in markers], center, query.radius_km if center else None)
     return parts, payload(markers), len(items) - len(markers)
 
 
 def service_map(service) -> tuple[MapParts, dict] | None:
     """The map of one service's page, or None when it has no public location (confidential ones never do)."""
-    row = marker_row(service, None, present.now(), present.site())
-    if row is None:
+    marker = marker_row(service, None, present.now(), present.site())
+    if marker is None:
         return None
-    return build_map([(row[1], row[2])], cluster=False), payload([row])
+    return build_map([(marker.lat, marker.lon)], cluster=False), payload([marker])
 
 
 def slip_map(service) -> tuple[MapParts, dict] | None:
     """The small map printed on a referral slip: where the service is and nothing about its capacity (the slip
     is the participant's: no status, no badges, no referral link). None without a public location."""
-    row = marker_row(service, None, present.now(), present.site())
-    if row is None:
+    marker = marker_row(service, None, present.now(), present.site())
+    if marker is None:
         return None
-    row[3], row[8], row[9] = 0, "", 0
-    data = payload([row])
+    # Status 0 points at the one neutral "place" status below; no confirmation age, no badges.
+    marker = marker._replace(status=0, age="", badges=0)
+    data = payload([marker])
     place = {"code": "place", "label": "", "symbol": "●", "text": ""}
     data.update(statuses=[place], badges=[], checkUrl=None)
-    return build_map([(row[1], row[2])], cluster=False), data
+    return build_map([(marker.lat, marker.lon)], cluster=False), data

@@ -124,6 +124,30 @@ def test_confidential_locations_never_reach_the_map(client, session):
     assert "data-markers" not in service_page and "L.map(" not in service_page
 
 
+def test_slip_marker_keeps_the_place_and_drops_status_age_and_badges(app, session):
+    from directory.web import mapview
+
+    service = make_service(
+        session,
+        name="Harbor Beds",
+        capacity={"maximum": 5, "available": 2, "waitlist": 0, "confirmed_at": fresh(FIXED_NOW)},
+        housing_first=True,
+    )
+    hidden = make_service(session, name="Safe house", confidential=True)
+    session.commit()
+    with app.test_request_context():
+        [full] = mapview.service_map(service)[1]["markers"]
+        slip = mapview.slip_map(service)[1]
+        assert mapview.slip_map(hidden) is None and mapview.service_map(hidden) is None
+    assert full.status != 0 and full.age and full.badges  # the service page shows all three
+    assert slip["markers"] == [full._replace(status=0, age="", badges=0)]
+    assert slip["fields"] == ["id", "lat", "lon", "status", "hollow", "name", "org", "km", "age", "badges"]
+    # Still a plain array in the page, in the order "fields" names.
+    assert json.loads(app.json.dumps(slip["markers"])) == [
+        [service.id, full.lat, full.lon, 0, full.hollow, "Harbor Beds", full.org, full.km, "", 0]
+    ]
+
+
 def test_service_page_has_a_map_with_its_one_point(client, session):
     service = make_service(session, name="Clinic", lat=47.61, lon=-122.33)
     session.commit()
