@@ -10,6 +10,7 @@ class SessionUser:
     """The signed-in account as Flask-Login sees it."""
 
     def __init__(self, user: User):
+        # An ORM User (sessions) or a row with the same columns (API tokens): only these are read.
         self.user = user
         self.id = user.id
         self.role = user.role

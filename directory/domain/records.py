@@ -10,7 +10,7 @@ from datetime import time
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import String, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -72,20 +72,30 @@ def _address_record(row) -> SimpleNamespace:
 LIST_VALUES = 5  # value columns of the lists query (the widest list, phones, has five)
 
 
-def _branch(kind: str, service_id, *values):
+def _among_ids(column, dialect: str):
+    """`column` is one of the :ids given at execution.
+
+    On PostgreSQL, `= ANY(array)`: one SQL text for any number of ids, so the driver prepares it once per
+    connection and the server stops planning it anew; elsewhere an IN list expanded per execution.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+def _branch(kind: str, service_id, dialect: str, *values):
     """One list's rows for the lists query: its kind, the service id, and its values as text."""
-    ids = bindparam("ids", expanding=True)
     texts = [cast(value, String) for value in values]
     texts += [null()] * (LIST_VALUES - len(texts))
     columns = [literal(kind, String).label("kind"), service_id.label("service_id")]
     columns += [text_value.label(f"v{i}") for i, text_value in enumerate(texts)]
-    return select(*columns).where(service_id.in_(ids))
+    return select(*columns).where(_among_ids(service_id, dialect))
 
 
-@lru_cache(maxsize=1)
-def _statements() -> dict:
-    """The queries, built once: building and hashing statements per request cost more than running them."""
-    ids = bindparam("ids", expanding=True)
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> dict:
+    """The queries, built once per dialect: building and hashing statements per request cost more than
+    running them."""
     service_columns = [c for c in Service.__table__.columns if c.name not in SKIPPED_SERVICE_COLUMNS]
     capacity_columns = [ServiceCapacity.__table__.c[name].label(f"cap_{name}") for name in CAPACITY_COLUMNS]
     return {
@@ -93,7 +103,7 @@ def _statements() -> dict:
         "services": select(*service_columns, Organization.name.label("org_name"), *capacity_columns)
         .join(Organization, Organization.id == Service.organization_id)
         .outerjoin(ServiceCapacity, ServiceCapacity.service_id == Service.id)
-        .where(Service.id.in_(ids)),
+        .where(_among_ids(Service.id, dialect)),
         "locations": select(
             service_at_location.c.service_id,
             Location.id,
@@ -113,13 +123,14 @@ def _statements() -> dict:
         .join(Location, Location.id == service_at_location.c.location_id)
         .outerjoin(SitePlace, SitePlace.id == Location.neighborhood_id)
         .outerjoin(Address, Address.location_id == Location.id)
-        .where(service_at_location.c.service_id.in_(ids)),
+        .where(_among_ids(service_at_location.c.service_id, dialect)),
         # Every list a result shows, in one round trip: one branch per list, values as text in the same
         # five columns (a search page used to spend seven round trips here).
         "lists": union_all(
             _branch(
                 "phones",
                 Phone.service_id,
+                dialect,
                 Phone.id,
                 Phone.number,
                 Phone.extension,
@@ -129,18 +140,24 @@ def _statements() -> dict:
             _branch(
                 "schedules",
                 Schedule.service_id,
+                dialect,
                 Schedule.byday,
                 Schedule.opens_at,
                 Schedule.closes_at,
                 Schedule.description,
             ),
-            _branch("languages", Language.service_id, Language.code, Language.name),
-            _branch("categories", service_taxonomy.c.service_id, service_taxonomy.c.taxonomy_term_id),
-            _branch("populations", service_population.c.service_id, service_population.c.population_code),
-            _branch("practices", service_practice.c.service_id, service_practice.c.practice_code),
+            _branch("languages", Language.service_id, dialect, Language.code, Language.name),
+            _branch(
+                "categories", service_taxonomy.c.service_id, dialect, service_taxonomy.c.taxonomy_term_id
+            ),
+            _branch(
+                "populations", service_population.c.service_id, dialect, service_population.c.population_code
+            ),
+            _branch("practices", service_practice.c.service_id, dialect, service_practice.c.practice_code),
             _branch(
                 "required_documents",
                 RequiredDocument.service_id,
+                dialect,
                 RequiredDocument.id,
                 RequiredDocument.document,
             ),
@@ -167,10 +184,10 @@ def load_records(session: Session, ids: list[int]) -> dict[int, SimpleNamespace]
     """Service records by id with organization, capacity, locations and every list a result shows."""
     if not ids:
         return {}
-    statements = _statements()
-    params = {"ids": list(ids)}
     # Straight to the connection: the ORM's per-statement bookkeeping is not needed for plain rows.
     connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    params = {"ids": list(ids)}
     names = statements["service_columns"]
     records: dict[int, SimpleNamespace] = {}
     for row in connection.execute(statements["services"], params):

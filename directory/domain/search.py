@@ -216,7 +216,6 @@ def _filters(
     query: SearchQuery,
     site: SiteConfig,
     now: datetime,
-    status_column,
     reference: Reference,
     few_candidates: bool = False,
 ) -> list:
@@ -284,7 +283,11 @@ def _filters(
     if query.housing_first is not None:
         conditions.append(Service.housing_first.is_(query.housing_first))
     if query.availability is not None:
-        conditions.append(status_column.in_(AVAILABILITY[query.availability]))
+        # Built only when asked for: the CASE with its freshness cutoffs is the costliest part to build.
+        status = cap.status_sql(
+            ServiceCapacity.__table__, Service.coordinated_entry, now, site.freshness_hours
+        )
+        conditions.append(status.in_(AVAILABILITY[query.availability]))
     if query.open_now is not None:
         is_open = open_now_sql(Schedule.__table__, Service.id, now, site.time_zone)
         conditions.append(is_open if query.open_now else ~is_open)
@@ -297,9 +300,8 @@ def search(
     """Run a validated search and return one page with distances and capacity statuses."""
     reference = reference or Reference.load(session)
     capacity = ServiceCapacity.__table__
-    status_column = cap.status_sql(capacity, Service.coordinated_entry, now, site.freshness_hours)
     few = query.center is not None and bool(query.terms) and _box_count(session, query) <= FEW_CANDIDATES
-    conditions = _filters(query, site, now, status_column, reference, few_candidates=few)
+    conditions = _filters(query, site, now, reference, few_candidates=few)
     offset = (query.page - 1) * query.per_page
 
     if query.center is None:
