@@ -92,12 +92,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
-    from .web import api, auth, mapview, pm, provider, public, referrals, security
+    from .web import api, auth, mapview, pm, provider, public, reads, referrals, security
     from .web.ids import IdConverter
 
     app.url_map.converters["id"] = IdConverter
     install_request_logging(app)
     security.install(app)
+    reads.install(app)  # before auth: its token lookup is the first statement
     auth.install(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)

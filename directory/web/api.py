@@ -13,11 +13,13 @@ from . import present
 from .auth import actor, require_roles
 from .ids import parse_id
 from .openapi import openapi_document
+from .reads import reads_only
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/services")
+@reads_only
 def list_services():
     """Search the directory."""
     result = present.run_search(request.args)
@@ -40,6 +42,7 @@ def _service_id(raw: str) -> int:
 
 
 @bp.get("/services/<raw_id>")
+@reads_only
 def get_service(raw_id: str):
     """One service."""
     service = load_service(db.session, _service_id(raw_id))
@@ -49,6 +52,7 @@ def get_service(raw_id: str):
 
 
 @bp.get("/taxonomy")
+@reads_only
 def taxonomy():
     """IIP domains with their terms, and the vocabularies the filters accept."""
     ref = present.reference()

@@ -10,17 +10,20 @@ from ..domain.search import load_service
 from ..extensions import db
 from . import mapview, present
 from .ids import parse_id
+from .reads import reads_only
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@reads_only
 def index():
     """The search page is the home page."""
     return redirect(url_for("public.search"))
 
 
 @bp.get("/search")
+@reads_only
 def search():
     """Search form and results; the same query parameters as GET /api/v1/services."""
     error = None
@@ -68,6 +71,7 @@ def search():
 
 
 @bp.get("/services/<raw_id>")
+@reads_only
 def service_page(raw_id: str):
     """Everything about one service, with a print layout for a slip."""
     service_id = parse_id(raw_id)
