@@ -328,11 +328,13 @@ def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadC
     ).all()
     by_org: dict[int, LeadCapacity] = {}
     services_by_org: dict[int, list[int]] = defaultdict(list)
+    idle_now: dict[int, int] = {}
     for org_id, name, service_id, maximum, available, held in rows:
         entry = by_org.setdefault(org_id, LeadCapacity(name, 0, 0, 0, 0, 0.0))
         entry.purchased += maximum
         entry.held += held
-        entry.idle += max(0, available - held)
+        idle_now[service_id] = max(0, available - held)
+        entry.idle += idle_now[service_id]
         services_by_org[org_id].append(service_id)
     used = session.execute(
         select(Service.organization_id, func.count())
@@ -348,38 +350,51 @@ def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadC
     for org_id, count in used:
         if org_id in by_org:
             by_org[org_id].used = count
+    snapshots = _idle_snapshots(session, list(idle_now), period, now)
     for org_id, service_ids in services_by_org.items():
         by_org[org_id].idle_unit_days = round(
-            sum(_idle_unit_days(session, sid, period, now) for sid in service_ids), 2
+            sum(_idle_unit_days(snapshots.get(sid, []), idle_now[sid], period, now) for sid in service_ids), 2
         )
     return sorted(by_org.values(), key=lambda e: e.provider)
 
 
-def _idle_unit_days(session: Session, service_id: int, period: Period, now: datetime) -> float:
-    """Free LEAD units (available - held) integrated over the period, from the recorded snapshots."""
+def _idle_snapshots(
+    session: Session, service_ids: list[int], period: Period, now: datetime
+) -> dict[int, list[tuple[datetime, int]]]:
+    """Free LEAD units (available - held) after each recorded change before the period's end, per service
+    in time order: one query for all the services, however many there are."""
+    end = min(period.end, now)
+    if end <= period.start or not service_ids:
+        return {}
+    events = session.execute(
+        select(CapacityEvent.service_id, CapacityEvent.at, CapacityEvent.after)
+        .where(CapacityEvent.service_id.in_(service_ids), CapacityEvent.at < end)
+        .order_by(CapacityEvent.service_id, CapacityEvent.at, CapacityEvent.id)
+    ).all()
+    snapshots: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for service_id, at, after in events:
+        idle = max(0, (after.get("lead_funded_available") or 0) - (after.get("held_lead") or 0))
+        snapshots[service_id].append((at, idle))
+    return snapshots
+
+
+def _idle_unit_days(
+    snapshots: list[tuple[datetime, int]], idle_now: int, period: Period, now: datetime
+) -> float:
+    """Free LEAD units of one service integrated over the period, from its snapshots (see _idle_snapshots)."""
     end = min(period.end, now)
     if end <= period.start:
         return 0.0
-    events = session.execute(
-        select(CapacityEvent.at, CapacityEvent.after)
-        .where(CapacityEvent.service_id == service_id, CapacityEvent.at < end)
-        .order_by(CapacityEvent.at, CapacityEvent.id)
-    ).all()
     current = None
     moments: list[tuple[datetime, int]] = []
-    for at, after in events:
-        idle = max(0, (after.get("lead_funded_available") or 0) - (after.get("held_lead") or 0))
+    for at, idle in snapshots:
         if at <= period.start:
             current = idle
         else:
             moments.append((at, idle))
     if current is None:
         # No snapshot before the period: the first one (or the row as it is now) stands for the start.
-        if moments:
-            current = moments[0][1]
-        else:
-            row = session.scalar(select(ServiceCapacity).where(ServiceCapacity.service_id == service_id))
-            current = max(0, row.lead_funded_available - row.held_lead)
+        current = moments[0][1] if moments else idle_now
     total, last = 0.0, period.start
     for at, idle in moments:
         total += current * (at - last).total_seconds()

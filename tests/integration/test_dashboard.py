@@ -16,9 +16,18 @@ from directory.domain import dashboard as dash
 from directory.domain.audit import verify
 from directory.domain.dashboard import Period, week_of
 from directory.extensions import db
-from directory.models import ACTIONS, Referral, ReferralCheck, ServiceCapacity, User
+from directory.models import (
+    ACTIONS,
+    CapacityEvent,
+    Organization,
+    Referral,
+    ReferralCheck,
+    ServiceCapacity,
+    User,
+)
 from directory.simulate import simulate_month
 from tests.conftest import FIXED_NOW
+from tests.factories import LOW_BARRIER, make_service
 
 PERIOD = Period(FIXED_NOW - timedelta(days=31), FIXED_NOW + timedelta(days=1))
 
@@ -389,3 +398,107 @@ def test_case_manager_names_are_exported_to_project_managers_only(month):
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
     assert admin.get(f"/pm/export/overrides_by_reason.csv?{ASKED}").status_code == 200
     assert admin.get(f"/pm/export/by_nothing.csv?{ASKED}").status_code == 404
+
+
+def lead_service(session, provider: str | None = None, available: int = 1, held: int = 0, organization=None):
+    """A LEAD-funded service (4 purchased units) of the organization, or of a new provider, with its
+    capacity row as it is now."""
+    return make_service(
+        session,
+        organization=organization or (Organization(name=provider) if provider else None),
+        capacity={
+            "maximum": 5,
+            "available": 0,
+            "lead_funded_maximum": 4,
+            "lead_funded_available": available,
+            "held_lead": held,
+        },
+        **LOW_BARRIER,
+    )
+
+
+def snapshot(session, service, at: datetime, available: int, held: int = 0) -> None:
+    """Record a capacity event whose snapshot after the change has these LEAD units available and held."""
+    session.add(
+        CapacityEvent(
+            service_id=service.id,
+            at=at,
+            kind="update",
+            channel="web",
+            before=None,
+            after={"lead_funded_available": available, "held_lead": held},
+        )
+    )
+
+
+def test_lead_capacity_statements_do_not_grow_with_the_services(session):
+    """Idle unit-days of every LEAD-funded service come from one query, not one (or two) per service."""
+    start = FIXED_NOW - timedelta(days=10)
+    period = Period(start, FIXED_NOW)
+    counts = []
+    for added in (2, 4):
+        for i in range(added):
+            service = lead_service(session)
+            if i == 3:
+                continue  # one service with no history: its row as it is now stands for the period
+            snapshot(session, service, start - timedelta(days=1), 2)
+            snapshot(session, service, start + timedelta(days=i + 1), 1, held=1)
+        session.flush()
+        with counting_statements() as seen:
+            table = dash.lead_capacity(session, period, FIXED_NOW)
+        assert len(table) == len(counts) * 4 + 2  # 2, then 6 providers, each with idle unit-days
+        assert all(row.idle_unit_days > 0 for row in table)
+        counts.append(seen["count"])
+    assert counts[0] == counts[1], counts
+
+
+def test_idle_unit_days_match_a_count_made_by_hand(session):
+    """Idle unit-days per provider against the events written here, integrated by hand."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    end = start + timedelta(days=10)
+    day = timedelta(days=1)
+    alpha = lead_service(session, "Alpha Beds", available=2)
+    snapshot(session, alpha, start - 5 * day, 0)
+    snapshot(session, alpha, start - 3 * day, 4, held=1)  # the last one before the start: 3 free
+    snapshot(session, alpha, start + 2 * day, 1)
+    snapshot(session, alpha, start + 5 * day, 2)
+    beta = lead_service(session, "Beta Beds", available=0)
+    snapshot(session, beta, start + 4 * day, 2)  # nothing before the start: the first snapshot stands for it
+    snapshot(session, beta, start + 6.5 * day, 4)
+    snapshot(session, beta, end + day, 0)  # after the period: ignored
+    lead_service(session, "Gamma Beds", available=3, held=1)  # no history: the row now, 2 free
+    delta = lead_service(session, "Delta Beds")
+    snapshot(session, delta, start, 1)  # exactly at the start: it is the state at the start
+    snapshot(session, delta, start + timedelta(hours=8), 0, held=1)  # more held than available: 0 free
+    second = lead_service(session, available=4, organization=delta.organization)  # Delta's other service
+    snapshot(session, second, start - 40 * day, 1)
+    general = make_service(session, capacity={"maximum": 5, "available": 1}, **LOW_BARRIER)
+    snapshot(session, general, start + day, 3)  # no LEAD units bought: not in the table
+    session.flush()
+
+    def idle_unit_days(now):
+        return {
+            row.provider: row.idle_unit_days for row in dash.lead_capacity(session, Period(start, end), now)
+        }
+
+    # The whole period (now is after its end), free units x days:
+    #   Alpha: 3 x 2 (start..+2) + 1 x 3 (+2..+5) + 2 x 5 (+5..+10)         = 6 + 3 + 10    = 19
+    #   Beta:  2 x 4 (start..+4) + 2 x 2.5 (+4..+6.5) + 4 x 3.5 (+6.5..+10) = 8 + 5 + 14    = 27
+    #   Gamma: 2 x 10                                                                       = 20
+    #   Delta: 1 x 1/3 (start..+8h) + 0 x the rest, plus its other service 1 x 10 = 10.333… -> 10.33
+    assert idle_unit_days(end + 3 * day) == {
+        "Alpha Beds": 19.0,
+        "Beta Beds": 27.0,
+        "Gamma Beds": 20.0,
+        "Delta Beds": 10.33,
+    }
+    # Now half-way through: the period counts up to now, and the snapshot made exactly now is not in it.
+    #   Alpha: 3 x 2 + 1 x 3 = 9;  Beta: 2 x 4 + 2 x 1 = 10;  Gamma: 2 x 5 = 10;  Delta: 1/3 + 1 x 5 -> 5.33
+    assert idle_unit_days(start + 5 * day) == {
+        "Alpha Beds": 9.0,
+        "Beta Beds": 10.0,
+        "Gamma Beds": 10.0,
+        "Delta Beds": 5.33,
+    }
+    # A period that has not begun yet has no idle days.
+    assert set(idle_unit_days(start).values()) == set(idle_unit_days(start - day).values()) == {0.0}
