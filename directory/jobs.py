@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .database import begin_write
@@ -176,11 +177,16 @@ def _ensure_lease_rows(session: Session) -> None:
     session.rollback()
     begin_write(session)
     missing = names - set(session.scalars(select(JobLease.name)))
-    session.add_all(JobLease(name=name) for name in sorted(missing))
-    try:
+    if not missing:  # another thread of this process created them while we waited for the lock
         session.commit()
-    except IntegrityError:
-        session.rollback()  # another process (PostgreSQL) created them first
+        return
+    # Another process (PostgreSQL) may create the same rows meanwhile: theirs stand, and no error is raised
+    # (a failed batch insert left the driver logging an aborted pipeline at every start).
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"name": name, "runs": 0} for name in sorted(missing)]
+    session.execute(insert(JobLease).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+    session.commit()
 
 
 def run_job(app: Flask, job: Job, holder: str, now: datetime | None = None) -> str | None:

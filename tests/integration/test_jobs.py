@@ -1,6 +1,7 @@
 """Scheduled jobs with a controlled clock: leases, hold expiry, stale marking, reminders with one-tap links,
 and notification email over real SMTP."""
 
+import logging
 import re
 import subprocess
 import sys
@@ -242,7 +243,7 @@ def test_expire_holds_is_idempotent_when_called_directly(app, session):
     assert threading.active_count() >= 1
 
 
-def test_every_job_starting_at_once_in_one_process_runs(app, session):
+def test_every_job_starting_at_once_in_one_process_runs(app, session, caplog):
     # What the web process's scheduler does at start: every job fires together on a fresh database, and
     # each first creates the lease rows. None may fail on "database is locked".
     from directory import jobs as jobs_module
@@ -258,10 +259,13 @@ def test_every_job_starting_at_once_in_one_process_runs(app, session):
         results[job.name] = run_job(app, job, f"holder-{job.name}", now=FIXED_NOW)
 
     threads = [threading.Thread(target=fire, args=(job,)) for job in every]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with caplog.at_level("WARNING"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    # Losing the race to create the lease rows is normal, not something to log.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert set(results) == {job.name for job in every}
     assert all(result is not None for result in results.values()), results
     leases = session.execute(select(JobLease.name, JobLease.last_status, JobLease.runs)).all()
