@@ -103,6 +103,12 @@ def configure_engine(engine: Engine, busy_timeout_ms: int = 5000) -> None:
             raise
 
 
+def _held(session: Session) -> Session:
+    """The session itself, also behind a scoped session (which proxies most methods but not
+    in_transaction())."""
+    return session() if hasattr(session, "registry") else session
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction holding the database write lock (SQLite: BEGIN IMMEDIATE).
 
@@ -110,8 +116,7 @@ def begin_write(session: Session) -> None:
     the lock anyway); pending changes there are a programming error. On PostgreSQL this is a plain
     begin; row locks (SELECT ... FOR UPDATE) serialize the writers there.
     """
-    # A scoped session proxies most methods but not in_transaction(): use the session it holds.
-    session = session() if hasattr(session, "registry") else session
+    session = _held(session)
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
@@ -140,7 +145,7 @@ def read_without_transaction(session: Session) -> bool:
     trips (with them, a search spent more of the server's time on its transaction than on its queries).
     On SQLite the transaction is what keeps a request's reads consistent, so it stays.
     """
-    session = session() if hasattr(session, "registry") else session
+    session = _held(session)
     if session.in_transaction():
         return False
     session.info[READS_ONLY] = True

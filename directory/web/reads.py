@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from ..database import end_reading, read_without_transaction
 from ..extensions import db
@@ -24,8 +24,10 @@ def install(app: Flask) -> None:
     def start_reading():
         view = current_app.view_functions.get(request.endpoint)
         if request.method in SAFE_METHODS and getattr(view, "reads_only", False):
-            read_without_transaction(db.session)
+            g.reading_only = read_without_transaction(db.session)
 
     @app.teardown_request
     def stop_reading(_error):
-        end_reading(db.session)
+        # Only where reading began: other requests (static files, writes) need no session here.
+        if g.pop("reading_only", False):
+            end_reading(db.session)
