@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from .database import begin_write
 from .domain import capacity as cap
 from .domain.access import SYSTEM
+from .domain.import_sources import run_due_imports
 from .domain.notifications import deliver_pending, notify, organization_staff
 from .domain.referrals import due_for_expiry, load_referral, transition
 from .extensions import db
@@ -152,14 +153,8 @@ JOBS: tuple[Job, ...] = (
     Job("send_reminders", send_reminders, 300, "remind providers before their numbers go stale"),
     Job("send_notifications", send_notifications, 60, "email queued notices"),
     Job("verify_audit", verify_audit, 86400, "recompute the audit hash chain"),
+    Job("scheduled_imports", run_due_imports, 900, "run the site's configured imports when they are due"),
 )
-
-
-def register_job(job: Job) -> None:
-    """Add a job declared elsewhere (e.g. scheduled imports)."""
-    global JOBS
-    if all(existing.name != job.name for existing in JOBS):
-        JOBS = (*JOBS, job)
 
 
 def holder_name() -> str:

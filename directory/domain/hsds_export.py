@@ -20,7 +20,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directory.models import (
+from scrapers.hsds import IIP_TAXONOMY, LEAD
+from scrapers.records import LEAD_FLAGS, OPTIONAL_FLAGS
+
+from ..models import (
     Address,
     Language,
     Location,
@@ -39,9 +42,6 @@ from directory.models import (
     service_practice,
     service_taxonomy,
 )
-
-from .hsds import IIP_TAXONOMY, LEAD
-from .records import LEAD_FLAGS, OPTIONAL_FLAGS
 
 NAMESPACE = uuid.UUID("6f1c1d0e-6a43-4c5b-9d0e-4c1ead000001")
 SERVICE_EXTRA = ("intake_mode", "intake_times", "curfew", "insurance")

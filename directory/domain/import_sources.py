@@ -18,11 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directory.jobs import Job
-from directory.models import ImportRun
+from scrapers.registry import IMPORTERS, parse_source
 
-from .registry import IMPORTERS, parse_source
-from .upsert import run_import
+from ..models import ImportRun
+from .imports import run_import
 
 
 def configured(config: dict) -> list[dict]:
@@ -94,6 +93,3 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
             "import failed: " + "; ".join(failed) + (" | ok: " + "; ".join(done) if done else "")
         )
     return "; ".join(done) or "no import due"
-
-
-JOB = Job("scheduled_imports", run_due_imports, 900, "run the site's configured imports when they are due")

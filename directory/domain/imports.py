@@ -20,9 +20,18 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from directory.database import begin_write
-from directory.domain.listing import reindex_services
-from directory.models import (
+from scrapers.common import SourceError, chunks
+from scrapers.records import (
+    LEAD_FLAGS,
+    SERVICE_TEXT,
+    LocationRecord,
+    OrganizationRecord,
+    ParseResult,
+    ServiceRecord,
+)
+
+from ..database import begin_write
+from ..models import (
     Address,
     CapacityEvent,
     ImportRun,
@@ -46,9 +55,7 @@ from directory.models import (
     service_practice,
     service_taxonomy,
 )
-
-from .common import SourceError, chunks
-from .records import LEAD_FLAGS, SERVICE_TEXT, LocationRecord, OrganizationRecord, ParseResult, ServiceRecord
+from .listing import reindex_services
 
 CHUNK = 2000
 # Service text columns with a length limit in the schema: longer source text is cut to fit.

@@ -102,8 +102,7 @@ def _imports() -> dict:
     """Imports for the dashboard: each configured source's last run, and the latest runs of any source."""
     from flask import current_app
 
-    from scrapers.schedule import import_status
-
+    from ..domain.import_sources import import_status
     from ..models import ImportRun
 
     try:

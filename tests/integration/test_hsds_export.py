@@ -8,12 +8,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from directory.domain.hsds_export import export
+from directory.domain.imports import run_import
 from directory.extensions import db
 from directory.models import Service
 from scrapers import hsds
-from scrapers.export import export
 from scrapers.records import LEAD_FLAGS
-from scrapers.upsert import run_import
 from tests.conftest import FIXED_NOW
 
 pytestmark = pytest.mark.db

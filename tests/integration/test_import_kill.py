@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from directory.domain.imports import run_import
 from directory.extensions import db
-from scrapers.upsert import run_import
 from tests.conftest import FIXED_NOW, make_app
+from tests.integration.test_imports import snapshot
 from tests.scrapers.helpers import small_result
-from tests.scrapers.test_upsert import snapshot
 
 pytestmark = pytest.mark.db
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ import sys, time
 from pathlib import Path
 from tests.conftest import FIXED_NOW, make_app
 from directory.extensions import db
-from scrapers.upsert import run_import
+from directory.domain.imports import run_import
 from tests.scrapers.helpers import small_result
 
 url, marker = sys.argv[1], Path(sys.argv[2])

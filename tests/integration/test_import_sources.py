@@ -8,14 +8,17 @@ import pytest
 from sqlalchemy import func, select
 
 from directory import jobs
+from directory.domain.import_sources import import_status
 from directory.extensions import db
-from directory.jobs import run_job
+from directory.jobs import JOBS, run_job
 from directory.models import ImportRun, JobLease, Service
-from scrapers.schedule import JOB, import_status
 from tests.conftest import FIXED_NOW, make_app
 from tests.scrapers.helpers import FIXTURES
 
 pytestmark = pytest.mark.db
+
+
+JOB = next(job for job in JOBS if job.name == "scheduled_imports")
 
 
 def test_the_import_job_is_registered(app):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from directory.domain.imports import run_import
 from directory.models import (
     CapacityEvent,
     ImportRun,
@@ -18,7 +19,6 @@ from directory.models import (
     ServiceSearchTerm,
 )
 from scrapers.common import SourceError
-from scrapers.upsert import run_import
 from tests.conftest import FIXED_NOW
 from tests.scrapers.helpers import small_result
 
@@ -149,12 +149,12 @@ def test_dry_run_writes_nothing_but_reports_what_it_would_do(session):
 def test_a_failing_run_leaves_the_directory_as_it_was(session, monkeypatch):
     run(session, lambda: small_result(2))
     before = snapshot(session)
-    from scrapers import upsert
+    from directory.domain import imports
 
     def boom(self, *args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(upsert.Writer, "deactivate_missing", boom)
+    monkeypatch.setattr(imports.Writer, "deactivate_missing", boom)
 
     def changed():
         result = small_result(3)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from directory.domain.imports import run_import
 from directory.models import Location, Service, ServiceCapacity
 from scrapers import hud, samhsa
 from scrapers.flat import key
-from scrapers.upsert import run_import
 from tests.conftest import FIXED_NOW
 from tests.scrapers.helpers import FIXTURES, read_rows, shared
 

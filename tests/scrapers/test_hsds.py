@@ -9,9 +9,9 @@ from datetime import time
 import pytest
 from sqlalchemy import func, select
 
+from directory.domain.imports import run_import
 from directory.models import Location, Service
 from scrapers import hsds
-from scrapers.upsert import run_import
 from tests.conftest import FIXED_NOW
 from tests.scrapers.helpers import FIXTURES, read_rows, shared
 
@@ -225,7 +225,7 @@ def test_servicenet_table_fixtures(variant):
 DIGESTS = """
 import sys
 from scrapers import hsds
-from scrapers.upsert import digest
+from directory.domain.imports import digest
 result = hsds.parse(sys.argv[1])
 print(sorted(digest(r) for r in result.records))
 """
