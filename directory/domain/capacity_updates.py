@@ -6,10 +6,11 @@ accepted, and the holds beyond availability are marked at risk, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import MAX_COUNT, CapacityEvent, Referral, Service, ServiceCapacity
@@ -76,14 +77,34 @@ def lock_capacity(session: Session, service_id: int) -> tuple[Service, ServiceCa
     return service, row
 
 
-def _check_invariants(service: Service, values: dict) -> None:
+@dataclass(frozen=True, slots=True)
+class HeldUnit:
+    """A pending referral holding a unit of a service: what the at-risk rule needs to know of it."""
+
+    referral_id: int
+    hold: str  # "general" or "lead"
+    at_risk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewNumbers:
+    """What new numbers do to a capacity row: its numbers after, and the holds they put at risk."""
+
+    values: dict[str, int | None]
+    at_risk: tuple[int, ...]
+    newly_at_risk: tuple[int, ...]
+    no_longer_at_risk: tuple[int, ...]
+
+
+def check_numbers(values: Mapping[str, int | None], lead_fundable: bool) -> None:
+    """The invariants of a set of numbers (domain.md): raise ValidationError naming the first broken one."""
     if values["available"] is not None and values["available"] > values["maximum"]:
         raise ValidationError("available cannot be more than maximum", "available")
     if values["lead_funded_available"] > values["lead_funded_maximum"]:
         raise ValidationError(
             "lead_funded_available cannot be more than lead_funded_maximum", "lead_funded_available"
         )
-    if values["lead_funded_maximum"] > 0 and not service.lead_fundable:
+    if values["lead_funded_maximum"] > 0 and not lead_fundable:
         raise ValidationError(
             "this service is not LEAD-fundable (religious requirement, conversion therapy, or housing that "
             "excludes active use or sex work), so it cannot hold LEAD-funded units",
@@ -91,34 +112,105 @@ def _check_invariants(service: Service, values: dict) -> None:
         )
 
 
-def mark_holds_at_risk(session: Session, row: ServiceCapacity) -> tuple[list[int], list[int]]:
-    """Flag the holds beyond availability, newest first; clear the flag on the others.
+def holds_at_risk(
+    held: Sequence[HeldUnit], held_general: int, held_lead: int, available: int | None, lead_available: int
+) -> tuple[list[int], list[int], list[int]]:
+    """The holds beyond the free units, newest first (`held` comes newest first).
 
-    Returns (ids at risk now, ids newly at risk).
+    Returns (ids at risk, ids newly at risk, ids no longer at risk).
+    """
+    beyond = {"general": max(0, held_general - (available or 0)), "lead": max(0, held_lead - lead_available)}
+    seen = {"general": 0, "lead": 0}
+    at_risk, newly, cleared = [], [], []
+    for unit in held:
+        risky = seen[unit.hold] < beyond[unit.hold]
+        seen[unit.hold] += 1
+        if risky:
+            at_risk.append(unit.referral_id)
+            if not unit.at_risk:
+                newly.append(unit.referral_id)
+        elif unit.at_risk:
+            cleared.append(unit.referral_id)
+    return sorted(at_risk), newly, cleared
+
+
+def decide(
+    current: Mapping[str, int | None],
+    changes: Mapping[str, int | None],
+    lead_fundable: bool,
+    held: Sequence[HeldUnit],
+) -> NewNumbers:
+    """The one rule for new capacity numbers, whatever their source (provider page, API, link, import).
+
+    `current` holds the row's numbers and held counts; `changes` the numbers the source gives. The numbers are
+    accepted even below the units held (the provider's numbers are the truth); the holds beyond them are at
+    risk. Raises ValidationError when the numbers break an invariant.
+    """
+    values = {name: current[name] for name in FIELDS}
+    values.update((name, changes[name]) for name in FIELDS if name in changes)
+    check_numbers(values, lead_fundable)
+    at_risk, newly, cleared = holds_at_risk(
+        held,
+        current["held_general"],
+        current["held_lead"],
+        values["available"],
+        values["lead_funded_available"],
+    )
+    return NewNumbers(values, tuple(at_risk), tuple(newly), tuple(cleared))
+
+
+def held_units(session: Session, service_ids: Iterable[int]) -> dict[int, list[HeldUnit]]:
+    """The held referrals of these services, newest first per service (one query)."""
+    found: dict[int, list[HeldUnit]] = {}
+    ids = sorted(set(service_ids))
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Referral.service_id, Referral.id, Referral.hold, Referral.at_risk)
+            .where(Referral.service_id.in_(ids[start : start + 500]), Referral.state == "held")
+            .order_by(Referral.service_id, Referral.created_at.desc(), Referral.id.desc())
+        )
+        for service_id, referral_id, hold, at_risk in rows:
+            found.setdefault(service_id, []).append(HeldUnit(referral_id, hold, bool(at_risk)))
+    return found
+
+
+def record_at_risk(session: Session, decisions: Iterable[NewNumbers], now: datetime) -> list[int]:
+    """Store the at-risk flags the decisions changed and tell the newly affected case managers.
+
+    Returns the referral ids newly at risk.
+    """
+    raised, cleared = [], []
+    for decision in decisions:
+        raised.extend(decision.newly_at_risk)
+        cleared.extend(decision.no_longer_at_risk)
+    for ids, flag in ((raised, True), (cleared, False)):
+        for start in range(0, len(ids), 500):
+            session.execute(
+                update(Referral)
+                .where(Referral.id.in_(ids[start : start + 500]))
+                .values(at_risk=flag)
+                .execution_options(synchronize_session="fetch")
+            )
+    if raised:
+        from .notifications import notify_holds_at_risk
+
+        notify_holds_at_risk(session, raised, now)
+    return raised
+
+
+def mark_holds_at_risk(session: Session, row: ServiceCapacity, now: datetime) -> tuple[list[int], list[int]]:
+    """Flag the holds beyond a row's present numbers, newest first, and clear the flag on the others.
+
+    Returns (ids at risk now, ids newly at risk); the newly affected case managers are notified.
     """
     if row.held_general == 0 and row.held_lead == 0:
         return [], []  # no holds (the held counts always equal the held referrals): nothing to flag
-    held = session.scalars(
-        select(Referral)
-        .where(Referral.service_id == row.service_id, Referral.state == "held")
-        .order_by(Referral.created_at.desc(), Referral.id.desc())
-    ).all()
-    beyond = {
-        "general": max(0, row.held_general - (row.available or 0)),
-        "lead": max(0, row.held_lead - row.lead_funded_available),
-    }
-    at_risk, newly = [], []
-    seen = {"general": 0, "lead": 0}
-    for referral in held:
-        kind = referral.hold
-        risky = seen[kind] < beyond[kind]
-        seen[kind] += 1
-        if risky:
-            at_risk.append(referral.id)
-            if not referral.at_risk:
-                newly.append(referral.id)
-        referral.at_risk = risky
-    return sorted(at_risk), newly
+    held = held_units(session, [row.service_id]).get(row.service_id, [])
+    at_risk, newly, cleared = holds_at_risk(
+        held, row.held_general, row.held_lead, row.available, row.lead_funded_available
+    )
+    record_at_risk(session, [NewNumbers({}, tuple(at_risk), tuple(newly), tuple(cleared))], now)
+    return at_risk, newly
 
 
 def update_capacity(
@@ -131,15 +223,14 @@ def update_capacity(
     service, row = lock_capacity(session, service_id)
     require_capacity_manager(actor, service.organization_id)
     before = snapshot(row)
-    values = {name: getattr(row, name) for name in FIELDS}
-    values.update(changes)
-    _check_invariants(service, values)
-    for name, value in values.items():
+    held = held_units(session, [service_id]).get(service_id, []) if row.held_general or row.held_lead else []
+    decision = decide(before, changes, service.lead_fundable, held)
+    for name, value in decision.values.items():
         setattr(row, name, value)
     row.confirmed_at = now
     row.updated = now
     row.stale_marked_at = None
-    at_risk, newly = mark_holds_at_risk(session, row)
+    at_risk, newly = list(decision.at_risk), record_at_risk(session, [decision], now)
     after = snapshot(row)
     session.add(
         CapacityEvent(
@@ -161,10 +252,6 @@ def update_capacity(
         {"channel": channel, "before": before, "after": after, "holds_at_risk": at_risk},
         now,
     )
-    if newly:
-        from .notifications import notify_holds_at_risk
-
-        notify_holds_at_risk(session, newly, now)
     session.flush()
     return row, at_risk, newly
 

@@ -55,6 +55,9 @@ from ..models import (
     service_practice,
     service_taxonomy,
 )
+from . import audit
+from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
+from .errors import ValidationError
 from .listing import reindex_services
 
 CHUNK = 2000
@@ -338,7 +341,31 @@ class Writer:
                 field="capacity",
             )
             record.capacity = None
+        if record.capacity is not None:
+            self._repair_capacity(record)
         return record
+
+    def _repair_capacity(self, record: ServiceRecord) -> None:
+        """Free units beyond the maximum are lowered to it with a note, never silently: the smaller number is
+        the one no case manager can be misled by."""
+        cap, result = record.capacity, self.outcome.result
+        if cap.available is not None and cap.available > cap.maximum:
+            result.note(
+                record.source_id,
+                record.source_id,
+                f"{cap.available} available of a maximum of {cap.maximum}: lowered to {cap.maximum}",
+                field="capacity",
+            )
+            cap.available = cap.maximum
+        if cap.lead_funded_available > cap.lead_funded_maximum:
+            result.note(
+                record.source_id,
+                record.source_id,
+                f"{cap.lead_funded_available} LEAD-funded available of a maximum of "
+                f"{cap.lead_funded_maximum}: lowered to {cap.lead_funded_maximum}",
+                field="capacity",
+            )
+            cap.lead_funded_available = cap.lead_funded_maximum
 
     def services(self, result: ParseResult, org_ids: dict[str, int], loc_ids: dict[str, int]) -> list[int]:
         """Write services in chunks (bounded memory; a lazy parse builds them chunk by chunk).
@@ -411,81 +438,112 @@ class Writer:
         for event in events:
             event["service_id"] = ids[event.pop("_sid")]
         _insert(self.session, CapacityEvent.__table__, events)
+        audit.append_many(
+            self.session,
+            None,
+            "capacity.import",
+            "service",
+            [(ids[sid], payload) for sid, payload in capacity["audit"]],
+            self.now,
+        )
+        record_at_risk(self.session, capacity["decisions"], self.now)
         self.outcome.added["service"] += len(new)
         self.outcome.changed["service"] += len(changed)
         return [ids[sid] for sid in touched]
 
     def _capacity_plan(self, touched: dict, existing: dict, changed_ids: list[int]) -> dict:
-        plan = {"insert": [], "update": [], "zeroing": [], "events": []}
-        current = {}
+        """Decide each touched record's capacity row by the one capacity rule (capacity_updates.decide)."""
+        plan = {"insert": [], "update": [], "zeroing": [], "events": [], "audit": [], "decisions": []}
         table = ServiceCapacity.__table__
+        current = {}
         for part in chunks(changed_ids, 500):
             for row in self.session.execute(select(table).where(table.c.service_id.in_(part))).mappings():
                 current[row["service_id"]] = dict(row)
+        held = held_units(
+            self.session, [sid for sid, row in current.items() if row["held_general"] or row["held_lead"]]
+        )
         for sid, record in touched.items():
-            cap = record.capacity
-            if cap is None:
+            if record.capacity is None:
                 continue  # a source that stops giving numbers does not erase a provider's
-            fundable = record.lead_fundable
-            numbers = {
-                "unit_id": cap.unit,
-                "maximum": cap.maximum,
-                "available": cap.available,
-                "waitlist": cap.waitlist,
-                "lead_funded_maximum": cap.lead_funded_maximum if fundable else 0,
-                "lead_funded_available": cap.lead_funded_available if fundable else 0,
-                "description": cap.description and cap.description[:300],
-                "confirmed_at": cap.confirmed_at,
-            }
-            source_time = cap.confirmed_at or cap.updated
             found = existing.get(sid)
             row = current.get(found[0]) if found else None
-            if row is None:
-                values = {**numbers, "service_lead_fundable": fundable, "updated": source_time or self.now}
-                plan["insert"].append({**values, "_sid": sid, "held_general": 0, "held_lead": 0})
-                plan["events"].append(self._event(sid, None, numbers))
-                continue
-            confirmed = row["confirmed_at"]
-            if confirmed is not None and (source_time is None or source_time <= confirmed):
-                self.outcome.kept_confirmed += 1
-                if not fundable and (row["lead_funded_maximum"] or row["held_lead"]):
-                    raise SourceError(
-                        f"service {sid!r} would stop being LEAD-fundable while a provider's LEAD-funded "
-                        "units are on it: settle that by hand before importing"
-                    )
-                continue
-            if not fundable and row["held_lead"]:
-                raise SourceError(f"service {sid!r} has held LEAD units but the source makes it not fundable")
-            before = {k: row[k] for k in numbers}
-            if before == numbers:
-                continue
-            values = {
-                **numbers,
-                "updated": source_time or self.now,
-                "stale_marked_at": None,
-                "_id": row["id"],
-            }
-            if numbers["available"] is not None and numbers["available"] > numbers["maximum"]:
-                values["available"] = numbers["maximum"]
-            key = "zeroing" if values["lead_funded_maximum"] == 0 else "update"
-            plan[key].append(values)
-            plan["events"].append(self._event(sid, before, numbers))
+            self._plan_row(plan, sid, record, row, held.get(row["service_id"], []) if row else [])
         return plan
 
-    def _event(self, sid: str, before: dict | None, after: dict) -> dict:
-        def plain(values):
-            if values is None:
-                return None
-            return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+    def _plan_row(self, plan: dict, sid: str, record: ServiceRecord, row: dict | None, held: list) -> None:
+        cap, fundable = record.capacity, record.lead_fundable
+        numbers = {
+            "unit_id": cap.unit,
+            "maximum": cap.maximum,
+            "available": cap.available,
+            "waitlist": cap.waitlist,
+            "lead_funded_maximum": cap.lead_funded_maximum if fundable else 0,
+            "lead_funded_available": cap.lead_funded_available if fundable else 0,
+            "description": cap.description and cap.description[:300],
+            "confirmed_at": cap.confirmed_at,
+        }
+        source_time = cap.confirmed_at or cap.updated
+        current = row or {**dict.fromkeys(FIELDS, 0), "available": None, "held_general": 0, "held_lead": 0}
+        try:
+            decision = decide(current, numbers, fundable, held)
+        except ValidationError as exc:
+            self.outcome.result.note(
+                sid, sid, f"capacity left out: {exc}", action="rejected", field="capacity"
+            )
+            return
+        if row is None:
+            values = {**numbers, "service_lead_fundable": fundable, "updated": source_time or self.now}
+            plan["insert"].append({**values, "_sid": sid, "held_general": 0, "held_lead": 0})
+            self._log_change(plan, sid, None, numbers, decision)
+            return
+        confirmed = row["confirmed_at"]
+        if confirmed is not None and (source_time is None or source_time <= confirmed):
+            self.outcome.kept_confirmed += 1
+            if not fundable and (row["lead_funded_maximum"] or row["held_lead"]):
+                raise SourceError(
+                    f"service {sid!r} would stop being LEAD-fundable while a provider's LEAD-funded "
+                    "units are on it: settle that by hand before importing"
+                )
+            return
+        if not fundable and row["held_lead"]:
+            raise SourceError(f"service {sid!r} has held LEAD units but the source makes it not fundable")
+        before = {k: row[k] for k in numbers}
+        if before == numbers:
+            return
+        values = {**numbers, "updated": source_time or self.now, "stale_marked_at": None, "_id": row["id"]}
+        plan["zeroing" if values["lead_funded_maximum"] == 0 else "update"].append(values)
+        self._log_change(plan, sid, row, numbers, decision)
 
+    def _log_change(
+        self, plan: dict, sid: str, row: dict | None, numbers: dict, decision: NewNumbers
+    ) -> None:
+        """The capacity event and the audit entry of one changed row (the audit's object id is set later)."""
+        before = None if row is None else {k: row[k] for k in numbers}
+        plan["events"].append(self._event(sid, before, numbers))
+        held = {} if row is None else {"held_general": row["held_general"], "held_lead": row["held_lead"]}
+        plan["audit"].append(
+            (
+                sid,
+                {
+                    "actor": f"import:{self.source}",
+                    "channel": "import",
+                    "before": _plain(before and {**before, **held}),
+                    "after": _plain({**numbers, **held}),
+                    "holds_at_risk": list(decision.at_risk),
+                },
+            )
+        )
+        plan["decisions"].append(decision)
+
+    def _event(self, sid: str, before: dict | None, after: dict) -> dict:
         return {
             "_sid": sid,
             "user_id": None,
             "at": self.now,
             "kind": "import",
             "channel": "import",
-            "before": plain(before),
-            "after": plain(after),
+            "before": _plain(before),
+            "after": _plain(after),
         }
 
     def _children(self, touched: dict[str, ServiceRecord], ids: dict[str, int], loc_ids: dict[str, int]):
@@ -620,6 +678,13 @@ class Writer:
         reindex_services(self.session, reindex)
         self.progress("search index", len(reindex), len(reindex))
         return self.outcome
+
+
+def _plain(values: dict | None) -> dict | None:
+    """Numbers as JSON-ready data (times as ISO text)."""
+    if values is None:
+        return None
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
 
 
 def run_import(

@@ -611,7 +611,7 @@ def transition(
                 row.held_general = max(0, row.held_general - 1)
                 if verb == "accept" and row.available is not None:
                     row.available = max(0, row.available - 1)
-            mark_holds_at_risk(session, row)
+            mark_holds_at_risk(session, row, now)
         elif referral.state == "waitlisted" and row.waitlist is not None:
             row.waitlist = max(0, row.waitlist - 1)
     from_state = referral.state

@@ -194,3 +194,97 @@ def test_problems_are_stored_on_the_run(session):
     run_row, _ = run(session, with_problem)
     assert run_row.rejected == 1
     assert json.loads(run_row.problems)[0]["where"] == "file.csv:9"
+
+
+def test_an_import_lowering_numbers_under_claims_puts_the_holds_at_risk_through_the_one_rule(app, session):
+    from directory.domain.access import Actor
+    from directory.domain.audit import verify
+    from directory.domain.referrals import create_referral
+    from directory.models import AuditEvent, Notification, Referral
+    from scrapers.records import CapacityRecord
+    from tests.factories import make_participant, make_user
+
+    def with_numbers(available, updated):
+        def build():
+            result = small_result(2)
+            for service in result.services:
+                service.capacity = CapacityRecord("bed", 5, available, 0, updated=updated)
+            result.services[1].capacity = CapacityRecord(
+                "bed", 3, 1, 0, updated=FIXED_NOW - timedelta(hours=1)
+            )
+            return result
+
+        return build
+
+    run(session, with_numbers(2, FIXED_NOW - timedelta(hours=1)))
+    shelter = session.scalar(select(Service).where(Service.source_id == "svc-1"))
+    # A provider confirms the imported numbers, so that a claim may hold them.
+    shelter.capacity.confirmed_at = FIXED_NOW - timedelta(minutes=30)
+    session.commit()
+    cm = make_user(session, "case_manager")
+    participant = make_participant(session, cm)
+    claims = [
+        create_referral(session, Actor.of(cm), shelter, participant, "claim", FIXED_NOW, app.config["SITE"])
+        for _ in range(2)
+    ]
+    session.commit()
+    assert [c.state for c in claims] == ["held", "held"]
+    events_before = count(session, AuditEvent)
+    notices_before = count(session, Notification, kind="hold_at_risk")
+
+    later = FIXED_NOW + timedelta(minutes=5)
+    lowered = with_numbers(0, FIXED_NOW + timedelta(minutes=1))  # newer than the provider's confirmation
+    run(session, lowered, now=later)
+    session.expire_all()
+
+    row = session.get(ServiceCapacity, shelter.capacity.id)
+    assert (row.available, row.held_general) == (0, 2)  # the source's numbers are taken; holds stay counted
+    assert [session.get(Referral, c.id).at_risk for c in claims] == [True, True]
+    notices = session.scalars(select(Notification).where(Notification.kind == "hold_at_risk")).all()
+    assert len(notices) - notices_before == 2 and {n.user_id for n in notices} == {cm.id}
+    imported = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "capacity.import", AuditEvent.at == later)
+    ).all()
+    # Only svc-1's numbers changed: one event, by the import, with the holds it put at risk.
+    assert [e.object_id for e in imported] == [str(shelter.id)]
+    assert imported[0].actor_id is None and imported[0].payload["actor"] == "import:test"
+    assert imported[0].payload["before"]["available"] == 2 and imported[0].payload["after"]["available"] == 0
+    assert sorted(imported[0].payload["holds_at_risk"]) == sorted(c.id for c in claims)
+    assert count(session, AuditEvent) == events_before + 1
+    assert verify(session).ok
+
+    # The same source again: nothing written, nothing appended, nobody told twice.
+    state = snapshot(session)
+    run(session, lowered, now=later + timedelta(minutes=5))
+    assert snapshot(session) == state
+    assert count(session, AuditEvent) == events_before + 1
+    assert count(session, Notification, kind="hold_at_risk") == notices_before + 2
+    assert verify(session).ok
+
+
+def test_free_units_beyond_the_maximum_are_lowered_with_a_note(session):
+    from scrapers.records import CapacityRecord
+
+    def build():
+        result = small_result(1)
+        result.services[0].capacity = CapacityRecord("bed", 4, 9, 0, lead_funded_maximum=0)
+        return result
+
+    import_run, outcome = run(session, build)
+    row = session.scalar(select(ServiceCapacity))
+    assert (row.maximum, row.available) == (4, 4)
+    notes = [p for p in json.loads(import_run.problems) if p.get("field") == "capacity"]
+    assert len(notes) == 1 and notes[0]["action"] == "repaired" and "9 available" in notes[0]["problem"]
+
+
+def test_every_new_capacity_row_of_an_import_is_one_audit_event_in_a_valid_chain(session):
+    from directory.domain.audit import verify
+    from directory.models import AuditEvent
+
+    before = count(session, AuditEvent)
+    run(session, lambda: small_result(3, {"unit": "bed", "maximum": 4, "available": 1, "waitlist": 0}))
+    events = session.scalars(select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)).all()
+    services = dict(session.execute(select(Service.id, Service.source_id)).all())
+    assert [services[int(e.object_id)] for e in events] == ["svc-1", "svc-2", "svc-3"]
+    assert all(e.action == "capacity.import" and e.payload["before"] is None for e in events)
+    assert verify(session).ok
