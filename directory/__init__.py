@@ -92,7 +92,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
-    from .web import api, auth, mapview, pm, provider, public, reads, referrals, security
+    from .web import api, auth, mapview, pm, provider, public, reads, referrals, security, transactions
     from .web.ids import IdConverter
 
     app.url_map.converters["id"] = IdConverter
@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pm.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(mapview.bp)
+    transactions.install(app)  # last: its after_request runs first, before headers and logging
 
 
 def register_errorhandlers(app: Flask) -> None:

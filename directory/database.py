@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 BEGIN_MODE_OPTION = "sqlite_begin_mode"
+WRITING = "writing"  # session.info key: this transaction began with the write lock
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -112,16 +114,40 @@ def _held(session: Session) -> Session:
 def begin_write(session: Session) -> None:
     """Start the session's transaction holding the database write lock (SQLite: BEGIN IMMEDIATE).
 
-    A read-only transaction already open on the session is ended first (its reads would be stale under
-    the lock anyway); pending changes there are a programming error. On PostgreSQL this is a plain
-    begin; row locks (SELECT ... FOR UPDATE) serialize the writers there.
+    Called when a writing operation starts, after its input was read and validated: never earlier, so
+    that a slow client cannot hold the lock. Inside a write transaction already begun it does nothing (the
+    operations of one request share their owner's transaction). A read-only transaction open on the
+    session is ended first (its reads would be stale under the lock anyway); pending changes there are a
+    programming error. On PostgreSQL this is a plain begin; row locks (SELECT ... FOR UPDATE) serialize
+    the writers there.
     """
     session = _held(session)
     if session.in_transaction():
+        if session.info.get(WRITING):
+            return
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
         session.commit()
     session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})
+    session.info[WRITING] = True
+
+
+def writes(operation):
+    """Declare a domain operation that writes: its first act is `begin_write` on the session it is given
+    (its first argument), so that check and change happen under one write lock."""
+
+    @functools.wraps(operation)
+    def run(session: Session, *args, **kwargs):
+        begin_write(session)
+        return operation(session, *args, **kwargs)
+
+    return run
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _writing_ends(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WRITING, None)
 
 
 def analyze(engine) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..database import writes
 from ..models import MAX_COUNT, CapacityEvent, Referral, Service, ServiceCapacity
 from . import audit
 from .access import Actor, require_capacity_manager
@@ -213,6 +214,7 @@ def mark_holds_at_risk(session: Session, row: ServiceCapacity, now: datetime) ->
     return at_risk, newly
 
 
+@writes
 def update_capacity(
     session: Session, actor: Actor, service_id: int, changes: dict, channel: str, now: datetime
 ) -> tuple[ServiceCapacity, list[int], list[int]]:
@@ -256,6 +258,7 @@ def update_capacity(
     return row, at_risk, newly
 
 
+@writes
 def confirm_capacity(
     session: Session, actor: Actor, service_id: int, channel: str, now: datetime
 ) -> ServiceCapacity:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..database import writes
 from ..models import Goal, Participant
 from . import audit
 from .access import Actor
@@ -130,6 +131,7 @@ def parse_place(text: object, reference: Reference) -> tuple[str | None, int | N
     return canonical, round(place[0] * 100), round(place[1] * 100)
 
 
+@writes
 def create_participant(
     session: Session, actor: Actor, needs: object, place: object, now: datetime, reference: Reference
 ) -> Participant:
@@ -172,6 +174,7 @@ def get_participant(session: Session, actor: Actor, code: str) -> Participant:
     return participant
 
 
+@writes
 def add_goal(
     session: Session,
     actor: Actor,
@@ -207,6 +210,7 @@ def add_goal(
     return goal
 
 
+@writes
 def transfer(session: Session, actor: Actor, participant: Participant, to_user, now: datetime) -> None:
     """Hand a participant to another case manager."""
     if to_user is None or to_user.role != "case_manager" or not to_user.active:

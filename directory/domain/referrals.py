@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import SiteConfig
+from ..database import writes
 from ..models import (
     REASON_CODES,
     Goal,
@@ -301,6 +302,7 @@ def check(
     return result
 
 
+@writes
 def record_check(
     session: Session,
     actor: Actor,
@@ -369,6 +371,7 @@ def find_by_key(session: Session, actor: Actor, key: str) -> Referral | None:
     )
 
 
+@writes
 def create_referral(
     session: Session,
     actor: Actor,
@@ -576,6 +579,7 @@ def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
         raise Forbidden("referrals expire on their own")
 
 
+@writes
 def transition(
     session: Session, actor: Actor, referral: Referral, verb: str, now: datetime, note: object = None
 ) -> Referral:

@@ -11,10 +11,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..database import writes
 from ..models import Participant, Referral, ReferralEvent
 from . import audit
 
 
+@writes
 def purge(session: Session, before: datetime, now: datetime) -> dict[str, int]:
     """Remove participants idle since before `before`, their goals, and the free text of their referrals."""
     ids = list(session.scalars(select(Participant.id).where(Participant.last_activity_at < before)))

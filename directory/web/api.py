@@ -119,7 +119,6 @@ def put_capacity(raw_id: str):
     channel = "api" if g.get("bearer") else "web"
     row, at_risk, _ = update_capacity(db.session, actor(), service_id, changes, channel, present.now())
     data = _capacity_of(row)
-    db.session.commit()
     return jsonify({**data, "capacity": data, "holds_at_risk": at_risk})
 
 
@@ -141,7 +140,6 @@ def confirm_capacity(raw_id: str):
     channel = "api" if g.get("bearer") else "web"
     row = confirm(db.session, actor(), service_id, channel, present.now())
     data = _capacity_of(row)
-    db.session.commit()
     return jsonify({**data, "capacity": data})
 
 
@@ -180,7 +178,6 @@ def create_participant():
     participant = create(
         db.session, actor(), body.get("needs"), body.get("place"), present.now(), present.reference()
     )
-    db.session.commit()
     return jsonify(present.participant_dict(participant)), 201
 
 
@@ -208,7 +205,6 @@ def add_goal(code: str):
         present.now(),
         present.reference(),
     )
-    db.session.commit()
     return jsonify(present.goal_dict(goal)), 201
 
 
@@ -239,9 +235,7 @@ def referral_check():
     if body.get("participant_code") is not None:
         participant = _participant_for(body["participant_code"], acting, for_request=True)
     result = check(db.session, acting, service, participant, present.now(), present.site(), near=_near(body))
-    answer = present.check_dict(result)  # before the commit expires every loaded row
-    db.session.commit()
-    return jsonify(answer)
+    return jsonify(present.check_dict(result))
 
 
 @bp.post("/referrals")
@@ -316,9 +310,7 @@ def create_referral():
         if existing is None:
             raise
         return jsonify(present.referral_dict(existing)), 201
-    answer = present.referral_dict(referral)  # before the commit expires every loaded row
-    db.session.commit()
-    return jsonify(answer), 201
+    return jsonify(present.referral_dict(referral)), 201
 
 
 def _rejected_alternatives(raw) -> dict[int, str]:
@@ -370,7 +362,6 @@ def _transition(raw_id: str, verb: str):
         raise Forbidden("this referral is not yours")
     body = _json_body()
     transition(db.session, acting, referral, verb, present.now(), note=body.get("note"))
-    db.session.commit()
     return jsonify(present.referral_dict(referral))
 
 

@@ -20,6 +20,7 @@ from ..domain.errors import DomainError, Forbidden
 from ..extensions import csrf, db
 from ..models import ApiToken, LoginAttempt, User
 from . import present
+from .transactions import persists_on_failure
 
 bp = Blueprint("auth", __name__)
 
@@ -76,15 +77,7 @@ def bearer_token() -> str | None:
 
 
 def install(app) -> None:
-    """Request hooks: write lock for writes (SQLite), bearer authentication, CSRF for session writes."""
-
-    @app.before_request
-    def take_write_lock_for_writes():
-        # On SQLite a read-then-write transaction that began as a reader can fail when it tries to write;
-        # taking the write lock up front (BEGIN IMMEDIATE) serializes writers instead. A no-op elsewhere.
-        if request.method in UNSAFE_METHODS:
-            begin_write(db.session)
-        db.session.info["mail_enabled"] = bool(current_app.config.get("MAIL_URL"))
+    """Request hooks: bearer authentication, CSRF for session writes."""
 
     @app.before_request
     def authenticate():
@@ -179,6 +172,7 @@ def landing_page(user) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@persists_on_failure  # a failed sign-in is counted (401)
 def login():
     """Sign in with email and password (rate-limited per account and per address)."""
     error = None
@@ -187,10 +181,10 @@ def login():
         email = (request.form.get("email") or "").strip().lower()[:254]
         password = request.form.get("password") or ""
         now = present.now()
+        begin_write(db.session)  # the count and the new attempt under one lock
         try:
             _check_rate_limit(email, now)
         except TooManyAttempts as exc:
-            db.session.rollback()
             return render_template("auth/login.html", error=exc.message, email=email), 429
         user = db.session.scalar(select(User).where(User.email == email)) if email else None
         valid = check_password_hash(
@@ -200,7 +194,6 @@ def login():
         if ok and user.is_demo and current_app.config["DIRECTORY_ENV"] == "production":
             ok = False
         db.session.add(LoginAttempt(email=email, address=_client_address(), at=now, success=ok))
-        db.session.commit()
         if ok:
             login_user(SessionUser(user))
             return redirect(_safe_next(request.args.get("next")) or landing_page(user))
@@ -238,12 +231,12 @@ def notifications_read():
 
     from ..models import Notification
 
+    begin_write(db.session)
     db.session.execute(
         update(Notification)
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
         .values(read_at=present.now())
     )
-    db.session.commit()
     return redirect(url_for("auth.notifications"))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -50,6 +50,18 @@ def _page(status: int, message: str):
     return render_template("error.html", status=status, message=message), status
 
 
+def database_unavailable():
+    """503 with Retry-After: the database is busy or unreachable (JSON under /api, a page elsewhere)."""
+    if wants_json():
+        response = error_response(503, "the database is busy or unavailable; try again shortly")
+    else:
+        response = current_app.make_response(
+            _page(503, "The database is busy or unavailable; try again shortly.")
+        )
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the handlers."""
 
@@ -85,13 +97,7 @@ def register(app: Flask) -> None:
         # Locked (SQLite busy past its timeout) or unreachable (PostgreSQL down): say so, try later.
         db.session.rollback()
         log.warning("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
-        if wants_json():
-            response = error_response(503, "the database is busy or unavailable; try again shortly")
-        else:
-            response = _page(503, "The database is busy or unavailable; try again shortly.")
-            response = app.make_response(response)
-        response.headers["Retry-After"] = "2"
-        return response
+        return database_unavailable()
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

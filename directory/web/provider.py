@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
+from ..database import begin_write
 from ..domain.access import Actor
 from ..domain.capacity_updates import FIELDS, confirm_capacity, parse_changes, update_capacity
 from ..domain.errors import Conflict, DomainError, Forbidden, ValidationError
@@ -103,7 +104,6 @@ def confirm(raw_id: str):
     """ "Still correct" for one service."""
     service = _own_service(raw_id)
     confirm_capacity(db.session, actor(), service.id, "web", present.now())
-    db.session.commit()
     return _back(service)
 
 
@@ -117,7 +117,6 @@ def confirm_all():
     for service in services:
         if service.capacity is not None and service.capacity.available is not None:
             confirm_capacity(db.session, acting, service.id, "web", at)
-    db.session.commit()
     query = {"org": org_id} if current_user.role == "admin" else {}
     return redirect(url_for("provider.dashboard", **query))
 
@@ -153,7 +152,6 @@ def edit(raw_id: str):
         try:
             changes = _form_changes(request.form)
             _, at_risk, _ = update_capacity(db.session, actor(), service.id, changes, "web", present.now())
-            db.session.commit()
             if not at_risk:
                 return _back(service)
         except DomainError as exc:
@@ -279,7 +277,6 @@ def decide(referral_id: int, verb: str):
     referral = load_referral(db.session, referral_id)
     note = (request.form.get("note") or "").strip() or None
     transition(db.session, actor(), referral, verb, present.now(), note=note)
-    db.session.commit()
     return redirect(url_for("provider.inbox"))
 
 
@@ -294,6 +291,7 @@ def staff():
     created_password = None
     if request.method == "POST":
         action = request.form.get("action")
+        begin_write(db.session)
         if action == "add":
             email = (request.form.get("email") or "").strip().lower()
             if "@" not in email or len(email) > 254:
@@ -312,7 +310,6 @@ def staff():
                         password_hash=generate_password_hash(created_password),
                     )
                 )
-                db.session.commit()
         elif action == "remove":
             user_id = parse_id(request.form.get("user_id", ""))
             target = db.session.get(User, user_id) if user_id is not None else None
@@ -322,7 +319,6 @@ def staff():
                 error = "You cannot remove yourself."
             else:
                 target.active = False
-                db.session.commit()
     members = db.session.scalars(
         select(User).where(User.organization_id == org_id, User.role == "provider").order_by(User.email)
     ).all()
@@ -370,6 +366,7 @@ def confirm_link_post(token: str):
     if link.expires_at < at:
         raise Conflict("this link has expired: sign in to confirm", "token")
     # The conditional update makes the link single-use even if two taps race.
+    begin_write(db.session)
     used = db.session.execute(
         update(ConfirmLink).where(ConfirmLink.id == link.id, ConfirmLink.used_at.is_(None)).values(used_at=at)
     ).rowcount
@@ -384,7 +381,6 @@ def confirm_link_post(token: str):
         "email_link",
         at,
     )
-    db.session.commit()
     service = load_service(db.session, link.service_id)
     return render_template(
         "provider/confirm_link.html",

@@ -83,7 +83,6 @@ def new_participant():
         return render_template(
             "referrals/participants.html", participants=rows, reference=present.reference(), error=exc
         ), exc.status
-    db.session.commit()
     return redirect(url_for("referrals.plan", code=participant.code))
 
 
@@ -134,7 +133,6 @@ def new_goal(code: str):
             case_managers=[],
             error=exc,
         ), exc.status
-    db.session.commit()
     return redirect(url_for("referrals.plan", code=participant.code))
 
 
@@ -146,7 +144,6 @@ def transfer_participant(code: str):
     user_id = parse_id(request.form.get("case_manager_id", ""))
     target = db.session.get(User, user_id) if user_id is not None else None
     transfer(db.session, actor(), participant, target, present.now())
-    db.session.commit()
     return redirect(url_for("referrals.participants"))
 
 
@@ -209,8 +206,6 @@ def check_page():
     participant = _participant_arg(request.values.get("participant"))
     record = request.method == "POST"
     result = check(db.session, actor(), service, participant, present.now(), present.site(), record=record)
-    if record:
-        db.session.commit()
     return _check_context(service, participant, result)
 
 
@@ -271,7 +266,6 @@ def refer():
         db.session.rollback()
         result = check(db.session, actor(), service, participant, present.now(), present.site(), record=False)
         return _check_context(service, participant, result, exc, exc.status)
-    db.session.commit()
     return redirect(url_for("referrals.referral_page", referral_id=referral.id))
 
 
@@ -298,7 +292,6 @@ def cancel(referral_id: int):
     """Cancel a referral (the hold ends)."""
     referral = load_referral(db.session, referral_id)
     transition(db.session, actor(), referral, "cancel", present.now(), note=request.form.get("note") or None)
-    db.session.commit()
     return redirect(url_for("referrals.referral_page", referral_id=referral_id))
 
 
