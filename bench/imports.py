@@ -30,9 +30,9 @@ TARGETS = {"import_seconds_max": 60, "peak_mb_max": 500, "reimport_seconds_max":
 def datapackage(services: int = SERVICES) -> Path:
     """The demo site of `services` services exported as an HSDS 3.1 CSV datapackage (cached)."""
     from directory import create_app
+    from directory.domain.hsds_export import export
     from directory.extensions import db
     from directory.migrate import head_revision
-    from scrapers.export import export
 
     folder = CACHE / f"hsds-{services}-{head_revision()}"
     if (folder / "datapackage.json").exists():
@@ -65,10 +65,10 @@ def child(source: str, path: str, database: str, label: str) -> dict:
     """Import path into database (in this process, as `flask scrape run` would); print figures as JSON."""
     from directory import create_app
     from directory.cli import init_database
+    from directory.domain.imports import run_import
     from directory.extensions import db
     from directory.types import utcnow
     from scrapers.registry import parse_source
-    from scrapers.upsert import run_import
 
     app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
     figures = {}
