@@ -29,7 +29,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from . import audit
+from . import audit, holds
 from . import capacity as cap
 from .access import Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
@@ -434,19 +434,10 @@ def create_referral(
 
     row = service.capacity
     hold, state = "none", "requested"
-    if action == "claim":
-        numbers = cap.Numbers.of(row)
-        if numbers.lead_free > 0:  # LEAD units first: they are the addition bought for participants
-            hold, row.held_lead = "lead", row.held_lead + 1
-        else:
-            hold, row.held_general = "general", row.held_general + 1
-        state = "held"
-    elif action == "override":
-        if (row.available or 0) - row.held_general > 0:
-            hold, row.held_general, state = "general", row.held_general + 1, "held"
-    elif action == "join_waitlist":
-        row.waitlist = (row.waitlist or 0) + 1
-        state = "waitlisted"
+    if row is not None:
+        placement = holds.claim(holds.Counts.of(row), action)
+        placement.counts.store(row)
+        hold, state = placement.hold, placement.state
 
     referral = Referral(
         service_id=service.id,
@@ -606,18 +597,9 @@ def transition(
     before = snapshot(row) if row is not None else None
     to_state = TRANSITIONS[verb]
     if row is not None:
+        holds.release(holds.Counts.of(row), referral.hold, referral.state, verb == "accept").store(row)
         if referral.state == "held":
-            if referral.hold == "lead":
-                row.held_lead = max(0, row.held_lead - 1)
-                if verb == "accept":
-                    row.lead_funded_available = max(0, row.lead_funded_available - 1)
-            elif referral.hold == "general":
-                row.held_general = max(0, row.held_general - 1)
-                if verb == "accept" and row.available is not None:
-                    row.available = max(0, row.available - 1)
             mark_holds_at_risk(session, row, now)
-        elif referral.state == "waitlisted" and row.waitlist is not None:
-            row.waitlist = max(0, row.waitlist - 1)
     from_state = referral.state
     referral.state = to_state
     referral.closed_at = now
