@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 from .config import DATA_DIR, SiteConfig
 from .domain.geo import zip_centroids
 from .domain.listing import reindex_services
+from .domain.rules import LEAD_FUNDABLE
 from .models import (
     Address,
     Language,
@@ -428,11 +429,7 @@ class _Builder:
         attrs.update({k: overrides.pop(k) for k in list(overrides) if k in attrs})
         if attrs["religious_requirement"]:
             attrs["housing_first"] = False
-        fundable = (
-            not attrs["religious_requirement"]
-            and not attrs["conversion_therapy"]
-            and (domain != "housing" or (attrs["accepts_active_use"] and attrs["accepts_sex_workers"]))
-        )
+        fundable = LEAD_FUNDABLE.holds(attrs.__getitem__, domain)
         confidential = overrides.pop("confidential", False)
         unit = UNIT_BY_TERM.get(term) or UNIT_BY_DOMAIN.get(domain)
         self.rows["service"].append(

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain import rules
 from .extensions import db
 from .types import UTCDateTime, utcnow
 
@@ -207,12 +208,9 @@ service_at_location = Table(
     Column("location_id", ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
-# LEAD-fundable (domain.md): no religious requirement, no conversion therapy, and for housing,
-# accepts active use and sex work. Stored so that capacity rows can reference it (see below).
-LEAD_FUNDABLE_RULE = (
-    "lead_fundable = (NOT religious_requirement AND NOT conversion_therapy AND "
-    "(primary_domain <> 'housing' OR (accepts_active_use AND accepts_sex_workers)))"
-)
+# LEAD-fundable (domain.md, defined in scrapers/rules.py): stored so that capacity rows can reference it
+# (see ServiceCapacity), and held to the rule by this CHECK (the same text as migration 0001's).
+LEAD_FUNDABLE_RULE = rules.check_text(rules.LEAD_FUNDABLE, "lead_fundable")
 
 
 class Service(db.Model):
@@ -305,16 +303,8 @@ class Service(db.Model):
 
     @property
     def low_barrier(self) -> bool:
-        """Low barrier / harm reduction: every one of the five low-barrier attributes."""
-        return all(
-            (
-                self.no_sobriety_requirement,
-                self.accepts_active_use,
-                self.accepts_sex_workers,
-                self.no_id_required,
-                self.criminal_record_ok,
-            )
-        )
+        """Low barrier / harm reduction: every one of the five low-barrier attributes (rules.LOW_BARRIER)."""
+        return rules.LOW_BARRIER.of(self)
 
 
 class Location(db.Model):

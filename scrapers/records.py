@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from .rules import LEAD_FUNDABLE
+
 KINDS = ("organization", "location", "service")
 ACTIONS = ("repaired", "rejected")
 
@@ -207,12 +209,8 @@ class ServiceRecord:
 
     @property
     def lead_fundable(self) -> bool:
-        """The LEAD-fundable rule (models.LEAD_FUNDABLE_RULE), computed the same way for the CHECK."""
-        if self.flag("religious_requirement") or self.flag("conversion_therapy"):
-            return False
-        if self.primary_domain == "housing":
-            return self.flag("accepts_active_use") and self.flag("accepts_sex_workers")
-        return True
+        """The LEAD-fundable rule (rules.LEAD_FUNDABLE, which the schema's CHECK is built from)."""
+        return LEAD_FUNDABLE.holds(self.flag, self.primary_domain)
 
 
 Record = OrganizationRecord | LocationRecord | ServiceRecord

@@ -29,6 +29,7 @@ from ..models import (
     service_practice,
     service_taxonomy,
 )
+from .rules import LOW_BARRIER
 
 SKIPPED_SERVICE_COLUMNS = frozenset({"created_at", "updated_at", "source", "source_id", "import_hash"})
 CAPACITY_COLUMNS = (
@@ -42,13 +43,6 @@ CAPACITY_COLUMNS = (
     "held_general",
     "held_lead",
     "confirmed_at",
-)
-LOW_BARRIER = (
-    "no_sobriety_requirement",
-    "accepts_active_use",
-    "accepts_sex_workers",
-    "no_id_required",
-    "criminal_record_ok",
 )
 
 
@@ -198,7 +192,7 @@ def load_records(session: Session, ids: list[int]) -> dict[int, SimpleNamespace]
             service.capacity = None
         else:
             service.capacity = SimpleNamespace(**{name: data[f"cap_{name}"] for name in CAPACITY_COLUMNS})
-        service.low_barrier = all(getattr(service, name) for name in LOW_BARRIER)
+        service.low_barrier = LOW_BARRIER.of(service)
         service.locations = []
         for name in MAKERS:
             setattr(service, name, [])

@@ -27,6 +27,7 @@ from ..models import (
     service_taxonomy,
 )
 from . import capacity as cap
+from . import rules
 from .errors import ValidationError
 from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
 from .hours import open_now_sql
@@ -269,13 +270,7 @@ def _filters(
                 )
             )
         )
-    low_barrier = and_(
-        Service.no_sobriety_requirement,
-        Service.accepts_active_use,
-        Service.accepts_sex_workers,
-        Service.no_id_required,
-        Service.criminal_record_ok,
-    )
+    low_barrier = rules.sql(rules.LOW_BARRIER, Service)
     if query.low_barrier is True:
         conditions.append(low_barrier)
     elif query.low_barrier is False:

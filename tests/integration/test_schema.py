@@ -1,5 +1,6 @@
 """The domain's invariants hold in the schema itself, on SQLite and PostgreSQL alike."""
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -7,9 +8,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from directory.cli import init_database
+from directory.domain import rules
+from directory.domain.records import load_records
 from directory.migrate import current_revision, head_revision
 from directory.models import Organization, Service, ServiceCapacity, SitePlace, TaxonomyTerm
-from tests.factories import LOW_BARRIER, make_service
+from scrapers.records import ServiceRecord
+from tests.factories import LOW_BARRIER, fundable, make_service
+
+pytestmark = pytest.mark.db
+
+# The rules' domain-specific part is for housing; any other domain stands for the rest.
+DOMAINS = ("housing", "food")
 
 
 def test_schema_is_at_head_and_init_db_is_repeatable(app, session):
@@ -149,3 +158,79 @@ def test_names_cannot_be_empty(session):
     with pytest.raises(IntegrityError), session.begin_nested():
         session.add(Organization(name=""))
         session.flush()
+
+
+def _every_combination(names: tuple[str, ...]) -> list[dict[str, bool]]:
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product((False, True), repeat=len(names))
+    ]
+
+
+def _accepted(session, **values) -> bool:
+    """Whether the database accepts a service with these values (the savepoint keeps the session usable)."""
+    try:
+        with session.begin_nested():
+            session.add(Service(**values))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def test_the_lead_fundable_check_and_sql_agree_with_the_rule_on_every_combination(session):
+    """The database's verdict (the CHECK on the stored flag, and the rule's SQL expression) against the
+    Python rule, for every combination of the attributes it reads, in housing and outside it."""
+    organization = Organization(name="Rules")
+    session.add(organization)
+    session.flush()
+    python, refused = {}, []
+    for domain in DOMAINS:
+        for flags in _every_combination(rules.LEAD_FUNDABLE.attributes):
+            key = (domain, *flags.items())
+            expected = rules.LEAD_FUNDABLE.holds(flags.__getitem__, domain)
+            python[key] = expected
+            values = {"organization_id": organization.id, "name": str(key), "primary_domain": domain, **flags}
+            if _accepted(session, **values, lead_fundable=not expected):
+                refused.append((key, "the CHECK accepts the wrong value"))
+            if not _accepted(session, **values, lead_fundable=expected):
+                refused.append((key, "the CHECK refuses the rule's value"))
+            # The parsers' record and the tests' own statement of the rule give the same verdict.
+            assert ServiceRecord("s", "o", "n", domain, flags=flags).lead_fundable is expected, key
+            assert fundable(domain, flags) is expected, key
+    assert refused == []
+    assert set(python.values()) == {False, True}
+    rows = session.execute(
+        select(Service, rules.sql(rules.LEAD_FUNDABLE, Service)).where(
+            Service.organization_id == organization.id
+        )
+    ).all()
+    assert len(rows) == len(python)
+    for service, by_sql in rows:
+        key = (
+            service.primary_domain,
+            *((name, getattr(service, name)) for name in rules.LEAD_FUNDABLE.attributes),
+        )
+        assert (bool(by_sql), service.lead_fundable, rules.LEAD_FUNDABLE.of(service)) == (python[key],) * 3, (
+            key
+        )
+
+
+def test_the_low_barrier_sql_agrees_with_the_rule_on_every_combination(session):
+    """The SQL expression search filters on (and its negation) against the Python rule, the model's property
+    and the result records' attribute, for every combination of the five attributes."""
+    expected = {}
+    for domain in DOMAINS:
+        for flags in _every_combination(rules.LOW_BARRIER.attributes):
+            service = make_service(session, domain=domain, lat=None, lon=None, **flags)
+            expected[service.id] = rules.LOW_BARRIER.holds(flags.__getitem__, domain)
+            assert expected[service.id] is all(flags.values()) is service.low_barrier
+    low_barrier = rules.sql(rules.LOW_BARRIER, Service)
+    rows = session.execute(
+        select(Service.id, low_barrier, ~low_barrier).where(Service.id.in_(expected))
+    ).all()
+    by_sql = {service_id: (bool(yes), bool(no)) for service_id, yes, no in rows}
+    assert by_sql == {service_id: (value, not value) for service_id, value in expected.items()}
+    records = load_records(session, list(expected))
+    assert {service_id: record.low_barrier for service_id, record in records.items()} == expected
+    assert set(expected.values()) == {False, True}
