@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain import rules
+from .domain.capacity import ACTIONS, CLASSIFICATIONS
 from .extensions import db
 from .types import UTCDateTime, utcnow
 
@@ -617,16 +618,6 @@ class ImportRun(db.Model):
 
 CHANNELS = ("web", "api", "email_link", "import", "system")
 REASON_CODES = ("acute_need", "safety", "eligibility", "participant_choice", "other")
-CLASSIFICATIONS = (
-    "open_access",
-    "unverified",
-    "lead_funded",
-    "coordinated_entry",
-    "spare_capacity",
-    "displacement",
-    "full",
-)
-ACTIONS = ("claim", "join_waitlist", "override", "request")
 REFERRAL_STATES = ("held", "requested", "waitlisted", "accepted", "declined", "cancelled", "expired")
 HOLD_KINDS = ("none", "general", "lead")
 

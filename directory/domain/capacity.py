@@ -32,6 +32,9 @@ CLASSIFICATIONS = (
 )
 # Statuses under which a referral can be placed now without displacing anyone.
 AVAILABLE_NOW = (LEAD_FUNDED, SPARE_CAPACITY, OPEN_ACCESS)
+# What a referral does: claim a unit, join the waitlist, override (displace), or request. Which of them a
+# classification allows is decided in referrals.py. The schema's CHECKs take both names from here.
+ACTIONS = ("claim", "join_waitlist", "override", "request")
 
 
 @dataclass(frozen=True)

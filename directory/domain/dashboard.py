@@ -18,7 +18,6 @@ from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..models import (
-    ACTIONS,
     CapacityEvent,
     Organization,
     Referral,
@@ -553,7 +552,7 @@ class Tables:
 
 
 def _weekly_rows(tables: Tables) -> list[list]:
-    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in ACTIONS]
+    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in cap.ACTIONS]
     return [["week", *keys, "total"]] + [
         [week, *[counts.get(k, 0) for k in keys], counts["total"]] for week, counts in tables.weeks.items()
     ]

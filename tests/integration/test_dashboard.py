@@ -17,7 +17,6 @@ from directory.domain.audit import verify
 from directory.domain.dashboard import Period, week_of
 from directory.extensions import db
 from directory.models import (
-    ACTIONS,
     CapacityEvent,
     Organization,
     Referral,
@@ -325,7 +324,7 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
     def cells(rows):
         return [["" if value is None else str(value) for value in row] for row in rows]
 
-    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in ACTIONS]
+    keys = [f"classification:{c}" for c in cap.CLASSIFICATIONS] + [f"action:{a}" for a in cap.ACTIONS]
     shown = {
         "weekly": [["week", *keys, "total"]]
         + [[week, *[c.get(k, 0) for k in keys], c["total"]] for week, c in d["weeks"].items()],

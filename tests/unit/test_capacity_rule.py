@@ -110,3 +110,10 @@ def test_derived_counts():
     assert n.lead_free == 2
     assert n.physically_free == 5
     assert numbers(waitlist=None).spare is None
+
+
+def test_the_schema_takes_the_classification_and_action_names_from_the_domain():
+    from directory import models
+
+    assert models.CLASSIFICATIONS is cap.CLASSIFICATIONS
+    assert models.ACTIONS is cap.ACTIONS
