@@ -10,9 +10,6 @@ from datetime import datetime, time
 
 from .rules import LEAD_FUNDABLE
 
-KINDS = ("organization", "location", "service")
-ACTIONS = ("repaired", "rejected")
-
 # The LEAD attributes carried by a service record (domain.md), all false unless the source says so.
 LEAD_FLAGS = (
     "no_sobriety_requirement",

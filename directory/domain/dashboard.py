@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from statistics import median
 
@@ -292,11 +292,6 @@ def breakdowns(session: Session, period: Period) -> dict[str, dict[str, Counter]
     return {d: dict(sorted(table.items())) for d, table in tables.items()}
 
 
-def breakdown(session: Session, period: Period, dimension: str) -> dict[str, Counter]:
-    """Referrals and overrides by IIP domain, neighborhood, language or population (of the recorded check)."""
-    return breakdowns(session, period)[dimension]
-
-
 @dataclass
 class LeadCapacity:
     """LEAD-funded capacity of one provider."""
@@ -500,11 +495,6 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
         "median_days_to_accept": round(median(days), 2) if days else None,
         "mean_days_to_accept": round(sum(days) / len(days), 2) if days else None,
     }
-
-
-def default_period(now: datetime, days: int = 30) -> Period:
-    """The last `days` days up to now."""
-    return Period(now - timedelta(days=days), now)
 
 
 class Tables:
