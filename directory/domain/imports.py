@@ -61,24 +61,12 @@ from .errors import ValidationError
 from .listing import reindex_services
 
 CHUNK = 2000
-# Service text columns with a length limit in the schema: longer source text is cut to fit.
-TEXT_LIMITS = (
-    ("alternate_name", 300),
-    ("url", 500),
-    ("email", 200),
-    ("intake_times", 300),
-    ("curfew", 200),
-    ("insurance", 300),
-)
 SERVICE_CHUNK = 2000
-# Service text columns with a length limit in the schema: longer source text is cut to fit.
-TEXT_LIMITS = (
-    ("alternate_name", 300),
-    ("url", 500),
-    ("email", 200),
-    ("intake_times", 300),
-    ("curfew", 200),
-    ("insurance", 300),
+# Service text columns with a length limit in the schema, and the limit: longer source text is cut to fit.
+TEXT_LIMITS = tuple(
+    (name, Service.__table__.c[name].type.length)
+    for name in SERVICE_TEXT
+    if getattr(Service.__table__.c[name].type, "length", None)
 )
 DIGEST_VERSION = "1"
 Progress = Callable[[str, int, int], None]
