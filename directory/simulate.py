@@ -17,7 +17,7 @@ from .domain.capacity_updates import update_capacity
 from .domain.errors import DomainError
 from .domain.participants import create_participant
 from .domain.reference import Reference
-from .domain.referrals import check, create_referral, transition
+from .domain.referrals import ReferralRequest, check, create_referral, transition
 from .models import Service, User
 
 REASONS = ("acute_need", "safety", "eligibility", "participant_choice", "other")
@@ -86,7 +86,7 @@ def simulate_month(
                 }
             try:
                 referral = create_referral(
-                    session, actor, service, participant, action, moment, site, **extra
+                    session, actor, service, participant, ReferralRequest(action, **extra), moment, site
                 )
             except DomainError:
                 continue

@@ -371,41 +371,42 @@ def find_by_key(session: Session, actor: Actor, key: str) -> Referral | None:
     )
 
 
-@writes
-def create_referral(
-    session: Session,
-    actor: Actor,
-    service: Service,
-    participant: Participant,
-    action: object,
-    now: datetime,
-    site: SiteConfig,
-    reason_code: object = None,
-    justification: object = None,
-    goal: Goal | None = None,
-    expected_classification: object = None,
-    idempotency_key: str | None = None,
-    rejected_alternatives: dict[int, str] | None = None,
-) -> Referral:
-    """Refer the participant: re-check on the locked capacity row, then act. 409 if the rule forbids it.
+@dataclass(frozen=True)
+class ReferralRequest:
+    """What a referral asks for, parsed once from the form or the API (referral_requests.py)."""
 
-    The caller owns the transaction (which must hold the write lock on SQLite: begin_write).
-    """
-    if action not in ALL_ACTIONS:
+    action: object
+    service_id: object = None
+    participant_code: object = None
+    reason_code: object = None
+    justification: object = None
+    goal_id: object = None
+    expected_classification: object = None
+    idempotency_key: str | None = None
+    rejected_alternatives: dict[int, str] = field(default_factory=dict)
+
+
+def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str | None]:
+    """Check the request against the actor's role; returns the override's (reason code, justification)."""
+    if request.action not in ALL_ACTIONS:
         raise ValidationError(f"action must be one of {', '.join(ALL_ACTIONS)}", "action")
-    if actor.role == "peer_outreach" and action != "request":
+    if actor.role == "peer_outreach" and request.action != "request":
         raise Forbidden("peer outreach workers send requests; claims and overrides are for case managers")
     if actor.role not in ("case_manager", "peer_outreach", "admin"):
         raise Forbidden("only case managers and peer outreach workers refer")
-    if expected_classification is not None and expected_classification not in cap.CLASSIFICATIONS:
+    expected = request.expected_classification
+    if expected is not None and expected not in cap.CLASSIFICATIONS:
         raise ValidationError("expected_classification is not a classification", "expected_classification")
-    if action == "override":
-        reason_code, justification = _validate_override(reason_code, justification)
-    else:
-        reason_code, justification = None, None
-    if goal is not None and goal.participant_id != participant.id:
-        raise ValidationError("that goal belongs to another participant", "goal_id")
+    for service_id, reason in request.rejected_alternatives.items():
+        if reason not in REASON_CODES:
+            raise ValidationError(f"unknown reason {reason!r} for alternative {service_id}", "alternatives")
+    if request.action == "override":
+        return _validate_override(request.reason_code, request.justification)
+    return None, None
 
+
+def _recheck(session: Session, actor: Actor, service: Service, participant: Participant, now, site):
+    """The check under the capacity lock; the case manager's recent identical check is the one answered."""
     fresh = check(session, actor, service, participant, now, site, lock=True, record=False)
     # The check the case manager just looked at, if it still says the same, is the one this referral
     # answers; otherwise this is a new observation and is recorded as such (once, for the audit).
@@ -425,6 +426,27 @@ def create_referral(
         fresh.check_id = recent.id
     else:
         record_check(session, actor, service, participant, fresh, now)
+    return fresh
+
+
+@writes
+def create_referral(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    participant: Participant,
+    request: ReferralRequest,
+    now: datetime,
+    site: SiteConfig,
+    goal: Goal | None = None,
+) -> Referral:
+    """Refer the participant: re-check on the locked capacity row, then act. 409 if the rule forbids it."""
+    action = request.action
+    reason_code, justification = _validated(actor, request)
+    if goal is not None and goal.participant_id != participant.id:
+        raise ValidationError("that goal belongs to another participant", "goal_id")
+    fresh = _recheck(session, actor, service, participant, now, site)
+    expected_classification = request.expected_classification
     if expected_classification is not None and expected_classification != fresh.classification:
         raise StaleCheck(
             f"the classification is now {fresh.classification}, not {expected_classification}", fresh
@@ -456,16 +478,11 @@ def create_referral(
         created_at=now,
         created_by=actor.id,
         expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
-        idempotency_key=idempotency_key,
+        idempotency_key=request.idempotency_key,
         domain=service.primary_domain,
     )
-    rejected = rejected_alternatives or {}
     for position, alternative in enumerate(fresh.alternatives):
-        reason = rejected.get(alternative.service.id)
-        if reason is not None and reason not in REASON_CODES:
-            raise ValidationError(
-                f"unknown reason {reason!r} for alternative {alternative.service.id}", "alternatives"
-            )
+        reason = request.rejected_alternatives.get(alternative.service.id)
         referral.alternatives.append(
             ReferralAlternative(
                 service_id=alternative.service.id,
@@ -479,7 +496,8 @@ def create_referral(
     session.add(referral)
     participant.last_activity_at = now
     try:
-        session.flush()
+        with session.begin_nested():  # a lost idempotency race undoes only this referral
+            session.flush()
     except IntegrityError as exc:
         raise DuplicateKey() from exc
     audit.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
 
 from ..domain.errors import NotFound
 from ..domain.search import load_service
@@ -150,15 +149,12 @@ def _participant_for(code: object, acting, for_request: bool = False):
     """The participant named by a code, visible to the actor (peer outreach may send requests for any)."""
     from ..domain.errors import ValidationError
     from ..domain.participants import get_participant
-    from ..models import Participant
+    from ..domain.referral_requests import participant_for_referral
 
     if not isinstance(code, str) or not code.strip() or len(code) > 20:
         raise ValidationError("participant_code is required", "participant_code")
-    if for_request and acting.role == "peer_outreach":
-        participant = db.session.scalar(select(Participant).where(Participant.code == code.strip().upper()))
-        if participant is None:
-            raise NotFound(f"no participant {code[:20]!r}")
-        return participant
+    if for_request:
+        return participant_for_referral(db.session, acting, code)
     return get_participant(db.session, acting, code)
 
 
@@ -242,94 +238,18 @@ def referral_check():
 @require_roles("case_manager", "peer_outreach", "admin")
 def create_referral():
     """Refer a participant: atomic check-and-claim; 409 with the fresh check if the rule forbids it now."""
-    from ..domain.errors import ValidationError
-    from ..domain.referrals import DuplicateKey, StaleCheck, find_by_key
-    from ..domain.referrals import create_referral as create
-    from ..domain.referrals import load_service as load_active
-    from ..models import Goal
+    from ..domain.referral_requests import from_json, submit
+    from ..domain.referrals import StaleCheck
     from .errors import error_response
 
-    body = _json_body()
-    acting = actor()
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and (not key.strip() or len(key) > 200):
-        raise ValidationError("Idempotency-Key must be 1-200 characters", "Idempotency-Key")
-    if key:
-        existing = find_by_key(db.session, acting, key)
-        if existing is not None:
-            return jsonify(present.referral_dict(existing)), 201
-    allowed = {
-        "service_id",
-        "participant_code",
-        "action",
-        "reason_code",
-        "justification",
-        "goal_id",
-        "expected_classification",
-        "alternatives_rejected",
-    }
-    unknown = set(body) - allowed
-    if unknown:
-        field_name = sorted(unknown)[0]
-        raise ValidationError(f"unknown field {field_name!r}", field_name[:100])
-    service = load_active(db.session, body.get("service_id"))
-    participant = _participant_for(body.get("participant_code"), acting, for_request=True)
-    goal = None
-    if body.get("goal_id") is not None:
-        goal_id = body["goal_id"]
-        if isinstance(goal_id, bool) or not isinstance(goal_id, int):
-            raise ValidationError("goal_id must be an integer", "goal_id")
-        goal = db.session.get(Goal, goal_id)
-        if goal is None:
-            raise ValidationError(f"no goal {goal_id}", "goal_id")
-    rejected = _rejected_alternatives(body.get("alternatives_rejected"))
+    ask = from_json(_json_body(), request.headers.get("Idempotency-Key"))
     try:
-        referral = create(
-            db.session,
-            acting,
-            service,
-            participant,
-            body.get("action"),
-            present.now(),
-            present.site(),
-            reason_code=body.get("reason_code"),
-            justification=body.get("justification"),
-            goal=goal,
-            expected_classification=body.get("expected_classification"),
-            idempotency_key=key or None,
-            rejected_alternatives=rejected,
-        )
+        referral = submit(db.session, actor(), ask, present.now(), present.site())
     except StaleCheck as exc:
-        db.session.rollback()
         return error_response(
             409, exc.message, "classification_changed", exc.field, check=present.check_dict(exc.check)
         )
-    except DuplicateKey:
-        db.session.rollback()
-        existing = find_by_key(db.session, acting, key)
-        if existing is None:
-            raise
-        return jsonify(present.referral_dict(existing)), 201
     return jsonify(present.referral_dict(referral)), 201
-
-
-def _rejected_alternatives(raw) -> dict[int, str]:
-    from ..domain.errors import ValidationError
-
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ValidationError(
-            "alternatives_rejected maps service ids to reason codes", "alternatives_rejected"
-        )
-    out = {}
-    for key, value in raw.items():
-        if parse_id(key) is None or not isinstance(value, str):
-            raise ValidationError(
-                "alternatives_rejected maps service ids to reason codes", "alternatives_rejected"
-            )
-        out[int(key)] = value
-    return out
 
 
 def _referral_id(raw: str) -> int:

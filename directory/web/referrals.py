@@ -7,22 +7,21 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain.errors import DomainError, ValidationError
+from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, transfer
+from ..domain.referral_requests import from_form, participant_for_referral, submit
 from ..domain.referrals import (
     OPEN_STATES,
     StaleCheck,
     can_view,
     check,
-    create_referral,
-    find_by_key,
     load_referral,
     load_service,
     transition,
 )
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
-from ..models import REASON_CODES, Goal, Participant, Referral, User
+from ..models import REASON_CODES, Participant, Referral, User
 from . import mapview, present
 from .auth import actor, require_roles
 from .ids import parse_id
@@ -181,14 +180,10 @@ def _my_participants():
 
 
 def _participant_arg(raw: str | None):
-    if not raw:
+    """The participant a check or referral form names, if any (404 when missing or not the actor's)."""
+    if not raw or not raw.strip():
         return None
-    if current_user.role == "peer_outreach":
-        participant = db.session.scalar(select(Participant).where(Participant.code == raw.strip().upper()))
-        if participant is None:
-            raise ValidationError(f"no participant {raw[:20]!r}", "participant")
-        return participant
-    return get_participant(db.session, actor(), raw)
+    return participant_for_referral(db.session, actor(), raw[:40])
 
 
 @bp.route("/referrals/check", methods=["GET", "POST"])
@@ -213,57 +208,18 @@ def check_page():
 @require_roles("case_manager", "peer_outreach", "admin")
 def refer():
     """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
-    form = request.form
-    service_id = parse_id(form.get("service_id", ""))
-    if service_id is None:
-        abort(404)
-    service = load_service(db.session, service_id)
-    participant = _participant_arg(form.get("participant"))
-    if participant is None:
-        result = check(db.session, actor(), service, None, present.now(), present.site(), record=False)
-        return _check_context(
-            service, None, result, ValidationError("choose a participant", "participant"), 400
-        )
-    key = form.get("idempotency_key") or None
-    if key:
-        existing = find_by_key(db.session, actor(), key)
-        if existing is not None:
-            return redirect(url_for("referrals.referral_page", referral_id=existing.id))
-    action = form.get("action")
     try:
-        if action == "override" and not form.get("acknowledge"):
-            raise ValidationError(
-                "tick the box to acknowledge that this override delays people on the waitlist", "acknowledge"
-            )
-        goal = None
-        goal_id = parse_id(form.get("goal_id", ""))
-        if goal_id is not None:
-            goal = db.session.get(Goal, goal_id)
-        rejected = {
-            parse_id(name.removeprefix("reject_")): value
-            for name, value in form.items()
-            if name.startswith("reject_") and parse_id(name.removeprefix("reject_")) is not None and value
-        }
-        referral = create_referral(
-            db.session,
-            actor(),
-            service,
-            participant,
-            action,
-            present.now(),
-            present.site(),
-            reason_code=form.get("reason_code") or None,
-            justification=form.get("justification") or None,
-            goal=goal,
-            expected_classification=form.get("expected_classification") or None,
-            idempotency_key=key,
-            rejected_alternatives=rejected,
-        )
+        referral = submit(db.session, actor(), from_form(request.form), present.now(), present.site())
     except StaleCheck as exc:
         db.session.rollback()
-        return _check_context(service, participant, exc.check, exc, 409)
+        participant = _participant_arg(request.form.get("participant"))
+        return _check_context(exc.check.service, participant, exc.check, exc, 409)
+    except NotFound:
+        raise
     except DomainError as exc:
-        db.session.rollback()
+        db.session.rollback()  # show the check as it stands, without what the failed referral changed
+        service = load_service(db.session, parse_id(request.form.get("service_id", "")))
+        participant = _participant_arg(request.form.get("participant"))
         result = check(db.session, actor(), service, participant, present.now(), present.site(), record=False)
         return _check_context(service, participant, result, exc, exc.status)
     return redirect(url_for("referrals.referral_page", referral_id=referral.id))

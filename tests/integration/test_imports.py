@@ -199,7 +199,7 @@ def test_problems_are_stored_on_the_run(session):
 def test_an_import_lowering_numbers_under_claims_puts_the_holds_at_risk_through_the_one_rule(app, session):
     from directory.domain.access import Actor
     from directory.domain.audit import verify
-    from directory.domain.referrals import create_referral
+    from directory.domain.referrals import ReferralRequest, create_referral
     from directory.models import AuditEvent, Notification, Referral
     from scrapers.records import CapacityRecord
     from tests.factories import make_participant, make_user
@@ -224,7 +224,15 @@ def test_an_import_lowering_numbers_under_claims_puts_the_holds_at_risk_through_
     cm = make_user(session, "case_manager")
     participant = make_participant(session, cm)
     claims = [
-        create_referral(session, Actor.of(cm), shelter, participant, "claim", FIXED_NOW, app.config["SITE"])
+        create_referral(
+            session,
+            Actor.of(cm),
+            shelter,
+            participant,
+            ReferralRequest("claim"),
+            FIXED_NOW,
+            app.config["SITE"],
+        )
         for _ in range(2)
     ]
     session.commit()

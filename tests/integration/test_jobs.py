@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from directory.domain.access import Actor
-from directory.domain.referrals import create_referral
+from directory.domain.referrals import ReferralRequest, create_referral
 from directory.extensions import db
 from directory.jobs import JOBS, expire_holds, run_job
 from directory.models import ConfirmLink, JobLease, Notification, Referral, ServiceCapacity
@@ -36,7 +36,13 @@ def held_referral(app, session, unit="shelter_bed"):
     )
     cm = make_user(session, "case_manager")
     referral = create_referral(
-        session, Actor.of(cm), service, make_participant(session, cm), "claim", FIXED_NOW, app.config["SITE"]
+        session,
+        Actor.of(cm),
+        service,
+        make_participant(session, cm),
+        ReferralRequest("claim"),
+        FIXED_NOW,
+        app.config["SITE"],
     )
     session.commit()
     return service, referral

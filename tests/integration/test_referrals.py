@@ -12,7 +12,7 @@ from directory.domain import capacity as cap
 from directory.domain.access import SYSTEM, Actor
 from directory.domain.capacity_updates import update_capacity
 from directory.domain.errors import Conflict, Forbidden, ValidationError
-from directory.domain.referrals import StaleCheck, check, create_referral, transition
+from directory.domain.referrals import ReferralRequest, StaleCheck, check, create_referral, transition
 from directory.models import Referral, ServiceCapacity
 from tests.conftest import FIXED_NOW
 from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_user
@@ -31,7 +31,9 @@ def setup(session, capacity, **attrs):
 
 
 def refer(session, app, actor, service, participant, action, **kw):
-    return create_referral(session, actor, service, participant, action, NOW, app.config["SITE"], **kw)
+    return create_referral(
+        session, actor, service, participant, ReferralRequest(action, **kw), NOW, app.config["SITE"]
+    )
 
 
 def counts(session, service):

@@ -41,14 +41,14 @@ def build(session):
     from flask import current_app
 
     from directory.domain.access import Actor
-    from directory.domain.referrals import create_referral
+    from directory.domain.referrals import ReferralRequest, create_referral
 
     referral = create_referral(
         session,
         Actor.of(users["case_manager"]),
         mine,
         participant,
-        "claim",
+        ReferralRequest("claim"),
         FIXED_NOW,
         current_app.config["SITE"],
     )
