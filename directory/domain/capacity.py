@@ -115,6 +115,11 @@ def classify(
     return FULL
 
 
+def would_displace(classification: str, numbers: Numbers | None) -> int:
+    """How many people a placement now would delay: the waitlist, for a displacement; nobody otherwise."""
+    return numbers.waitlist if classification == DISPLACEMENT and numbers is not None else 0
+
+
 def fresh_sql(capacity_table, service_unit_cutoffs: Mapping[str, datetime]) -> ColumnElement[bool]:
     """SQL: the row's confirmation is within its unit type's window (cutoff = now - window)."""
     conditions = [

@@ -145,7 +145,7 @@ def explain(
             f"({numbers.available} free, {numbers.held_general} held, {numbers.waitlist} waiting)."
         ]
     if classification == cap.DISPLACEMENT:
-        people = numbers.waitlist
+        people = cap.would_displace(classification, numbers)
         return people, [
             f"Would delay the {people} {'person' if people == 1 else 'people'} on this program's waitlist: "
             f"placing the participant now, or ahead of the line, pushes them back.",
@@ -263,32 +263,57 @@ def check(
     now: datetime,
     site: SiteConfig,
     near: tuple[float, float] | None = None,
-    lock: bool = False,
     record: bool = True,
 ) -> CheckResult:
     """Classify placing the participant in the service now, explain it, offer alternatives, record it."""
-    if lock:
-        row = session.execute(
-            select(ServiceCapacity)
-            .where(ServiceCapacity.service_id == service.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-    else:
-        row = service.capacity
+    origin = _origin(participant, near, service)
+    result = _evaluate(session, actor, service, service.capacity, participant, origin, now, site)
+    if record:
+        record_check(session, actor, service, participant, result, now)
+    return result
+
+
+def _locked_check(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    participant: Participant,
+    now: datetime,
+    site: SiteConfig,
+) -> CheckResult:
+    """The check on the capacity row locked for this transaction (what a referral acts on)."""
+    row = session.execute(
+        select(ServiceCapacity)
+        .where(ServiceCapacity.service_id == service.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    origin = _origin(participant, None, service)
+    return _evaluate(session, actor, service, row, participant, origin, now, site)
+
+
+def _evaluate(
+    session: Session,
+    actor: Actor,
+    service: Service,
+    row: ServiceCapacity | None,
+    participant: Participant | None,
+    origin,
+    now: datetime,
+    site: SiteConfig,
+) -> CheckResult:
+    """Classify, explain and find alternatives for one capacity row (or none: open access)."""
     numbers, classification = _classify_row(service, row, now, site)
     would_displace, reasons = explain(classification, numbers, service.coordinated_entry)
     needs = participant.needs if participant is not None else {}
     alternatives: list[Alternative] = []
     if classification not in cap.AVAILABLE_NOW:
-        alternatives = find_alternatives(
-            session, service, _origin(participant, near, service), needs, now, site
-        )
+        alternatives = find_alternatives(session, service, origin, needs, now, site)
         if alternatives:
             reasons.append(f"{len(alternatives)} alternative(s) nearby can take the participant now.")
         else:
             reasons.append("No alternative in this domain within 10 km can take the participant now.")
-    result = CheckResult(
+    return CheckResult(
         service=service,
         classification=classification,
         would_displace=would_displace,
@@ -297,9 +322,6 @@ def check(
         capacity=snapshot(row) if row is not None else None,
         alternatives=alternatives,
     )
-    if record:
-        record_check(session, actor, service, participant, result, now)
-    return result
 
 
 @writes
@@ -407,7 +429,7 @@ def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str 
 
 def _recheck(session: Session, actor: Actor, service: Service, participant: Participant, now, site):
     """The check under the capacity lock; the case manager's recent identical check is the one answered."""
-    fresh = check(session, actor, service, participant, now, site, lock=True, record=False)
+    fresh = _locked_check(session, actor, service, participant, now, site)
     # The check the case manager just looked at, if it still says the same, is the one this referral
     # answers; otherwise this is a new observation and is recorded as such (once, for the audit).
     recent = session.scalar(

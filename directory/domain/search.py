@@ -141,7 +141,30 @@ def parse_query(
     geocode_address: Callable[[str], Point | None] | None = None,
     default_radius_km: float = 10.0,
 ) -> SearchQuery:
-    """Validate search parameters; raise ValidationError naming the first bad field."""
+    """Validate search parameters; raise ValidationError naming the first bad field.
+
+    Fields are read and checked in a fixed order (the order below), so "first" is well defined.
+    """
+    given = _reader(params)
+    values: dict = {}
+    values.update(_keywords(given("q")))
+    values.update(_category(given("category"), reference))
+    values.update(_location(given, reference, geocode_address, default_radius_km))
+    values.update(_coded("language", given("language"), reference.languages))
+    values.update(_coded("population", given("population"), reference.populations))
+    for name in ("low_barrier", "housing_first", "open_now"):
+        if (raw := given(name)) is not None:
+            values[name] = parse_bool(raw, name)
+    values.update(_availability(given("availability")))
+    if (page := given("page")) is not None:
+        values["page"] = parse_int(page, "page", 1, 1_000_000)
+    if (per_page := given("per_page")) is not None:
+        values["per_page"] = parse_int(per_page, "per_page", 1, MAX_PER_PAGE)
+    return SearchQuery(**values)
+
+
+def _reader(params: Mapping[str, str]) -> Callable[[str], str | None]:
+    """A parameter's value, None when absent or blank; a NUL character is refused, naming the field."""
 
     def given(name: str) -> str | None:
         value = params.get(name)
@@ -151,23 +174,57 @@ def parse_query(
             raise ValidationError("text contains a NUL character", name)
         return value if value.strip() else None
 
+    return given
+
+
+def _keywords(q: str | None) -> dict:
+    """The keywords `q` and the words searched for."""
+    if q is None:
+        return {}
+    if len(q) > 200:
+        raise ValidationError("keywords are too long (200 characters at most)", "q")
+    terms = tuple(words(q))
+    if len(terms) > MAX_QUERY_WORDS:
+        raise ValidationError(f"use at most {MAX_QUERY_WORDS} keywords", "q")
+    return {"q": q.strip(), "terms": terms}
+
+
+def _category(category: str | None, reference: Reference) -> dict:
+    """An IIP domain or a taxonomy term id."""
+    if category is None:
+        return {}
+    key = category.strip()
+    if key not in reference.domains and key not in reference.terms:
+        raise ValidationError(f"unknown category {key!r}: use an IIP domain or taxonomy term id", "category")
+    return {"category": key}
+
+
+def _location(
+    given: Callable[[str], str | None],
+    reference: Reference,
+    geocode_address: Callable[[str], Point | None] | None,
+    default_radius_km: float,
+) -> dict:
+    """The center (near, or lat and lon) and the radius around it (radius_km, or the site's default)."""
     values: dict = {}
-    if (q := given("q")) is not None:
-        if len(q) > 200:
-            raise ValidationError("keywords are too long (200 characters at most)", "q")
-        terms = tuple(words(q))
-        if len(terms) > MAX_QUERY_WORDS:
-            raise ValidationError(f"use at most {MAX_QUERY_WORDS} keywords", "q")
-        values["q"] = q.strip()
-        values["terms"] = terms
-    if (category := given("category")) is not None:
-        key = category.strip()
-        if key not in reference.domains and key not in reference.terms:
-            raise ValidationError(
-                f"unknown category {key!r}: use an IIP domain or taxonomy term id", "category"
-            )
-        values["category"] = key
-    near, lat, lon = given("near"), given("lat"), given("lon")
+    center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address)
+    if center is not None:
+        values["center"] = center
+    if (radius := given("radius_km")) is not None:
+        values["radius_km"] = _radius(radius, center)
+    elif center is not None:
+        values["radius_km"] = default_radius_km
+    return values
+
+
+def _center(
+    near: str | None,
+    lat: str | None,
+    lon: str | None,
+    reference: Reference,
+    geocode_address: Callable[[str], Point | None] | None,
+) -> Point | None:
+    """The point searched around: coordinates as given, or a place, ZIP code or address resolved."""
     if near is not None and (lat is not None or lon is not None):
         raise ValidationError("give either near or lat and lon, not both", "near")
     if (lat is None) != (lon is None):
@@ -176,41 +233,40 @@ def parse_query(
         latitude, longitude = parse_float(lat, "lat"), parse_float(lon, "lon")
         check_coordinates(latitude, 0.0, "lat")
         check_coordinates(0.0, longitude, "lon")
-        values["center"] = Point(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
-    elif near is not None:
-        values["center"] = resolve_near(near, reference.places, geocode_address)
-    if (radius := given("radius_km")) is not None:
-        radius_km = parse_float(radius, "radius_km")
-        if not 0 < radius_km <= MAX_RADIUS_KM:
-            raise ValidationError(f"radius_km must be more than 0 and at most {MAX_RADIUS_KM:g}", "radius_km")
-        if "center" not in values:
-            raise ValidationError("radius_km needs a location (near, or lat and lon)", "radius_km")
-        values["radius_km"] = radius_km
-    elif "center" in values:
-        values["radius_km"] = default_radius_km
-    if (language := given("language")) is not None:
-        code = reference.languages.get(language.strip().casefold())
-        if code is None:
-            raise ValidationError(f"unknown language {language.strip()!r}", "language")
-        values["language"] = code
-    if (population := given("population")) is not None:
-        code = reference.populations.get(population.strip().casefold())
-        if code is None:
-            raise ValidationError(f"unknown population {population.strip()!r}", "population")
-        values["population"] = code
-    for name in ("low_barrier", "housing_first", "open_now"):
-        if (raw := given(name)) is not None:
-            values[name] = parse_bool(raw, name)
-    if (availability := given("availability")) is not None:
-        key = availability.strip().lower()
-        if key not in AVAILABILITY:
-            raise ValidationError("availability must be lead_funded, spare, open or any", "availability")
-        values["availability"] = None if key == "any" else key
-    if (page := given("page")) is not None:
-        values["page"] = parse_int(page, "page", 1, 1_000_000)
-    if (per_page := given("per_page")) is not None:
-        values["per_page"] = parse_int(per_page, "per_page", 1, MAX_PER_PAGE)
-    return SearchQuery(**values)
+        return Point(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
+    if near is not None:
+        return resolve_near(near, reference.places, geocode_address)
+    return None
+
+
+def _radius(radius: str, center: Point | None) -> float:
+    """radius_km: more than 0, at most MAX_RADIUS_KM, and only with a location."""
+    radius_km = parse_float(radius, "radius_km")
+    if not 0 < radius_km <= MAX_RADIUS_KM:
+        raise ValidationError(f"radius_km must be more than 0 and at most {MAX_RADIUS_KM:g}", "radius_km")
+    if center is None:
+        raise ValidationError("radius_km needs a location (near, or lat and lon)", "radius_km")
+    return radius_km
+
+
+def _coded(name: str, value: str | None, codes: Mapping[str, str]) -> dict:
+    """A language or population, by code or name (any case), as its code."""
+    if value is None:
+        return {}
+    code = codes.get(value.strip().casefold())
+    if code is None:
+        raise ValidationError(f"unknown {name} {value.strip()!r}", name)
+    return {name: code}
+
+
+def _availability(availability: str | None) -> dict:
+    """lead_funded, spare, open or any (any: no filter)."""
+    if availability is None:
+        return {}
+    key = availability.strip().lower()
+    if key not in AVAILABILITY:
+        raise ValidationError("availability must be lead_funded, spare, open or any", "availability")
+    return {"availability": None if key == "any" else key}
 
 
 def _filters(

@@ -117,3 +117,25 @@ def test_the_schema_takes_the_classification_and_action_names_from_the_domain():
 
     assert models.CLASSIFICATIONS is cap.CLASSIFICATIONS
     assert models.ACTIONS is cap.ACTIONS
+
+
+@pytest.mark.parametrize("available", range(4))
+@pytest.mark.parametrize("held", range(4))
+@pytest.mark.parametrize("waitlist", [None, 0, 1, 3])
+@pytest.mark.parametrize("lead", [(0, 0), (2, 0), (2, 1)])
+@pytest.mark.parametrize("coordinated", [False, True])
+def test_would_displace_is_the_waitlist_exactly_when_the_classification_is_displacement(
+    available, held, waitlist, lead, coordinated
+):
+    row = numbers(
+        available=available,
+        held_general=held,
+        waitlist=waitlist,
+        lead_funded_maximum=lead[0],
+        lead_funded_available=lead[1],
+    )
+    classification = cap.classify(row, coordinated, NOW, WINDOWS)
+    # Nobody waits behind a placement unless there is no free unit nobody wants and people are waiting.
+    spare = available - held - (waitlist or 0)
+    delays = waitlist is not None and lead[1] == 0 and not coordinated and spare <= 0 and waitlist > 0
+    assert cap.would_displace(classification, row) == (waitlist if delays else 0)
