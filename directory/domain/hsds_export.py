@@ -134,10 +134,41 @@ class _Tables:
         )
 
 
+BATCH = 5000  # ids per IN list
+
+
 def collect(session: Session, include_inactive: bool = False) -> _Tables:
-    """Every table of the export, as rows of strings."""
+    """Every table of the export, as rows of strings.
+
+    The order of the steps is part of the output: attribute ids number the attributes in the order they
+    are made.
+    """
     t = _Tables()
     places = dict(session.execute(select(SitePlace.id, SitePlace.name)).all())
+    _taxonomy(session, t)
+    _units(session, t)
+    service_ids, org_ids = _services(session, t, include_inactive)
+    _service_terms(session, t, service_ids, places)
+    location_ids = _service_at_location(session, t, service_ids)
+    _service_contacts(session, t, service_ids)
+    _capacities(session, t, service_ids)
+    _locations(session, t, sorted(location_ids), places, org_ids)
+    _organizations(session, t, sorted(org_ids))
+    return t
+
+
+def _in_batches(session: Session, statement, column, ids: list[int]):
+    """The statement's rows where `column` is one of `ids`, one query per BATCH ids."""
+    for start in range(0, len(ids), BATCH):
+        yield from session.execute(statement.where(column.in_(ids[start : start + BATCH]))).all()
+
+
+def _per_service(session: Session, statement, service_ids: list[int]):
+    """The statement's rows for the exported services (its first column is the service id)."""
+    return _in_batches(session, statement, statement.selected_columns[0], service_ids)
+
+
+def _taxonomy(session: Session, t: _Tables) -> None:
     t.rows["taxonomies"].append(
         {
             "id": IIP_TAXONOMY,
@@ -158,8 +189,15 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "taxonomy_id": IIP_TAXONOMY,
             }
         )
+
+
+def _units(session: Session, t: _Tables) -> None:
     for unit in session.scalars(select(Unit).order_by(Unit.id)):
         t.rows["unit"].append({"id": unit.id, "name": unit.name, "scheme": unit.scheme or ""})
+
+
+def _services(session: Session, t: _Tables, include_inactive: bool) -> tuple[list[int], set[int]]:
+    """The service rows and their LEAD attributes; returns the services' ids and their organizations'."""
     service_filter = [] if include_inactive else [Service.status != "inactive"]
     service_rows = session.execute(
         select(Service.__table__).where(*service_filter).order_by(Service.id)
@@ -185,21 +223,18 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
         for name in OPTIONAL_FLAGS + SERVICE_EXTRA:
             if s[name] is not None:
                 t.attribute(sid, "service", name, s[name])
-    ids = service_ids
+    return service_ids, org_ids
 
-    def per_service(statement):
-        for start in range(0, len(ids), 5000):
-            chunk = ids[start : start + 5000]
-            yield from session.execute(statement.where(statement.selected_columns[0].in_(chunk))).all()
 
-    for service_id, term in per_service(
-        select(service_taxonomy.c.service_id, service_taxonomy.c.taxonomy_term_id)
+def _service_terms(session: Session, t: _Tables, ids: list[int], places: dict[int, str]) -> None:
+    """Categories, populations, practices and areas served."""
+    for service_id, term in _per_service(
+        session, select(service_taxonomy.c.service_id, service_taxonomy.c.taxonomy_term_id), ids
     ):
-        sid = uid("service", service_id)
         t.rows["attributes"].append(
             {
                 "id": uid("category", f"{service_id}:{term}"),
-                "link_id": sid,
+                "link_id": uid("service", service_id),
                 "taxonomy_term_id": term,
                 "link_type": "category",
                 "link_entity": "service",
@@ -210,14 +245,18 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
         (service_population, "population_code", "population"),
         (service_practice, "practice_code", "practice"),
     ):
-        for service_id, code in per_service(select(table.c.service_id, table.c[column])):
+        for service_id, code in _per_service(session, select(table.c.service_id, table.c[column]), ids):
             t.attribute(uid("service", service_id), "service", name, code)
-    for service_id, place_id in per_service(select(service_area.c.service_id, service_area.c.site_place_id)):
+    areas = select(service_area.c.service_id, service_area.c.site_place_id)
+    for service_id, place_id in _per_service(session, areas, ids):
         t.attribute(uid("service", service_id), "service", "area", places[place_id])
+
+
+def _service_at_location(session: Session, t: _Tables, ids: list[int]) -> set[int]:
+    """The services' links to their locations; returns the locations' ids."""
     location_ids = set()
-    for service_id, location_id in per_service(
-        select(service_at_location.c.service_id, service_at_location.c.location_id)
-    ):
+    links = select(service_at_location.c.service_id, service_at_location.c.location_id)
+    for service_id, location_id in _per_service(session, links, ids):
         location_ids.add(location_id)
         t.rows["service_at_location"].append(
             {
@@ -226,9 +265,13 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "location_id": uid("location", location_id),
             }
         )
-    for p in per_service(
-        select(Phone.service_id, Phone.id, Phone.number, Phone.extension, Phone.type, Phone.description)
-    ):
+    return location_ids
+
+
+def _service_contacts(session: Session, t: _Tables, ids: list[int]) -> None:
+    """Phones, schedules, languages and required documents."""
+    phones = select(Phone.service_id, Phone.id, Phone.number, Phone.extension, Phone.type, Phone.description)
+    for p in _per_service(session, phones, ids):
         t.rows["phones"].append(
             {
                 "id": uid("phone", p.id),
@@ -240,16 +283,15 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "description": _value(p.description),
             }
         )
-    for s in per_service(
-        select(
-            Schedule.service_id,
-            Schedule.id,
-            Schedule.byday,
-            Schedule.opens_at,
-            Schedule.closes_at,
-            Schedule.description,
-        )
-    ):
+    schedules = select(
+        Schedule.service_id,
+        Schedule.id,
+        Schedule.byday,
+        Schedule.opens_at,
+        Schedule.closes_at,
+        Schedule.description,
+    )
+    for s in _per_service(session, schedules, ids):
         t.rows["schedules"].append(
             {
                 "id": uid("schedule", s.id),
@@ -261,9 +303,8 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "description": _value(s.description),
             }
         )
-    for lang in per_service(
-        select(Language.service_id, Language.id, Language.name, Language.code, Language.note)
-    ):
+    languages = select(Language.service_id, Language.id, Language.name, Language.code, Language.note)
+    for lang in _per_service(session, languages, ids):
         t.rows["languages"].append(
             {
                 "id": uid("language", lang.id),
@@ -273,11 +314,10 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "note": _value(lang.note),
             }
         )
-    for d in per_service(
-        select(
-            RequiredDocument.service_id, RequiredDocument.id, RequiredDocument.document, RequiredDocument.uri
-        )
-    ):
+    documents = select(
+        RequiredDocument.service_id, RequiredDocument.id, RequiredDocument.document, RequiredDocument.uri
+    )
+    for d in _per_service(session, documents, ids):
         t.rows["required_documents"].append(
             {
                 "id": uid("document", d.id),
@@ -286,8 +326,12 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
                 "uri": _value(d.uri),
             }
         )
+
+
+def _capacities(session: Session, t: _Tables, ids: list[int]) -> None:
+    """Capacity rows; the numbers HSDS has no field for are a `lead:capacity` attribute."""
     cap_table = ServiceCapacity.__table__
-    for c in per_service(select(cap_table.c.service_id, cap_table)):
+    for c in _per_service(session, select(cap_table.c.service_id, cap_table), ids):
         cid = uid("capacity", c.id)
         t.rows["service_capacity"].append(
             {
@@ -307,58 +351,63 @@ def collect(session: Session, include_inactive: bool = False) -> _Tables:
         )
         if extension:
             t.attribute(cid, "service_capacity", "capacity", extension)
-    location_list = sorted(location_ids)
-    for start in range(0, len(location_list), 5000):
-        chunk = location_list[start : start + 5000]
-        for loc in session.execute(select(Location.__table__).where(Location.id.in_(chunk))).mappings():
-            lid = uid("location", loc["id"])
-            if loc["organization_id"] is not None:
-                org_ids.add(loc["organization_id"])
-            t.rows["locations"].append(
-                {
-                    "id": lid,
-                    "location_type": "physical",
-                    "organization_id": uid("organization", loc["organization_id"])
-                    if loc["organization_id"] is not None
-                    else "",
-                    "name": _value(loc["name"]),
-                    "description": _value(loc["description"]),
-                    "transportation": _value(loc["transportation"]),
-                    "latitude": _value(loc["latitude"]),
-                    "longitude": _value(loc["longitude"]),
-                }
-            )
-            if loc["precision"] != "exact":
-                t.attribute(lid, "location", "precision", loc["precision"])
-            if loc["confidential"]:
-                t.attribute(lid, "location", "confidential", True)
-            if loc["neighborhood_id"] is not None:
-                t.attribute(lid, "location", "neighborhood", places[loc["neighborhood_id"]])
-        for a in session.execute(select(Address.__table__).where(Address.location_id.in_(chunk))).mappings():
-            t.rows["addresses"].append(
-                {
-                    "id": uid("address", a["id"]),
-                    "location_id": uid("location", a["location_id"]),
-                    "address_1": a["address_1"],
-                    "address_2": _value(a["address_2"]),
-                    "city": a["city"],
-                    "state_province": a["state_province"],
-                    "postal_code": _value(a["postal_code"]),
-                    "country": a["country"],
-                    "address_type": "physical",
-                }
-            )
-    org_list = sorted(org_ids)
-    for start in range(0, len(org_list), 5000):
-        chunk = org_list[start : start + 5000]
-        for o in session.execute(select(Organization.__table__).where(Organization.id.in_(chunk))).mappings():
-            t.rows["organizations"].append(
-                {
-                    "id": uid("organization", o["id"]),
-                    **{c: _value(o[c]) for c in COLUMNS["organizations"] if c != "id"},
-                }
-            )
-    return t
+
+
+def _locations(
+    session: Session, t: _Tables, location_ids: list[int], places: dict[int, str], org_ids: set[int]
+) -> None:
+    """The services' locations with their addresses; adds the locations' organizations to `org_ids`."""
+    for row in _in_batches(session, select(Location.__table__), Location.id, location_ids):
+        loc = row._mapping
+        lid = uid("location", loc["id"])
+        if loc["organization_id"] is not None:
+            org_ids.add(loc["organization_id"])
+        t.rows["locations"].append(
+            {
+                "id": lid,
+                "location_type": "physical",
+                "organization_id": uid("organization", loc["organization_id"])
+                if loc["organization_id"] is not None
+                else "",
+                "name": _value(loc["name"]),
+                "description": _value(loc["description"]),
+                "transportation": _value(loc["transportation"]),
+                "latitude": _value(loc["latitude"]),
+                "longitude": _value(loc["longitude"]),
+            }
+        )
+        if loc["precision"] != "exact":
+            t.attribute(lid, "location", "precision", loc["precision"])
+        if loc["confidential"]:
+            t.attribute(lid, "location", "confidential", True)
+        if loc["neighborhood_id"] is not None:
+            t.attribute(lid, "location", "neighborhood", places[loc["neighborhood_id"]])
+    for row in _in_batches(session, select(Address.__table__), Address.location_id, location_ids):
+        a = row._mapping
+        t.rows["addresses"].append(
+            {
+                "id": uid("address", a["id"]),
+                "location_id": uid("location", a["location_id"]),
+                "address_1": a["address_1"],
+                "address_2": _value(a["address_2"]),
+                "city": a["city"],
+                "state_province": a["state_province"],
+                "postal_code": _value(a["postal_code"]),
+                "country": a["country"],
+                "address_type": "physical",
+            }
+        )
+
+
+def _organizations(session: Session, t: _Tables, org_ids: list[int]) -> None:
+    for row in _in_batches(session, select(Organization.__table__), Organization.id, org_ids):
+        o = row._mapping
+        t.rows["organizations"].append(
+            {
+                "id": uid("organization", o["id"]),
+                **{c: _value(o[c]) for c in COLUMNS["organizations"] if c != "id"},
+            }
+        )
 
 
 def write_datapackage(tables: _Tables, folder: Path) -> dict[str, int]:
