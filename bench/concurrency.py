@@ -3,20 +3,36 @@ check + claim (8 clients), on SQLite and PostgreSQL. Loopback only; bounded in t
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from .common import CACHE, SECRET, summary_ms, write_result
+from .common import FULL, SECRET, Run, summary_ms
 from .server import live_server, request
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 UPDATE_CLIENTS, UPDATE_SECONDS = 4, 30
 CLAIM_CLIENTS, CLAIMS_PER_CLIENT = 8, 60
+GUNICORN_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many clients, for how long, against how many gunicorn workers."""
+
+    update_clients: int = UPDATE_CLIENTS
+    update_seconds: float = UPDATE_SECONDS
+    claim_clients: int = CLAIM_CLIENTS
+    claims_per_client: int = CLAIMS_PER_CLIENT
+    gunicorn_workers: int = GUNICORN_WORKERS
+
+
+SMOKE = Sizes(update_clients=2, update_seconds=1, claim_clients=2, claims_per_client=5, gunicorn_workers=2)
 
 
 def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
@@ -69,10 +85,10 @@ def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
     return out
 
 
-def run_updates(base: str, setup: dict) -> dict:
+def run_updates(base: str, setup: dict, sizes: Sizes = Sizes()) -> dict:
     """4 clients PUT capacity for 30 s; updates per second and latency."""
     headers = {"Authorization": f"Bearer {setup['provider_token']}"}
-    deadline = time.monotonic() + UPDATE_SECONDS
+    deadline = time.monotonic() + sizes.update_seconds
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -96,7 +112,7 @@ def run_updates(base: str, setup: dict) -> dict:
             latencies.extend(mine)
             errors[0] += errs
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(UPDATE_CLIENTS)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(sizes.update_clients)]
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -111,7 +127,7 @@ def run_updates(base: str, setup: dict) -> dict:
     }
 
 
-def run_claims(base: str, setup: dict) -> dict:
+def run_claims(base: str, setup: dict, sizes: Sizes = Sizes()) -> dict:
     """8 clients each check then claim, 60 times; latency of each step."""
     checks, claims, errors = [], [], [0]
     lock = threading.Lock()
@@ -121,7 +137,7 @@ def run_claims(base: str, setup: dict) -> dict:
         headers = {"Authorization": f"Bearer {token}"}
         rng = random.Random(index)
         my_checks, my_claims, errs = [], [], 0
-        for _ in range(CLAIMS_PER_CLIENT):
+        for _ in range(sizes.claims_per_client):
             service_id = rng.choice(setup["service_ids"])
             started = time.perf_counter()
             status, body = request(
@@ -148,7 +164,7 @@ def run_claims(base: str, setup: dict) -> dict:
             claims.extend(my_claims)
             errors[0] += errs
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLAIM_CLIENTS)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(sizes.claim_clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -156,36 +172,61 @@ def run_claims(base: str, setup: dict) -> dict:
     return {"errors": errors[0], "check": summary_ms(checks), "claim": summary_ms(claims)}
 
 
-def fresh_postgres() -> str:
-    """A new, empty benchmark database on the local PostgreSQL."""
+def postgres_name(run: Run) -> str:
+    """The benchmark database's name: lead_bench, or one of the smoke's own (a smoke, say under `make
+    test`, must never drop the database of a full `make bench` running at the same time)."""
+    return f"lead_bench_smoke_{os.getpid()}" if run.smoke else "lead_bench"
+
+
+def fresh_postgres(name: str = "lead_bench") -> str:
+    """A new, empty benchmark database on the local PostgreSQL (named by this module, never by input)."""
     engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS lead_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE lead_bench"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return make_url(PG_ADMIN).set(database="lead_bench").render_as_string(hide_password=False)
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
-def main() -> None:
-    """Run both benchmarks on SQLite and PostgreSQL; write bench/results/concurrency.json."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    sqlite_path = Path(CACHE) / "concurrency.sqlite3"
-    for leftover in CACHE.glob("concurrency.sqlite3*"):
+def drop_postgres(name: str) -> None:
+    """Drop a benchmark database (the smoke's, once it is done)."""
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
+
+
+def main(run: Run = FULL) -> None:
+    """Run both benchmarks on SQLite and PostgreSQL; write <results>/concurrency.json."""
+    sizes = run.pick(Sizes(), SMOKE)
+    run.cache.mkdir(parents=True, exist_ok=True)
+    sqlite_path = run.cache / "concurrency.sqlite3"
+    for leftover in run.cache.glob("concurrency.sqlite3*"):
         leftover.unlink()
+    pg_name = postgres_name(run)
     results = {}
     # Each database on its own deployment path (README, Production): SQLite in the one threaded process,
     # PostgreSQL behind gunicorn with 4 workers.
-    for name, url, workers in (("sqlite", f"sqlite:///{sqlite_path}", 0), ("postgresql", None, 4)):
+    for name, url, workers in (
+        ("sqlite", f"sqlite:///{sqlite_path}", 0),
+        ("postgresql", None, sizes.gunicorn_workers),
+    ):
         if url is None:
             try:
-                url = fresh_postgres()
-            except Exception as exc:  # noqa: BLE001 - report and go on with what can be measured
+                url = fresh_postgres(pg_name)
+            except Exception as exc:
+                if run.smoke:  # the smoke runs every path, or fails
+                    raise
                 print(f"  PostgreSQL unavailable ({exc.__class__.__name__}); skipped")
                 continue
-        setup = prepare(url)
-        with live_server(url, gunicorn_workers=workers) as base:
-            updates = run_updates(base, setup)
-            claims = run_claims(base, setup)
+        try:
+            setup = prepare(url, claim_clients=sizes.claim_clients)
+            with live_server(url, gunicorn_workers=workers) as base:
+                updates = run_updates(base, setup, sizes)
+                claims = run_claims(base, setup, sizes)
+        finally:
+            if run.smoke and name == "postgresql":
+                drop_postgres(pg_name)
         server = f"gunicorn -w {workers}" if workers else "flask serve (werkzeug, threaded, one process)"
         results[name] = {"server": server, "capacity_updates": updates, "referrals": claims}
         print(
@@ -194,18 +235,23 @@ def main() -> None:
             f"claim p50/p95 {claims['claim']['p50_ms']:.1f}/{claims['claim']['p95_ms']:.1f} ms "
             f"(errors {claims['errors']})"
         )
-    path = write_result(
+    path = run.write(
         "concurrency",
         {
             "targets": {"updates_per_s_sqlite_min": 200, "update_p95_ms_max": 50, "claim_p95_ms_max": 100},
-            "update_clients": UPDATE_CLIENTS,
-            "update_seconds": UPDATE_SECONDS,
-            "claim_clients": CLAIM_CLIENTS,
-            "claims_per_client": CLAIMS_PER_CLIENT,
+            "update_clients": sizes.update_clients,
+            "update_seconds": sizes.update_seconds,
+            "claim_clients": sizes.claim_clients,
+            "claims_per_client": sizes.claims_per_client,
             "results": results,
         },
     )
     print(f"results: {path}")
+    errors = {
+        name: (r["capacity_updates"]["errors"], r["referrals"]["errors"]) for name, r in results.items()
+    }
+    if run.smoke and any(sum(pair) for pair in errors.values()):
+        raise RuntimeError(f"concurrency: errors (updates, referrals) {errors}")
 
 
 if __name__ == "__main__":

@@ -5,17 +5,21 @@ process); and `audit verify` throughput in events per second."""
 from __future__ import annotations
 
 import random
+import sqlite3
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from .common import CACHE, SECRET, write_result
+from .common import FULL, SECRET, Run
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 REFERRALS, AUDIT_EVENTS = 100_000, 1_000_000
 RENDERS = 5
+# The smoke: a simulated week (the baseline), grown a little (both growths run), each rendered twice.
+SMOKE_DAYS, SMOKE_REFERRALS, SMOKE_AUDIT_EVENTS, SMOKE_RENDERS = 7, 150, 3_000, 2
 TARGET_S = 1.0
 # referral_check, referral and their children are copied as blocks; these columns point into a copied block.
 OFFSET_COLUMNS = {
@@ -41,24 +45,25 @@ def _app(path):
     )
 
 
-def month_database(name: str):
-    """The demo site plus one simulated month of referrals ending at NOW (the baseline)."""
+def month_database(name: str, cache: Path, days: int = 30):
+    """The demo site plus one simulated month (or `days`) of referrals ending at NOW (the baseline), under
+    `cache`."""
     from directory import demo
     from directory.cli import init_database
     from directory.extensions import db
     from directory.migrate import head_revision
     from directory.simulate import simulate_month
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{name}-{head_revision()}.sqlite3"
-    for leftover in CACHE.glob(path.name + "*"):
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{name}-{head_revision()}.sqlite3"
+    for leftover in cache.glob(path.name + "*"):
         leftover.unlink()
     app = _app(path)
     with app.app_context():
         init_database()
         demo.seed(db.session, app.config["SITE"], services=300, seed=7, now=NOW - timedelta(days=31))
         db.session.commit()
-        simulate_month(db.session, app.config["SITE"], NOW, seed=3)
+        simulate_month(db.session, app.config["SITE"], NOW, seed=3, days=days)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -153,28 +158,37 @@ def grow_audit_log(conn, target: int) -> None:
     )
 
 
-def large_database():
-    """The month, grown to REFERRALS referrals and AUDIT_EVENTS audit events (built once, cached)."""
+def large_database(month: Path, referrals: int = REFERRALS, audit_events: int = AUDIT_EVENTS):
+    """The month, grown to `referrals` referrals and `audit_events` audit events (built once, cached
+    beside the month, which it copies)."""
     from directory.migrate import head_revision
 
-    path = CACHE / f"dashboard-large-{REFERRALS}-{AUDIT_EVENTS}-{head_revision()}.sqlite3"
+    path = month.parent / f"dashboard-large-{referrals}-{audit_events}-{head_revision()}.sqlite3"
     if path.exists():
         return path
-    partial = month_database("dashboard-large-partial")
+    partial = month.parent / "dashboard-large-partial.sqlite3"
+    for leftover in month.parent.glob(partial.name + "*"):
+        leftover.unlink()
+    source, target = sqlite3.connect(month), sqlite3.connect(partial)
+    try:
+        source.backup(target)  # the month as it is (simulating it again would give the same)
+    finally:
+        source.close()
+        target.close()
     app = _app(partial)
     with app.app_context():
         from directory.extensions import db
 
         with db.engine.begin() as conn:
-            grow_referrals(conn, REFERRALS)
-            grow_audit_log(conn, AUDIT_EVENTS)
+            grow_referrals(conn, referrals)
+            grow_audit_log(conn, audit_events)
         db.engine.dispose()
     partial.rename(path)
     return path
 
 
-def render_times(path) -> dict:
-    """Seconds to render /pm (default 30-day period) as a project manager, RENDERS times after a warm-up."""
+def render_times(path, renders: int = RENDERS) -> dict:
+    """Seconds to render /pm (default 30-day period) as a project manager, `renders` times after a warm-up."""
     from directory.extensions import db
     from directory.models import AuditEvent, Referral, User
 
@@ -190,7 +204,7 @@ def render_times(path) -> dict:
     response = client.get("/pm")
     assert response.status_code == 200, response.status_code
     times = []
-    for _ in range(RENDERS):
+    for _ in range(renders):
         started = time.perf_counter()
         response = client.get("/pm")
         times.append(time.perf_counter() - started)
@@ -225,26 +239,32 @@ def verify_throughput(path) -> dict:
     }
 
 
-def main() -> None:
-    """Build (or reuse) both databases, time the dashboard and the chain check; results/dashboard.json."""
-    baseline_path = month_database("dashboard-month")
-    large_path = large_database()
-    baseline = render_times(baseline_path)
-    large = render_times(large_path)
+def main(run: Run = FULL) -> None:
+    """Build (or reuse) both databases, time the dashboard and the chain check; <results>/dashboard.json."""
+    referrals, events, renders = run.pick(
+        (REFERRALS, AUDIT_EVENTS, RENDERS), (SMOKE_REFERRALS, SMOKE_AUDIT_EVENTS, SMOKE_RENDERS)
+    )
+    days = run.pick(30, SMOKE_DAYS)
+    baseline_path = month_database("dashboard-month", run.cache, days)
+    large_path = large_database(baseline_path, referrals, events)
+    baseline = render_times(baseline_path, renders)
+    large = render_times(large_path, renders)
     chain = verify_throughput(large_path)
     print(
-        f"  dashboard, one month ({baseline['referrals']} referrals): {baseline['median_s'] * 1000:.0f} ms; "
+        f"  dashboard, {days} days simulated ({baseline['referrals']} referrals): "
+        f"{baseline['median_s'] * 1000:.0f} ms; "
         f"{large['referrals']:,} referrals + {large['audit_events']:,} events: "
         f"{large['median_s'] * 1000:.0f} ms "
         f"(target {TARGET_S * 1000:.0f} ms; {large['median_s'] / baseline['median_s']:.1f}x the month)"
     )
     print(f"  audit verify: {chain['events_per_s']:,} events/s ({chain['events']:,} in {chain['seconds']} s)")
-    path = write_result(
+    path = run.write(
         "dashboard",
         {
             "database": "sqlite",
             "target_s": TARGET_S,
             "period": "the default 30 days, holding every referral (worst case)",
+            "baseline_days": days,
             "baseline_month": baseline,
             "large": large,
             "ratio_large_to_month": round(large["median_s"] / baseline["median_s"], 1),

@@ -14,9 +14,10 @@ import shutil
 import subprocess
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
-from .common import CACHE, SECRET, seeded_sqlite, write_result
+from .common import CACHE, FULL, SECRET, Run, seeded_sqlite
 
 SERVICES = 100_000
 SHARED_DATA = Path(
@@ -24,19 +25,22 @@ SHARED_DATA = Path(
 )
 HUD = SHARED_DATA / "hud_coc_2018" / "coc_sites_2018_public.csv"
 TARGETS = {"import_seconds_max": 60, "peak_mb_max": 500, "reimport_seconds_max": 20}
+# The smoke: a few hundred services (in one city: the national spread's ZIP table costs more than their
+# import), and the HUD file's first few hundred sites.
+SMOKE_SERVICES, SMOKE_HUD_SITES = 300, 300
 
 
-def datapackage(services: int = SERVICES) -> Path:
+def datapackage(services: int = SERVICES, cache: Path = CACHE, spread: str = "national") -> Path:
     """The demo site of `services` services exported as an HSDS 3.1 CSV datapackage (cached)."""
     from directory import create_app
     from directory.domain.hsds_export import export
     from directory.extensions import db
     from directory.migrate import head_revision
 
-    folder = CACHE / f"hsds-{services}-{head_revision()}"
+    folder = cache / f"hsds-{'' if spread == 'national' else spread + '-'}{services}-{head_revision()}"
     if (folder / "datapackage.json").exists():
         return folder
-    source = seeded_sqlite(services, "national")
+    source = seeded_sqlite(services, spread, cache=cache)
     app = create_app({"DATABASE_URL": f"sqlite:///{source}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
     started = time.perf_counter()
     partial = folder.with_suffix(".partial")
@@ -91,36 +95,49 @@ def child(source: str, path: str, database: str, label: str) -> dict:
     return figures
 
 
-def measure(source: str, path: Path) -> dict:
+def hud_head(sites: int, cache: Path) -> Path:
+    """The HUD file's header and first `sites` sites, byte for byte (one site per line in that file)."""
+    path = cache / f"hud-head-{sites}.csv"
+    with HUD.open("rb") as source:
+        path.write_bytes(b"".join(islice(source, sites + 1)))
+    return path
+
+
+def measure(source: str, path: Path, cache: Path = CACHE) -> dict:
     """Run child() in a fresh process on a fresh database."""
-    database = CACHE / f"import-bench-{source}.sqlite3"
-    for leftover in CACHE.glob(database.name + "*"):
+    database = cache / f"import-bench-{source}.sqlite3"
+    for leftover in cache.glob(database.name + "*"):
         leftover.unlink()
     figures = {}
     for label in ("import", "reimport"):  # each run a process of its own, as two `flask scrape run` would be
-        output = subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "bench.imports", "--child", source, str(path), str(database), label],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
-        ).stdout
-        figures.update(json.loads(output.strip().splitlines()[-1]))
-    for leftover in CACHE.glob(database.name + "*"):
+        )
+        if done.returncode != 0:
+            print(done.stderr[-3000:], file=sys.stderr)
+            raise RuntimeError(f"the {label} of {source} failed (exit {done.returncode})")
+        figures.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    for leftover in cache.glob(database.name + "*"):
         leftover.unlink()
     return figures
 
 
-def main() -> None:
-    """Run the import benchmark and write bench/results/imports.json."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    results: dict = {"targets": TARGETS}
-    package = datapackage()
-    print("imports: 100k-service HSDS datapackage")
-    results["hsds_100k"] = measure("hsds", package)
+def main(run: Run = FULL) -> None:
+    """Run the import benchmark and write <results>/imports.json."""
+    run.cache.mkdir(parents=True, exist_ok=True)
+    services = run.pick(SERVICES, SMOKE_SERVICES)
+    results: dict = {"targets": TARGETS, "services": services}
+    package = datapackage(services, run.cache, run.pick("national", "metro"))
+    print(f"imports: {services}-service HSDS datapackage")
+    results["hsds_100k"] = measure("hsds", package, run.cache)
     print("  " + json.dumps(results["hsds_100k"]))
     if HUD.exists():
-        print("imports: HUD CoC 2018 sites")
-        results["hud"] = measure("hud-inventory", HUD)
+        hud = hud_head(SMOKE_HUD_SITES, run.cache) if run.smoke else HUD
+        print(f"imports: HUD CoC 2018 sites{f' (the first {SMOKE_HUD_SITES})' if run.smoke else ''}")
+        results["hud"] = measure("hud-inventory", hud, run.cache)
         print("  " + json.dumps(results["hud"]))
     else:
         results["hud"] = f"skipped: {HUD} is absent (set SHARED_DATA, or put the data in ../shared/data)"
@@ -130,8 +147,16 @@ def main() -> None:
         "peak_mb": big["import_peak_mb"] <= TARGETS["peak_mb_max"],
         "reimport_seconds": big["reimport_seconds"] <= TARGETS["reimport_seconds_max"],
     }
-    path = write_result("imports", results)
+    path = run.write("imports", results)
     print(f"imports: written {path}")
+    # An unchanged re-import writes nothing, whatever its size.
+    written = {
+        name: {k: v for k, v in figures["reimport_counts"].items() if k in ("added", "changed") and v}
+        for name, figures in results.items()
+        if isinstance(figures, dict) and "reimport_counts" in figures
+    }
+    if run.smoke and any(written.values()):
+        raise RuntimeError(f"imports: an unchanged re-import wrote {written}")
 
 
 if __name__ == "__main__":

@@ -13,21 +13,37 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from .common import CACHE, summary_ms, write_result
-from .concurrency import fresh_postgres, prepare
+from .common import FULL, Run, summary_ms
+from .concurrency import drop_postgres, fresh_postgres, postgres_name, prepare
 from .search import DOMAINS
 from .server import live_server, request
 
 CLIENTS, SECONDS = 50, 60
 FAULT_SECONDS = 40
 THINK = 0.5  # seconds, mean pause between one client's requests in the paced run
+GUNICORN_WORKERS = 4
 MIX = (("search", 0.80), ("update", 0.15), ("claim", 0.05))
 SEATTLE = (47.6062, -122.3321)
 TARGETS = {"errors": 0, "lost_writes": 0, "search_p95_ms_max": 150, "claim_p95_ms_max": 250}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many clients, for how long, against how many gunicorn workers."""
+
+    clients: int = CLIENTS
+    seconds: float = SECONDS
+    fault_seconds: float = FAULT_SECONDS
+    think: float = THINK
+    gunicorn_workers: int = GUNICORN_WORKERS
+
+
+# The smoke: back to back on PostgreSQL and SQLite, then the killed worker with paced clients (the paced run's
+# path, in one run less); not the PostgreSQL restart, which would cut every other user of the server.
+SMOKE = Sizes(clients=4, seconds=1, fault_seconds=1.5, think=0.05, gunicorn_workers=2)
 
 
 @dataclass
@@ -111,14 +127,16 @@ def client(
             tally.timeline.append((time.monotonic() - started, kind, status))
 
 
-def run_load(base: str, setup: dict, seconds: float, fault=None, think: float = 0.0) -> tuple[Tally, float]:
-    """CLIENTS clients for `seconds`; `fault(base)` runs a third of the way through."""
+def run_load(
+    base: str, setup: dict, seconds: float, fault=None, think: float = 0.0, clients: int = CLIENTS
+) -> tuple[Tally, float]:
+    """`clients` clients for `seconds`; `fault(base)` runs a third of the way through."""
     tally = Tally()
     started = time.monotonic()
     deadline = started + seconds
     threads = [
         threading.Thread(target=client, args=(index, base, setup, deadline, started, tally, think))
-        for index in range(CLIENTS)
+        for index in range(clients)
     ]
     for thread in threads:
         thread.start()
@@ -228,6 +246,40 @@ def recovery(tally: Tally, fault_at: float) -> dict:
     }
 
 
+def unsound(results: dict) -> list[str]:
+    """What no run may show whatever its size: an error outside a fault's own (the killed request, 503s
+    while PostgreSQL restarts), or a write lost, doubled or not adding up (the smoke fails on any)."""
+    found = []
+    for name, result in results.items():
+        if isinstance(result, str):  # skipped, with the reason
+            continue
+        allowed = {"0", "503"} if "recovery" in result else set()  # a fault run's (connection cut, 503)
+        bad = {
+            key: n
+            for key, n in result["statuses"].items()
+            if key not in ("search 200", "update 200", "claim 201") and key.split()[1] not in allowed
+        }
+        if bad:
+            found.append(f"{name}: errors {bad}")
+        checked = result["verify"]
+        wrong = {
+            key: checked[key]
+            for key in (
+                "updates_lost",
+                "updates_extra",
+                "claims_lost",
+                "claims_extra",
+                "acknowledged_claims_not_held",
+                "services_whose_holds_do_not_add_up",
+                "services_breaking_an_invariant",
+            )
+            if checked[key]
+        }
+        if wrong:
+            found.append(f"{name}: {wrong}")
+    return found
+
+
 def kill_one_worker(base) -> None:
     """kill -9 one gunicorn worker (a child of the master process)."""
     children = subprocess.run(["pgrep", "-P", str(base.pid)], capture_output=True, text=True).stdout.split()
@@ -245,57 +297,106 @@ def restart_postgres(_base) -> None:
     )
 
 
-def measured(name: str, url: str, workers: int, seconds: float, fault=None, think: float = 0.0) -> dict:
+def measured(
+    name: str,
+    url: str,
+    workers: int,
+    seconds: float,
+    fault=None,
+    think: float = 0.0,
+    clients: int = CLIENTS,
+) -> dict:
     """Prepare a database, serve it, load it (with an optional fault), and verify it."""
-    setup = prepare(url, claim_clients=CLIENTS)
+    setup = prepare(url, claim_clients=clients)
     with live_server(url, gunicorn_workers=workers) as base:
-        tally, elapsed = run_load(base, setup, seconds, fault, think)
+        tally, elapsed = run_load(base, setup, seconds, fault, think, clients)
     result = {"server": f"gunicorn -w {workers}" if workers else "flask serve (one process)"}
     result["think_time_mean_s"] = think
     result.update(report(tally, elapsed))
     if fault is not None:
         result["recovery"] = recovery(tally, seconds / 3)
     result["verify"] = verify(url, setup, tally)
-    latency = result["latency"]
+    # A kind may be missing from a tiny run (the smoke's second with 4 clients may draw no claim).
+    p95 = {kind: result["latency"].get(kind, {}).get("p95_ms", float("nan")) for kind, _ in MIX}
     print(
         f"  {name:<22} {result['requests_per_s']:>6} req/s  errors {result['errors']:>4}  "
-        f"search p95 {latency['search']['p95_ms']:.0f} ms  update p95 {latency['update']['p95_ms']:.0f} ms  "
-        f"claim p95 {latency['claim']['p95_ms']:.0f} ms  lost {result['verify']['claims_lost']}"
+        f"search p95 {p95['search']:.0f} ms  update p95 {p95['update']:.0f} ms  "
+        f"claim p95 {p95['claim']:.0f} ms  lost {result['verify']['claims_lost']}"
         f"+{result['verify']['updates_lost']}"
     )
     return result
 
 
-def main() -> None:
-    """Normal load on PostgreSQL (gunicorn) and SQLite, then the two fault runs; bench/results/load.json."""
-    CACHE.mkdir(parents=True, exist_ok=True)
+def main(run: Run = FULL) -> None:
+    """Normal load on PostgreSQL (gunicorn) and SQLite, then the two fault runs; <results>/load.json."""
+    sizes = run.pick(Sizes(), SMOKE)
+    clients, seconds, workers = sizes.clients, sizes.seconds, sizes.gunicorn_workers
+    run.cache.mkdir(parents=True, exist_ok=True)
+    pg_name = postgres_name(run)
     results = {}
     try:
-        results["postgresql_gunicorn4"] = measured("postgresql gunicorn -w4", fresh_postgres(), 4, SECONDS)
-    except Exception as exc:  # noqa: BLE001 - report and go on with what can be measured
-        print(f"  PostgreSQL unavailable ({exc.__class__.__name__}: {exc}); skipped")
-    sqlite_path = Path(CACHE) / "load.sqlite3"
-    for leftover in CACHE.glob("load.sqlite3*"):
-        leftover.unlink()
-    results["sqlite_single"] = measured("sqlite one process", f"sqlite:///{sqlite_path}", 0, SECONDS)
-    if "postgresql_gunicorn4" in results:
-        # The same 50 clients as people: a pause between requests (mean THINK s), so the arrival rate is what
-        # the server can take, and latency is the service time rather than the queue behind 50 clients.
-        results["postgresql_gunicorn4_paced"] = measured(
-            "postgresql, paced", fresh_postgres(), 4, SECONDS, think=THINK
+        try:
+            url = fresh_postgres(pg_name)
+        except Exception as exc:
+            if run.smoke:  # the smoke runs every path, or fails
+                raise
+            print(f"  PostgreSQL unavailable ({exc.__class__.__name__}: {exc}); skipped")
+        else:
+            results["postgresql_gunicorn4"] = measured(
+                f"postgresql gunicorn -w{workers}", url, workers, seconds, clients=clients
+            )
+        sqlite_path = run.cache / "load.sqlite3"
+        for leftover in run.cache.glob("load.sqlite3*"):
+            leftover.unlink()
+        results["sqlite_single"] = measured(
+            "sqlite one process", f"sqlite:///{sqlite_path}", 0, seconds, clients=clients
         )
-        results["fault_kill_worker"] = measured(
-            "kill -9 one worker", fresh_postgres(), 4, FAULT_SECONDS, kill_one_worker
-        )
-        results["fault_restart_postgresql"] = measured(
-            "restart postgresql", fresh_postgres(), 4, FAULT_SECONDS, restart_postgres
-        )
-    path = write_result(
+        if "postgresql_gunicorn4" in results:
+            if run.smoke:
+                results["postgresql_gunicorn4_paced"] = (
+                    "in the smoke, the killed worker's run is paced instead"
+                )
+            else:
+                # The same clients as people: a pause between requests (mean THINK s), so the arrival rate
+                # is what the server can take, and latency is the service time, not the queue behind them.
+                results["postgresql_gunicorn4_paced"] = measured(
+                    "postgresql, paced",
+                    fresh_postgres(pg_name),
+                    workers,
+                    seconds,
+                    think=sizes.think,
+                    clients=clients,
+                )
+            results["fault_kill_worker"] = measured(
+                "kill -9 one worker",
+                fresh_postgres(pg_name),
+                workers,
+                sizes.fault_seconds,
+                kill_one_worker,
+                think=sizes.think if run.smoke else 0.0,
+                clients=clients,
+            )
+            if run.smoke:
+                results["fault_restart_postgresql"] = "skipped in the smoke: it would cut every other user"
+            else:
+                results["fault_restart_postgresql"] = measured(
+                    "restart postgresql",
+                    fresh_postgres(pg_name),
+                    workers,
+                    sizes.fault_seconds,
+                    restart_postgres,
+                    clients=clients,
+                )
+    finally:
+        if run.smoke:
+            drop_postgres(pg_name)
+    path = run.write(
         "load",
         {
-            "clients": CLIENTS,
-            "seconds": SECONDS,
-            "fault_seconds": FAULT_SECONDS,
+            "clients": clients,
+            "seconds": seconds,
+            "fault_seconds": sizes.fault_seconds,
+            "gunicorn_workers": workers,
             "mix": dict(MIX),
             "targets": TARGETS,
             "client": "one Python process, a thread per client, a new HTTP connection per request",
@@ -303,3 +404,5 @@ def main() -> None:
         },
     )
     print(f"results: {path}")
+    if run.smoke and (found := unsound(results)):
+        raise RuntimeError("load: " + "; ".join(found))

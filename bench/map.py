@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .common import RESULTS, seeded_sqlite, write_result
+from .common import FULL, Run, seeded_sqlite
 from .server import live_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,6 +33,13 @@ CHROMIUM_ARGS = [
 ]
 SERVICES = 2000
 RUNS = 5
+SHOTS = (
+    ("map-search", {"width": 1280, "height": 900}, None),
+    ("map-search-zoomed", {"width": 1280, "height": 900}, 16),
+    ("map-search-mobile", {"width": 390, "height": 844}, None),
+)
+# The smoke: a small city, one cold load of each page after no warm-up, and the zoomed screenshot.
+SMOKE_SERVICES, SMOKE_RUNS, SMOKE_SHOTS = 150, 1, SHOTS[1:2]
 TARGET_BYTES = 800 * 1024
 TARGET_SECONDS = 2.0
 QUERY = "/search?near=47.6062,-122.3321&radius_km=200"
@@ -150,14 +157,10 @@ def measure(browser, url: str, drawn_js: str, expected: int, html_body: str | No
     }
 
 
-def screenshots(browser, base: str) -> list[str]:
+def screenshots(browser, base: str, folder: Path, shots=SHOTS) -> list[str]:
     """The search page at desktop and phone sizes, and zoomed in to single markers."""
     paths = []
-    for name, viewport, zoom in (
-        ("map-search", {"width": 1280, "height": 900}, None),
-        ("map-search-zoomed", {"width": 1280, "height": 900}, 16),
-        ("map-search-mobile", {"width": 390, "height": 844}, None),
-    ):
+    for name, viewport, zoom in shots:
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         page.goto(base + QUERY)
@@ -167,21 +170,22 @@ def screenshots(browser, base: str) -> list[str]:
             # Zoom in on a LEAD-funded result, so single markers of several statuses are in the frame.
             page.evaluate(ZOOM_TO_LEAD, zoom)
             page.wait_for_timeout(600)
-        path = RESULTS / f"{name}.png"
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path))
         paths.append(str(path))
         context.close()
     return paths
 
 
-def main() -> None:
-    """Run ours and the default RUNS times each, alternating; write bench/results/map.json."""
+def main(run: Run = FULL) -> None:
+    """Run ours and the default RUNS times each, alternating; write <results>/map.json."""
     from playwright.sync_api import sync_playwright
 
-    print(f"map benchmark ({SERVICES} results, headless Chromium, no tiles)")
+    services, runs = run.pick((SERVICES, RUNS), (SMOKE_SERVICES, SMOKE_RUNS))
+    print(f"map benchmark ({services} results, headless Chromium, no tiles)")
     if not os.path.exists(CHROMIUM):
-        raise SystemExit(f"{CHROMIUM} is missing: `make browser-deps` installs it")
-    db_path = seeded_sqlite(SERVICES, "metro")
+        raise RuntimeError(f"{CHROMIUM} is missing: `make browser-deps` installs it")
+    db_path = seeded_sqlite(services, "metro", cache=run.cache)
     with live_server(f"sqlite:///{db_path}", {"MAP_TILES": "none"}) as base:
         with urllib.request.urlopen(base + QUERY, timeout=60) as response:
             page = response.read().decode()
@@ -194,13 +198,15 @@ def main() -> None:
         ours, default = [], []
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            measure(browser, base + QUERY, DRAWN_OURS, expected)  # warm-up: server caches, browser start
-            for _ in range(RUNS):
+            if not run.smoke:
+                measure(browser, base + QUERY, DRAWN_OURS, expected)  # warm-up: server caches, browser start
+            for _ in range(runs):
                 ours.append(measure(browser, base + QUERY, DRAWN_OURS, expected))
                 default.append(
                     measure(browser, base + "/bench-folium-default", DRAWN_DEFAULT, expected, folium_page)
                 )
-            shots = screenshots(browser, base)
+            run.results.mkdir(parents=True, exist_ok=True)
+            shots = screenshots(browser, base, run.results, run.pick(SHOTS, SMOKE_SHOTS))
             browser.close()
 
     def summary(runs: list[dict]) -> dict:
@@ -233,12 +239,12 @@ def main() -> None:
         "faster_end_to_end_than_default": result_ours["drawn_seconds_median"]
         < result_default["drawn_seconds_median"] + result_default["python_render_seconds"],
     }
-    path = write_result(
+    path = run.write(
         "map",
         {
             "results": expected,
             "query": QUERY,
-            "runs": RUNS,
+            "runs": runs,
             "targets": {"page_bytes_max": TARGET_BYTES, "drawn_seconds_max": TARGET_SECONDS},
             "ours": result_ours,
             "folium_default": result_default,

@@ -13,20 +13,25 @@ import subprocess
 import sys
 import time
 
-from .common import SECRET, seeded_sqlite, summary_ms, write_result
+from .common import FULL, SECRET, Run, seeded_sqlite, summary_ms
 
 DATASETS = [("national", 10_000), ("national", 100_000), ("metro", 20_000)]
 QUERIES = 500
 NAIVE_QUERIES = 5
+# The smoke: a small city (each query finds several services to rank and show).
+SMOKE_DATASETS = [("metro", 300)]
+SMOKE_QUERIES, SMOKE_NAIVE_QUERIES = 25, 2
 DOMAINS = ["housing", "substance_use_treatment", "mental_health", "food", "harm_reduction", "medical_care"]
 ATTRIBUTES = ["low_barrier=true", "housing_first=true", "availability=open", "language=es", "open_now=true"]
 KEYWORDS = ["shelter", "clinic", "recovery", "food", "legal", "housing", "peer", "youth"]
 
 
-def queries(points: list[tuple[float, float]], rng: random.Random) -> list[tuple[str, str]]:
+def queries(
+    points: list[tuple[float, float]], rng: random.Random, count: int = QUERIES
+) -> list[tuple[str, str]]:
     """(kind, query string) pairs: radius 5 km + one domain + one attribute, and keyword queries."""
     out = []
-    for i in range(QUERIES):
+    for i in range(count):
         lat, lon = rng.choice(points)
         lat += rng.uniform(-0.02, 0.02)
         lon += rng.uniform(-0.02, 0.02)
@@ -40,7 +45,7 @@ def queries(points: list[tuple[float, float]], rng: random.Random) -> list[tuple
     return out
 
 
-def worker(path: str) -> dict:
+def worker(path: str, count: int = QUERIES, naive_count: int = NAIVE_QUERIES) -> dict:
     """Run the queries against one database file; print JSON figures (in a process of its own)."""
     import resource
 
@@ -63,7 +68,7 @@ def worker(path: str) -> dict:
             select(Location.latitude, Location.longitude).where(Location.latitude.is_not(None))
         ).all()
         services_count = db.session.scalar(select(db.func.count()).select_from(Service))
-    batch = queries([tuple(p) for p in points], rng)
+    batch = queries([tuple(p) for p in points], rng, count)
     for _, qs in batch[:20]:  # warm-up: caches, prepared statements, imports
         client.get("/api/v1/services?" + qs)
 
@@ -95,7 +100,7 @@ def worker(path: str) -> dict:
 
         # The naive way, on the first few of the same radius queries.
         naive = []
-        radius_queries = [qs for kind, qs in batch if kind == "radius"][:NAIVE_QUERIES]
+        radius_queries = [qs for kind, qs in batch if kind == "radius"][:naive_count]
         for qs in radius_queries:
             params = dict(p.split("=", 1) for p in qs.split("&"))
             query = search_module.parse_query(params, ref, None, site.default_radius_km)
@@ -128,32 +133,34 @@ def worker(path: str) -> dict:
     }
 
 
-def main() -> None:
-    """Build (or reuse) the datasets, run a worker per dataset, write bench/results/search.json."""
+def main(run: Run = FULL) -> None:
+    """Build (or reuse) the datasets, run a worker per dataset, write <results>/search.json."""
     print("search benchmark (SQLite, full WSGI stack)")
+    datasets = run.pick(DATASETS, SMOKE_DATASETS)
+    count, naive_count = run.pick((QUERIES, NAIVE_QUERIES), (SMOKE_QUERIES, SMOKE_NAIVE_QUERIES))
     results = {}
-    for spread, count in DATASETS:
-        path = seeded_sqlite(count, spread)
+    for spread, services in datasets:
+        path = seeded_sqlite(services, spread, cache=run.cache)
         out = subprocess.run(
-            [sys.executable, "-m", "bench.search", "--worker", str(path)],
+            [sys.executable, "-m", "bench.search", "--worker", str(path), str(count), str(naive_count)],
             capture_output=True,
             text=True,
             check=False,
         )
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)
-            raise SystemExit(f"search worker failed for {spread} {count}")
+            raise RuntimeError(f"search worker failed for {spread} {services}")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         full, domain, naive = figures["full_stack_all"], figures["domain_search"], figures["naive"]
         figures["naive_over_full_stack_mean"] = round(naive["mean_ms"] / full["mean_ms"], 1)
         figures["full_stack_over_domain_search_p50"] = round(full["p50_ms"] / domain["p50_ms"], 1)
-        results[f"{spread}_{count}"] = figures
-    path = write_result(
+        results[f"{spread}_{services}"] = figures
+    path = run.write(
         "search",
         {
             "targets": {"p95_ms_at_100k": 10, "naive_ratio_min": 100, "peak_rss_mb_max": 300},
-            "queries_per_dataset": QUERIES,
-            "naive_queries": NAIVE_QUERIES,
+            "queries_per_dataset": count,
+            "naive_queries": naive_count,
             "datasets": results,
         },
     )
@@ -173,7 +180,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        print(json.dumps(worker(sys.argv[2])))
+    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
     else:
         main()
