@@ -23,8 +23,9 @@ from scrapers.records import ParseResult
 from scrapers.registry import IMPORTERS, parse_source
 
 from .config import DATA_DIR
+from .domain.access import ROLES
 from .extensions import db
-from .models import ROLES, ApiToken, Organization, Service, User
+from .models import ApiToken, Organization, Service, User
 from .types import utcnow
 
 

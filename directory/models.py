@@ -28,12 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain import rules
+from .domain.access import ROLES
 from .domain.capacity import ACTIONS, CLASSIFICATIONS
 from .extensions import db
 from .types import UTCDateTime, utcnow
 
 MAX_COUNT = 100_000
-ROLES = ("case_manager", "peer_outreach", "provider", "project_manager", "admin")
 PRECISIONS = ("exact", "approximate", "zip")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 PLACE_KINDS = ("neighborhood", "place", "hot_spot")

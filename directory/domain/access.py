@@ -6,8 +6,12 @@ from dataclasses import dataclass
 
 from .errors import Forbidden
 
-STAFF = frozenset({"case_manager", "peer_outreach", "provider", "project_manager", "admin"})
-REFERRERS = frozenset({"case_manager", "peer_outreach", "admin"})
+# The roles and the groups that pages, the API and the domain allow: defined here once.
+ROLES = ("case_manager", "peer_outreach", "provider", "project_manager", "admin")
+STAFF = frozenset(ROLES)
+REFERRERS = frozenset({"case_manager", "peer_outreach", "admin"})  # check and refer (peers: requests only)
+CASE_MANAGERS = frozenset({"case_manager", "admin"})  # participants' plans, claims, overrides, cancels
+CAPACITY_KEEPERS = frozenset({"provider", "admin"})  # numbers, inbox, staff of an organization
 AUDITORS = frozenset({"project_manager", "admin"})
 
 

@@ -31,7 +31,7 @@ from ..models import (
 )
 from . import audit, holds
 from . import capacity as cap
-from .access import Actor
+from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .geo import bounding_box, geodesic_km
@@ -414,7 +414,7 @@ def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str 
         raise ValidationError(f"action must be one of {', '.join(ALL_ACTIONS)}", "action")
     if actor.role == "peer_outreach" and request.action != "request":
         raise Forbidden("peer outreach workers send requests; claims and overrides are for case managers")
-    if actor.role not in ("case_manager", "peer_outreach", "admin"):
+    if actor.role not in REFERRERS:
         raise Forbidden("only case managers and peer outreach workers refer")
     expected = request.expected_classification
     if expected is not None and expected not in cap.CLASSIFICATIONS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from ..domain.access import CAPACITY_KEEPERS, CASE_MANAGERS, REFERRERS, STAFF
 from ..domain.errors import NotFound
 from ..domain.search import load_service
 from ..extensions import db
@@ -103,7 +104,7 @@ def _json_body() -> dict:
 
 
 @bp.put("/services/<raw_id>/capacity")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def put_capacity(raw_id: str):
     """A provider sets its numbers (confirming them); holds beyond availability are flagged at risk."""
     from ..domain.capacity_updates import parse_changes, update_capacity
@@ -130,7 +131,7 @@ def _capacity_of(row) -> dict:
 
 
 @bp.post("/services/<raw_id>/capacity/confirm")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def confirm_capacity(raw_id: str):
     """ "Still correct": refresh confirmed_at, numbers unchanged."""
     from ..domain.capacity_updates import confirm_capacity as confirm
@@ -159,7 +160,7 @@ def _participant_for(code: object, acting, for_request: bool = False):
 
 
 @bp.post("/participants")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def create_participant():
     """Create a participant with a generated code."""
     from ..domain.errors import ValidationError
@@ -178,14 +179,14 @@ def create_participant():
 
 
 @bp.get("/participants/<code>")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def get_participant(code: str):
     """A participant with their plan: goals and the referrals under each."""
     return jsonify(present.participant_dict(_participant_for(code, actor())))
 
 
 @bp.post("/participants/<code>/goals")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def add_goal(code: str):
     """Add a self-identified goal in an IIP domain."""
     from ..domain.participants import add_goal as add
@@ -218,7 +219,7 @@ def _near(body: dict):
 
 
 @bp.post("/referrals/check")
-@require_roles("case_manager", "peer_outreach", "admin")
+@require_roles(*REFERRERS)
 def referral_check():
     """The non-displacement check: classification, plain reasons, numbers, alternatives. Claims nothing."""
     from ..domain.referrals import check
@@ -235,7 +236,7 @@ def referral_check():
 
 
 @bp.post("/referrals")
-@require_roles("case_manager", "peer_outreach", "admin")
+@require_roles(*REFERRERS)
 def create_referral():
     """Refer a participant: atomic check-and-claim; 409 with the fresh check if the rule forbids it now."""
     from ..domain.referral_requests import from_json, submit
@@ -260,7 +261,7 @@ def _referral_id(raw: str) -> int:
 
 
 @bp.get("/referrals/<raw_id>")
-@require_roles("case_manager", "peer_outreach", "provider", "project_manager", "admin")
+@require_roles(*STAFF)
 def get_referral(raw_id: str):
     """One referral with its history."""
     from ..domain.errors import Forbidden
@@ -286,21 +287,21 @@ def _transition(raw_id: str, verb: str):
 
 
 @bp.post("/referrals/<raw_id>/accept")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def accept_referral(raw_id: str):
     """The provider accepts: the hold becomes a placement (available or LEAD available drops by 1)."""
     return _transition(raw_id, "accept")
 
 
 @bp.post("/referrals/<raw_id>/decline")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def decline_referral(raw_id: str):
     """The provider declines: the hold ends, the unit is free again."""
     return _transition(raw_id, "decline")
 
 
 @bp.post("/referrals/<raw_id>/cancel")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def cancel_referral(raw_id: str):
     """The case manager cancels: the hold ends, the unit is free again."""
     return _transition(raw_id, "cancel")

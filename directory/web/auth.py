@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 from werkzeug.exceptions import Unauthorized
@@ -238,25 +238,6 @@ def notifications_read():
         .values(read_at=present.now())
     )
     return redirect(url_for("auth.notifications"))
-
-
-def unread_count() -> int:
-    """Unread notices of the signed-in account (for the header)."""
-    from ..models import Notification
-
-    if not current_user.is_authenticated:
-        return 0
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-    )
-
-
-def forbid_unless(condition: bool, message: str) -> None:
-    """403 unless the condition holds."""
-    if not condition:
-        abort(403, message)
 
 
 __all__ = ["bp", "install", "actor", "require_roles", "flash"]

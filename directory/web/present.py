@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from ..config import SiteConfig
 from ..domain import capacity as cap
+from ..domain.access import STAFF
 from ..models import Service
 from ..types import utcnow
 
-STAFF_ROLES = frozenset({"case_manager", "peer_outreach", "provider", "project_manager", "admin"})
 STATUS_LABELS = {
     cap.LEAD_FUNDED: "LEAD-funded unit free",
     cap.COORDINATED_ENTRY: "Coordinated entry",
@@ -40,7 +40,7 @@ def site() -> SiteConfig:
 
 def viewer_is_staff() -> bool:
     """Whether the viewer is a signed-in staff or provider account."""
-    return bool(getattr(current_user, "is_authenticated", False)) and current_user.role in STAFF_ROLES
+    return bool(getattr(current_user, "is_authenticated", False)) and current_user.role in STAFF
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
 from ..database import begin_write
-from ..domain.access import Actor
+from ..domain.access import CAPACITY_KEEPERS, Actor
 from ..domain.capacity_updates import FIELDS, confirm_capacity, parse_changes, update_capacity
 from ..domain.errors import Conflict, DomainError, Forbidden, ValidationError
 from ..domain.referrals import OPEN_STATES, load_referral, transition
@@ -65,7 +65,7 @@ def _rows(services, at, config):
 
 
 @bp.get("/provider")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def dashboard():
     """Each of the organization's services with its numbers and their age; confirm in one tap."""
     org_id = _organization_id()
@@ -99,7 +99,7 @@ def _back(service: Service):
 
 
 @bp.post("/provider/services/<raw_id>/confirm")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def confirm(raw_id: str):
     """ "Still correct" for one service."""
     service = _own_service(raw_id)
@@ -108,7 +108,7 @@ def confirm(raw_id: str):
 
 
 @bp.post("/provider/confirm-all")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def confirm_all():
     """ "Still correct" for every tracked service of the organization whose numbers are known."""
     org_id = _organization_id()
@@ -140,7 +140,7 @@ def _form_changes(form) -> dict:
 
 
 @bp.route("/provider/services/<raw_id>", methods=["GET", "POST"])
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def edit(raw_id: str):
     """The one-screen update form with +/- steppers."""
     service = _own_service(raw_id)
@@ -217,7 +217,7 @@ def csv_safe(value) -> str:
 
 
 @bp.get("/provider/services/<raw_id>/history.csv")
-@require_roles("provider", "admin", "project_manager")
+@require_roles(*CAPACITY_KEEPERS, "project_manager")
 def history(raw_id: str):
     """Every change and confirmation of a service's numbers, as CSV."""
     if current_user.role == "project_manager":
@@ -240,7 +240,7 @@ def history(raw_id: str):
 
 
 @bp.get("/provider/referrals")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def inbox():
     """Incoming referrals: open ones first, with accept and decline."""
     org_id = _organization_id()
@@ -257,7 +257,7 @@ def inbox():
 
 
 @bp.get("/provider/referrals/<id:referral_id>")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def inbox_item(referral_id: int):
     """One incoming referral."""
     referral = load_referral(db.session, referral_id)
@@ -269,7 +269,7 @@ def inbox_item(referral_id: int):
 
 
 @bp.post("/provider/referrals/<id:referral_id>/<verb>")
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def decide(referral_id: int, verb: str):
     """Accept or decline an incoming referral."""
     if verb not in ("accept", "decline"):
@@ -281,7 +281,7 @@ def decide(referral_id: int, verb: str):
 
 
 @bp.route("/provider/staff", methods=["GET", "POST"])
-@require_roles("provider", "admin")
+@require_roles(*CAPACITY_KEEPERS)
 def staff():
     """An organization's provider admin adds and removes its own staff."""
     org_id = _organization_id()

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF
 from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, transfer
 from ..domain.referral_requests import from_form, participant_for_referral, submit
@@ -44,7 +45,7 @@ ACTION_LABELS = {
 
 
 @bp.get("/participants")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def participants():
     """The case manager's participants."""
     rows = db.session.scalars(
@@ -56,7 +57,7 @@ def participants():
 
 
 @bp.post("/participants")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def new_participant():
     """Create a participant (the system makes the code)."""
     needs: dict = {}
@@ -86,7 +87,7 @@ def new_participant():
 
 
 @bp.get("/participants/<code>")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def plan(code: str):
     """A participant's Individual Intervention Plan: goals, each with its referrals and their states."""
     participant = get_participant(db.session, actor(), code)
@@ -107,7 +108,7 @@ def plan(code: str):
 
 
 @bp.post("/participants/<code>/goals")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def new_goal(code: str):
     """Add a goal in the participant's own words."""
     participant = get_participant(db.session, actor(), code)
@@ -136,7 +137,7 @@ def new_goal(code: str):
 
 
 @bp.post("/participants/<code>/transfer")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def transfer_participant(code: str):
     """Hand the participant to another case manager."""
     participant = get_participant(db.session, actor(), code)
@@ -187,7 +188,7 @@ def _participant_arg(raw: str | None):
 
 
 @bp.route("/referrals/check", methods=["GET", "POST"])
-@require_roles("case_manager", "peer_outreach", "admin")
+@require_roles(*REFERRERS)
 def check_page():
     """The check: classification in plain words, the numbers and their age, alternatives, and the actions.
 
@@ -205,7 +206,7 @@ def check_page():
 
 
 @bp.post("/referrals")
-@require_roles("case_manager", "peer_outreach", "admin")
+@require_roles(*REFERRERS)
 def refer():
     """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
     try:
@@ -226,7 +227,7 @@ def refer():
 
 
 @bp.get("/referrals/<id:referral_id>")
-@require_roles("case_manager", "peer_outreach", "provider", "project_manager", "admin")
+@require_roles(*STAFF)
 def referral_page(referral_id: int):
     """A referral: what the check said, its state and history, and cancel / print."""
     referral = load_referral(db.session, referral_id)
@@ -243,7 +244,7 @@ def referral_page(referral_id: int):
 
 
 @bp.post("/referrals/<id:referral_id>/cancel")
-@require_roles("case_manager", "admin")
+@require_roles(*CASE_MANAGERS)
 def cancel(referral_id: int):
     """Cancel a referral (the hold ends)."""
     referral = load_referral(db.session, referral_id)
@@ -284,7 +285,7 @@ SLIP_TEXT = {
 
 
 @bp.get("/referrals/<id:referral_id>/slip")
-@require_roles("case_manager", "peer_outreach", "admin")
+@require_roles(*REFERRERS)
 def slip(referral_id: int):
     """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
     referral = load_referral(db.session, referral_id)
