@@ -1,4 +1,4 @@
-"""The folium side of the maps (imported on first use: see mapview.build_map)."""
+"""The folium side of the maps (imported on first use: see mapview.build_map; shared parts in mapbase)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from folium.template import Template
 from markupsafe import Markup
 
 from . import present
-from .mapview import OSM_ATTRIBUTION, MapParts, fit_bounds, vendor_url
+from .mapbase import OSM_ATTRIBUTION, MapParts, fit_bounds, vendor_url
 
 
 class PageMap(folium.Map):

@@ -9,18 +9,15 @@ come from the xstatic packages through the `vendor` blueprint: nothing is loaded
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask import Blueprint, abort, send_from_directory, url_for
-from markupsafe import Markup
-from xstatic.pkg import leaflet as xs_leaflet
-from xstatic.pkg import leaflet_markercluster as xs_cluster
 
 from ..domain import capacity as cap
+from ..domain.access import REFERRERS
 from ..extensions import db
 from . import present
+from .mapbase import VENDOR, VENDOR_SUFFIXES, MapParts
 
 # Status: (symbol, short text on the marker). Colour comes from the stylesheet (status-<code>).
 STATUS_MARKS = {
@@ -45,14 +42,6 @@ BADGES = (
 )
 # At most this many results go on the map (the list pages through them all).
 MAP_LIMIT = 2500
-OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-REFERRERS = frozenset({"case_manager", "peer_outreach", "admin"})
-
-VENDOR = {
-    "leaflet": (xs_leaflet.BASE_DIR, xs_leaflet.VERSION),
-    "markercluster": (xs_cluster.BASE_DIR, xs_cluster.VERSION),
-}
-VENDOR_SUFFIXES = (".js", ".css", ".png", ".map")
 
 bp = Blueprint("vendor", __name__)
 
@@ -64,22 +53,6 @@ def asset(name: str, version: str, filename: str):
     if package is None or version != package[1] or not filename.endswith(VENDOR_SUFFIXES):
         abort(404)
     return send_from_directory(package[0], filename, max_age=365 * 24 * 3600)
-
-
-def vendor_url(name: str, filename: str) -> str:
-    """The URL of a vendored library file."""
-    return url_for("vendor.asset", name=name, version=VENDOR[name][1], filename=filename)
-
-
-@dataclass(frozen=True)
-class MapParts:
-    """A rendered map: folium's header (links), html (the div) and script, and the JS names map.js needs."""
-
-    header: Markup
-    html: Markup
-    script: Markup
-    map_name: str
-    cluster_name: str | None
 
 
 def build_map(
@@ -95,21 +68,6 @@ def build_map(
     from .foliummap import render_map
 
     return render_map(points, center, radius_km, cluster)
-
-
-def fit_bounds(
-    points: list[tuple[float, float]], center: tuple[float, float] | None, radius_km: float | None
-) -> list[list[float]] | None:
-    """South-west and north-east corners around the points; the search circle when there are none."""
-    if points:
-        lats = [p[0] for p in points] + ([center[0]] if center else [])
-        lons = [p[1] for p in points] + ([center[1]] if center else [])
-        return [[min(lats), min(lons)], [max(lats), max(lons)]]
-    if center is not None and radius_km:
-        dlat = radius_km / 111.32
-        dlon = radius_km / (111.32 * max(0.01, math.cos(math.radians(center[0]))))
-        return [[center[0] - dlat, center[1] - dlon], [center[0] + dlat, center[1] + dlon]]
-    return None
 
 
 def map_location(service, center: tuple[float, float] | None = None):
