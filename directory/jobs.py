@@ -188,7 +188,6 @@ def run_job(app: Flask, job: Job, holder: str, now: datetime | None = None) -> s
     """Run a job once if this process wins its lease; return its result, or None if another holds it."""
     with app.app_context():
         session = db.session
-        session.info["mail_enabled"] = bool(app.config.get("MAIL_URL"))
         try:
             _ensure_lease_rows(session)
             moment = now or utcnow()

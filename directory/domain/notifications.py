@@ -1,7 +1,9 @@
 """One mechanism for notices: a row per recipient shown in the app, and email where mail is configured.
 
-Email goes out after the transaction that created the notice commits (`deliver_pending`, run by the
-scheduler and right after requests), so a rolled-back change never sends mail.
+Every notice is queued for email; the scheduler's `send_notifications` job, which alone knows whether
+mail is configured, sends what the committed transactions queued (`deliver_pending`), or, with no mail
+server, settles them as in-app only. So a rolled-back change never sends mail, and the domain needs no
+mail setting.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import Notification, Referral, User
@@ -29,8 +31,7 @@ def notify(
     now: datetime,
     link: str | None = None,
 ) -> list[Notification]:
-    """Add a notice for each account (once per account); email is queued when the session has mail enabled."""
-    email = bool(session.info.get("mail_enabled"))
+    """Add a notice for each account (once per account), queued for email."""
     notices = []
     for user_id in sorted({u for u in user_ids if u is not None}):
         notice = Notification(
@@ -40,7 +41,7 @@ def notify(
             subject=subject[:200],
             body=body,
             link=link,
-            email_status="pending" if email else "none",
+            email_status="pending",
         )
         session.add(notice)
         notices.append(notice)
@@ -86,9 +87,13 @@ def deliver_pending(
 ) -> int:
     """Send queued notices by email; mark them sent, or failed after repeated errors. Returns the number sent.
 
-    The caller commits. A row is marked before the next is tried, so a crash re-sends at most one.
+    Without a mail server the queued notices are settled as in-app only ("none"). The caller commits. A
+    row is marked before the next is tried, so a crash re-sends at most one.
     """
     if not mail_url:
+        session.execute(
+            update(Notification).where(Notification.email_status == "pending").values(email_status="none")
+        )
         return 0
     host, port, use_ssl = parse_mail_url(mail_url)
     pending = session.scalars(

@@ -27,11 +27,6 @@ def persists_on_failure(view):
 def install(app: Flask) -> None:
     """Register the owner; it must be the last `after_request` registered, so that it runs first."""
 
-    @app.before_request
-    def configure_session():
-        # Configuration the domain needs travels with the session the domain is given.
-        db.session.info["mail_enabled"] = bool(current_app.config.get("MAIL_URL"))
-
     @app.after_request
     def finish_transaction(response):
         if g.get("reading_only"):

@@ -196,7 +196,6 @@ def test_notifications_are_emailed_over_smtp(app, session):
         from directory.domain.capacity_updates import update_capacity
 
         with app.app_context():
-            db.session.info["mail_enabled"] = True
             update_capacity(db.session, Actor.of(provider), service.id, {"available": 0}, "api", FIXED_NOW)
             db.session.commit()
         assert run_job(app, JOB["send_notifications"], "a", FIXED_NOW) == "1 email(s) sent"
@@ -276,3 +275,26 @@ def test_every_job_starting_at_once_in_one_process_runs(app, session, caplog):
     assert all(result is not None for result in results.values()), results
     leases = session.execute(select(JobLease.name, JobLease.last_status, JobLease.runs)).all()
     assert sorted(leases) == sorted((job.name, "ok", 1) for job in every)
+
+
+def test_without_a_mail_server_notices_stay_in_the_app_and_are_never_mailed_later(app, session):
+    service, _ = held_referral(app, session)
+    provider = make_user(
+        session, "provider", organization=service.organization, email="beds@provider.example"
+    )
+    session.commit()
+    from directory.domain.capacity_updates import update_capacity
+
+    update_capacity(session, Actor.of(provider), service.id, {"available": 0}, "api", FIXED_NOW)
+    session.commit()
+    assert set(session.scalars(select(Notification.email_status))) == {"pending"}
+    session.commit()  # end this session's read, so that it sees what the job commits
+    assert run_job(app, JOB["send_notifications"], "a", FIXED_NOW) == "0 email(s) sent"
+    assert set(session.scalars(select(Notification.email_status))) == {"none"}
+    with SMTPServer() as server:
+        app.config["MAIL_URL"] = server.url
+        assert (
+            run_job(app, JOB["send_notifications"], "a", FIXED_NOW + timedelta(minutes=2))
+            == "0 email(s) sent"
+        )
+        assert server.messages == []
