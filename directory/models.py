@@ -30,12 +30,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .domain import rules
 from .domain.access import ROLES
 from .domain.capacity import ACTIONS, CLASSIFICATIONS
+from .domain.clock import WEEKDAYS
 from .extensions import db
 from .types import UTCDateTime, utcnow
 
 MAX_COUNT = 100_000
 PRECISIONS = ("exact", "approximate", "zip")
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 PLACE_KINDS = ("neighborhood", "place", "hot_spot")
 INTAKE_MODES = ("walk_in", "referral_only", "appointment", "walk_in_or_referral")
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")

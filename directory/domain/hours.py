@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
 
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+from .clock import SiteClock
 
 
 def local_moment(now: datetime, time_zone: str) -> tuple[str, str, time]:
-    """Return (today's HSDS weekday, yesterday's weekday, local time) at `now` in the zone."""
-    local = now.astimezone(ZoneInfo(time_zone))
-    day = local.weekday()
-    return WEEKDAYS[day], WEEKDAYS[(day - 1) % 7], local.time().replace(tzinfo=None)
+    """(today's HSDS weekday, yesterday's weekday, local time) at `now` in the zone, by the site clock."""
+    return SiteClock(time_zone).weekday_and_time(now)
 
 
 def is_open(schedules, now: datetime, time_zone: str) -> bool:

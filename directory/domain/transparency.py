@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Referral, ServiceCapacity
 from . import capacity as cap
+from .clock import SiteClock
 
 HIDDEN = "fewer than 5"
 THRESHOLD = 5
@@ -53,17 +54,6 @@ def protect(total: int, parts: dict[str, int]) -> Line:
     return Line(shown_total, {name: (HIDDEN if name in hidden else value) for name, value in parts.items()})
 
 
-def months(first: datetime, last: datetime) -> list[tuple[datetime, datetime]]:
-    """Calendar months [start, end) from first's month to last's month, in UTC."""
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    out = []
-    while start <= last:
-        end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
-        out.append((start, end))
-        start = end
-    return out
-
-
 def rate_text(numerator: int, denominator: int) -> str:
     """A percentage as text, or a note when the numerator would reveal a small count."""
     if denominator == 0:
@@ -73,14 +63,15 @@ def rate_text(numerator: int, denominator: int) -> str:
     return f"{100 * numerator / denominator:.1f}%"
 
 
-def public_aggregates(session: Session, now: datetime, months_back: int = 12) -> dict:
-    """The transparency report: per month, referrals by classification and by domain, the displacement rate,
-    and LEAD-funded utilisation now. Counts only; no codes, names or free text."""
+def public_aggregates(session: Session, clock: SiteClock, months_back: int = 12) -> dict:
+    """The transparency report: per site month, referrals by classification and by domain, the displacement
+    rate, and LEAD-funded utilisation now. Counts only; no codes, names or free text."""
+    now = clock.now()
     cutoff = now - timedelta(days=31 * months_back)
     earliest = session.scalar(select(Referral.created_at).order_by(Referral.created_at).limit(1))
     start = max(cutoff, earliest) if earliest else now
     periods = []
-    for month_start, month_end in months(start, now):
+    for month_start, month_end in clock.months(start, now):
         rows = session.execute(
             select(Referral.classification, Referral.domain, Referral.action).where(
                 Referral.created_at >= month_start, Referral.created_at < month_end
@@ -92,9 +83,9 @@ def public_aggregates(session: Session, now: datetime, months_back: int = 12) ->
         overrides = sum(1 for row in rows if row[2] == "override")
         periods.append(
             {
-                "period": month_start.strftime("%Y-%m"),
-                "start": month_start.date().isoformat(),
-                "end": month_end.date().isoformat(),
+                "period": clock.local(month_start).strftime("%Y-%m"),
+                "start": clock.local(month_start).date().isoformat(),
+                "end": clock.local(month_end).date().isoformat(),
                 "referrals_by_classification": _line(
                     total, {c: by_classification.get(c, 0) for c in cap.CLASSIFICATIONS}
                 ),

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import io
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_login import current_user
@@ -32,21 +32,22 @@ NAMES_CASE_MANAGERS = frozenset({"overrides_by_case_manager"})  # exports only p
 
 
 def _period() -> dash.Period:
-    """The period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default the last 30 days."""
-    now = present.now()
+    """The period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (the site's days, end inclusive); default the last
+    30 days up to now."""
+    clock = present.clock()
 
-    def parse(name: str) -> datetime | None:
+    def parse(name: str) -> date | None:
         raw = request.args.get(name, "").strip()
         if not raw:
             return None
         try:
-            return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+            return datetime.strptime(raw, "%Y-%m-%d").date()
         except ValueError:
             raise ValidationError(f"{name} must be a date YYYY-MM-DD", name) from None
 
-    start, end = parse("start"), parse("end")
-    end = end + timedelta(days=1) if end else now
-    start = start or end - timedelta(days=30)
+    first, last = parse("start"), parse("end")
+    end = clock.days(last, last)[1] if last else clock.now()
+    start = clock.day_start(first) if first else end - timedelta(days=30)
     if start >= end:
         raise ValidationError("start must be before end", "start")
     if end - start > timedelta(days=3 * 366):
@@ -154,21 +155,19 @@ def dashboard():
 def report():
     """A printable monthly report (?month=YYYY-MM, default the previous month), without case-manager names."""
     raw = request.args.get("month", "")
-    now = present.now()
+    clock = present.clock()
     try:
-        first = (
-            datetime.strptime(raw, "%Y-%m").replace(tzinfo=UTC)
+        day = (
+            datetime.strptime(raw, "%Y-%m").date()
             if raw
-            else (now.replace(day=1) - timedelta(days=1)).replace(
-                day=1, hour=0, minute=0, second=0, microsecond=0
-            )
+            else clock.today().replace(day=1) - timedelta(days=1)
         )
     except ValueError:
         raise ValidationError("month must be YYYY-MM", "month") from None
-    end = (first + timedelta(days=32)).replace(day=1)
-    period = dash.Period(first, end)
+    first = clock.day_start(day.replace(day=1))
+    period = dash.Period(first, clock.next_month(first))
     data = dashboard_data(period, False)
-    return render_template("pm/report.html", d=data, charts=_charts(data), month=first.strftime("%B %Y"))
+    return render_template("pm/report.html", d=data, charts=_charts(data), month=day.strftime("%B %Y"))
 
 
 def _csv(rows: list[list], name: str) -> Response:
@@ -294,10 +293,10 @@ def freshness():
 @bp.get("/transparency")
 def transparency():
     """The public transparency page: aggregates only, small counts suppressed."""
-    return render_template("pm/transparency.html", report=public_aggregates(db.session, present.now()))
+    return render_template("pm/transparency.html", report=public_aggregates(db.session, present.clock()))
 
 
 @bp.get("/api/v1/transparency")
 def transparency_json():
     """The transparency report as JSON."""
-    return jsonify(public_aggregates(db.session, present.now()))
+    return jsonify(public_aggregates(db.session, present.clock()))

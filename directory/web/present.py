@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..config import SiteConfig
 from ..domain import capacity as cap
 from ..domain.access import STAFF
+from ..domain.clock import SiteClock
 from ..models import Service
 from ..types import utcnow
 
@@ -27,10 +28,14 @@ STATUS_LABELS = {
 SENSITIVE_ATTRIBUTES = ("accepts_sex_workers", "accepts_active_use", "criminal_record_ok", "lead_fundable")
 
 
+def clock() -> SiteClock:
+    """The site clock: the site's time zone, and the app's CLOCK (tests fix it) or the system clock."""
+    return SiteClock(site().time_zone, current_app.config.get("CLOCK") or utcnow)
+
+
 def now() -> datetime:
-    """The current time: the app's clock (tests set CLOCK), else the system clock, in UTC."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock else utcnow()
+    """The current time, in UTC (the site clock's)."""
+    return clock().now()
 
 
 def site() -> SiteConfig:

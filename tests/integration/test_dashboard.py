@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
@@ -242,7 +243,10 @@ def test_transparency_after_a_month_shows_no_small_counts_and_adds_up(month):
             values = list(line["parts"].values()) + ([line["total"]] if "total" in line else [])
             assert all(v == "fewer than 5" or v == 0 or (isinstance(v, int) and v >= 5) for v in values)
     total_shown = [p["referrals_by_classification"].get("total") for p in body["periods"]]
-    by_month = Counter(r["at"].strftime("%Y-%m") for r in log.referrals)
+    # The site's months (Seattle), not UTC's.
+    by_month = Counter(
+        r["at"].astimezone(ZoneInfo("America/Los_Angeles")).strftime("%Y-%m") for r in log.referrals
+    )
     for period, shown in zip(body["periods"], total_shown, strict=True):
         if isinstance(shown, int):
             assert shown == by_month[period["period"]]
@@ -250,9 +254,10 @@ def test_transparency_after_a_month_shows_no_small_counts_and_adds_up(month):
     assert "P-" not in html and "@demo.lead" not in html
 
 
-# The period of ?start=2026-10-24&end=2026-11-24 (the end day included).
+# The period of ?start=2026-10-24&end=2026-11-24: the demo site's days (Seattle), the end day included.
+# Written out: midnight of 24 October is 07:00 UTC (PDT, UTC-7); of 25 November 08:00 UTC (PST, UTC-8).
 ASKED = "start=2026-10-24&end=2026-11-24"
-ASKED_PERIOD = Period(datetime(2026, 10, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+ASKED_PERIOD = Period(datetime(2026, 10, 24, 7, tzinfo=UTC), datetime(2026, 11, 25, 8, tzinfo=UTC))
 
 
 @contextmanager
