@@ -57,7 +57,7 @@ def worker(path: str, count: int = QUERIES, naive_count: int = NAIVE_QUERIES) ->
     from directory.domain.geo import zip_centroids
     from directory.extensions import db
     from directory.models import Location, Service, service_at_location
-    from directory.web import present
+    from directory.web import context
 
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
     client = app.test_client()
@@ -88,8 +88,8 @@ def worker(path: str, count: int = QUERIES, naive_count: int = NAIVE_QUERIES) ->
     # no JSON): what the full stack adds is the difference.
     domain = []
     with app.test_request_context():
-        site, ref = present.site(), present.reference()
-        now = present.now()
+        site, ref = context.site(), context.reference()
+        now = context.now()
         for _kind, qs in batch:
             params = dict(p.split("=", 1) for p in qs.split("&"))
             query = search_module.parse_query(params, ref, None, site.default_radius_km)

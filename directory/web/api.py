@@ -9,7 +9,7 @@ from ..domain.errors import NotFound
 from ..domain.search import load_service
 from ..extensions import db
 from ..models import TaxonomyTerm, Unit
-from . import present
+from . import context, serializers
 from .auth import actor, require_roles
 from .ids import parse_id
 from .openapi import openapi_document
@@ -22,11 +22,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @reads_only
 def list_services():
     """Search the directory."""
-    result = present.run_search(request.args)
-    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    result, _ = context.run_search(request.args)
+    at, config, staff = context.now(), context.site(), context.viewer_is_staff()
     return jsonify(
         {
-            "items": [present.service_dict(s, at, config, staff, distance) for s, distance in result.items],
+            "items": [
+                serializers.service_dict(s, at, config, staff, distance) for s, distance in result.items
+            ],
             "total": result.total,
             "page": result.page,
             "per_page": result.per_page,
@@ -46,16 +48,18 @@ def _service_id(raw: str) -> int:
 def get_service(raw_id: str):
     """One service."""
     service = load_service(db.session, _service_id(raw_id))
-    if service is None or service.status != "active" and not present.viewer_is_staff():
+    if service is None or service.status != "active" and not context.viewer_is_staff():
         raise NotFound(f"no service {raw_id}")
-    return jsonify(present.service_dict(service, present.now(), present.site(), present.viewer_is_staff()))
+    return jsonify(
+        serializers.service_dict(service, context.now(), context.site(), context.viewer_is_staff())
+    )
 
 
 @bp.get("/taxonomy")
 @reads_only
 def taxonomy():
     """IIP domains with their terms, and the vocabularies the filters accept."""
-    ref = present.reference()
+    ref = context.reference()
     terms = db.session.scalars(db.select(TaxonomyTerm).order_by(TaxonomyTerm.position, TaxonomyTerm.id)).all()
     children: dict[str, list] = {}
     for term in terms:
@@ -89,6 +93,10 @@ def openapi():
 # --- Capacity (providers) ---------------------------------------------------------------------------------
 
 
+def _check_json(result) -> dict:
+    return serializers.check_dict(result, context.now(), context.site())
+
+
 def _json_body() -> dict:
     """The request's JSON object, or a 400 naming what is wrong."""
     from ..domain.errors import ValidationError
@@ -117,7 +125,7 @@ def put_capacity(raw_id: str):
         raise ValidationError("the body must be a JSON object with the numbers to set", None)
     changes = parse_changes(body)
     channel = "api" if g.get("bearer") else "web"
-    row, at_risk, _ = update_capacity(db.session, actor(), service_id, changes, channel, present.now())
+    row, at_risk, _ = update_capacity(db.session, actor(), service_id, changes, channel, context.now())
     data = _capacity_of(row)
     return jsonify({**data, "capacity": data, "holds_at_risk": at_risk})
 
@@ -127,7 +135,7 @@ def _capacity_of(row) -> dict:
     from types import SimpleNamespace
 
     holder = SimpleNamespace(capacity=row, coordinated_entry=row.service.coordinated_entry)
-    return present.capacity_dict(holder, present.now(), present.site(), True)
+    return serializers.capacity_dict(holder, context.now(), context.site(), True)
 
 
 @bp.post("/services/<raw_id>/capacity/confirm")
@@ -138,7 +146,7 @@ def confirm_capacity(raw_id: str):
 
     service_id = _service_id(raw_id)
     channel = "api" if g.get("bearer") else "web"
-    row = confirm(db.session, actor(), service_id, channel, present.now())
+    row = confirm(db.session, actor(), service_id, channel, context.now())
     data = _capacity_of(row)
     return jsonify({**data, "capacity": data})
 
@@ -173,16 +181,16 @@ def create_participant():
             f"unknown field {sorted(unknown)[0]!r}: only needs and place", sorted(unknown)[0][:100]
         )
     participant = create(
-        db.session, actor(), body.get("needs"), body.get("place"), present.now(), present.reference()
+        db.session, actor(), body.get("needs"), body.get("place"), context.now(), context.reference()
     )
-    return jsonify(present.participant_dict(participant)), 201
+    return jsonify(serializers.participant_dict(participant)), 201
 
 
 @bp.get("/participants/<code>")
 @require_roles(*CASE_MANAGERS)
 def get_participant(code: str):
     """A participant with their plan: goals and the referrals under each."""
-    return jsonify(present.participant_dict(_participant_for(code, actor())))
+    return jsonify(serializers.participant_dict(_participant_for(code, actor())))
 
 
 @bp.post("/participants/<code>/goals")
@@ -199,10 +207,10 @@ def add_goal(code: str):
         participant,
         body.get("domain"),
         body.get("text"),
-        present.now(),
-        present.reference(),
+        context.now(),
+        context.reference(),
     )
-    return jsonify(present.goal_dict(goal)), 201
+    return jsonify(serializers.goal_dict(goal)), 201
 
 
 def _near(body: dict):
@@ -214,7 +222,7 @@ def _near(body: dict):
         from ..domain.errors import ValidationError
 
         raise ValidationError("near must be text: lat,lon, a ZIP, an address or a place name", "near")
-    point = resolve_near(body["near"], present.reference().places, present.address_geocoder())
+    point = resolve_near(body["near"], context.reference().places, context.address_geocoder())
     return point.latitude, point.longitude
 
 
@@ -231,8 +239,8 @@ def referral_check():
     participant = None
     if body.get("participant_code") is not None:
         participant = _participant_for(body["participant_code"], acting, for_request=True)
-    result = check(db.session, acting, service, participant, present.now(), present.site(), near=_near(body))
-    return jsonify(present.check_dict(result))
+    result = check(db.session, acting, service, participant, context.now(), context.site(), near=_near(body))
+    return jsonify(_check_json(result))
 
 
 @bp.post("/referrals")
@@ -245,12 +253,16 @@ def create_referral():
 
     ask = from_json(_json_body(), request.headers.get("Idempotency-Key"))
     try:
-        referral = submit(db.session, actor(), ask, present.now(), present.site())
+        referral = submit(db.session, actor(), ask, context.now(), context.site())
     except StaleCheck as exc:
         return error_response(
-            409, exc.message, "classification_changed", exc.field, check=present.check_dict(exc.check)
+            409,
+            exc.message,
+            "classification_changed",
+            exc.field,
+            check=_check_json(exc.check),
         )
-    return jsonify(present.referral_dict(referral)), 201
+    return jsonify(serializers.referral_dict(referral)), 201
 
 
 def _referral_id(raw: str) -> int:
@@ -270,7 +282,7 @@ def get_referral(raw_id: str):
     referral = load_referral(db.session, _referral_id(raw_id))
     if not can_view(actor(), referral):
         raise Forbidden("this referral is not yours")
-    return jsonify(present.referral_dict(referral))
+    return jsonify(serializers.referral_dict(referral))
 
 
 def _transition(raw_id: str, verb: str):
@@ -282,8 +294,8 @@ def _transition(raw_id: str, verb: str):
     if not can_view(acting, referral):
         raise Forbidden("this referral is not yours")
     body = _json_body()
-    transition(db.session, acting, referral, verb, present.now(), note=body.get("note"))
-    return jsonify(present.referral_dict(referral))
+    transition(db.session, acting, referral, verb, context.now(), note=body.get("note"))
+    return jsonify(serializers.referral_dict(referral))
 
 
 @bp.post("/referrals/<raw_id>/accept")

@@ -19,7 +19,7 @@ from ..domain.access import Actor
 from ..domain.errors import DomainError, Forbidden
 from ..extensions import csrf, db
 from ..models import ApiToken, LoginAttempt, User
-from . import present
+from . import context
 from .transactions import persists_on_failure
 
 bp = Blueprint("auth", __name__)
@@ -180,7 +180,7 @@ def login():
     if request.method == "POST":
         email = (request.form.get("email") or "").strip().lower()[:254]
         password = request.form.get("password") or ""
-        now = present.now()
+        now = context.now()
         begin_write(db.session)  # the count and the new attempt under one lock
         try:
             _check_rate_limit(email, now)
@@ -220,7 +220,7 @@ def notifications():
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(100)
     ).all()
-    return render_template("auth/notifications.html", notices=notices, now=present.now())
+    return render_template("auth/notifications.html", notices=notices, now=context.now())
 
 
 @bp.post("/notifications/read")
@@ -235,7 +235,7 @@ def notifications_read():
     db.session.execute(
         update(Notification)
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        .values(read_at=present.now())
+        .values(read_at=context.now())
     )
     return redirect(url_for("auth.notifications"))
 

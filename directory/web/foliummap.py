@@ -8,7 +8,7 @@ from folium.plugins import MarkerCluster
 from folium.template import Template
 from markupsafe import Markup
 
-from . import present
+from . import context
 from .mapbase import OSM_ATTRIBUTION, MapParts, fit_bounds, vendor_url
 
 
@@ -57,7 +57,7 @@ def render_map(
     cluster: bool = True,
 ) -> MapParts:
     """A folium map fitted to the points (and the search circle), with an empty cluster group for map.js."""
-    site_center = present.site().center
+    site_center = context.site().center
     figure = folium.Figure()
     fmap = PageMap(location=list(center or site_center), zoom_start=12, tiles=None, control_scale=True)
     # Without a tile layer Leaflet has no zoom range, and the cluster group needs one.

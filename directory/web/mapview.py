@@ -8,15 +8,13 @@ come from the xstatic packages through the `vendor` blueprint: nothing is loaded
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 from flask import Blueprint, abort, send_from_directory, url_for
 
 from ..domain import capacity as cap
 from ..domain.access import REFERRERS
-from ..extensions import db
-from . import present
+from . import context, serializers
 from .mapbase import VENDOR, VENDOR_SUFFIXES, MapParts
 
 # Status: (symbol, short text on the marker). Colour comes from the stylesheet (status-<code>).
@@ -104,8 +102,8 @@ def marker_row(service, distance: float | None, at, config, center=None) -> Mark
     location = map_location(service, center)
     if location is None:
         return None
-    status = present.service_status(service, at, config)
-    age = present.age_text(service.capacity.confirmed_at if service.capacity else None, at)
+    status = serializers.service_status(service, at, config)
+    age = serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at)
     bits = 0
     for i, (name, _) in enumerate(BADGES):
         if getattr(service, name, False):
@@ -134,7 +132,7 @@ def payload(markers: list[Marker]) -> dict:
     return {
         "fields": list(Marker._fields),
         "statuses": [
-            {"code": code, "label": present.STATUS_LABELS[code], "symbol": symbol, "text": text}
+            {"code": code, "label": serializers.STATUS_LABELS[code], "symbol": symbol, "text": text}
             for code, (symbol, text) in STATUS_MARKS.items()
         ],
         "badges": [label for _, label in BADGES],
@@ -147,34 +145,9 @@ def payload(markers: list[Marker]) -> dict:
 def legend() -> list[dict]:
     """The legend rows: each status with its symbol, marker text and label."""
     return [
-        {"code": code, "symbol": symbol, "text": text, "label": present.STATUS_LABELS[code]}
+        {"code": code, "symbol": symbol, "text": text, "label": serializers.STATUS_LABELS[code]}
         for code, (symbol, text) in STATUS_MARKS.items()
     ]
-
-
-def run_search(params):
-    """The search page's search: one search for the map (up to MAP_LIMIT results), the listed page cut
-    from it (the same order: the ranking is exact for everything it returns).
-
-    Returns the page (as present.run_search would) and every result for the map.
-    """
-    from ..domain.search import SearchPage, parse_query, search
-
-    config, ref, at = present.site(), present.reference(), present.now()
-    query = parse_query(params, ref, present.address_geocoder(), config.default_radius_km)
-    full = search(db.session, dataclasses.replace(query, page=1, per_page=MAP_LIMIT), config, at, ref)
-    start = (query.page - 1) * query.per_page
-    if full.total <= MAP_LIMIT or start + query.per_page <= MAP_LIMIT:
-        page = SearchPage(
-            items=full.items[start : start + query.per_page],
-            total=full.total,
-            page=query.page,
-            per_page=query.per_page,
-            query=query,
-        )
-    else:
-        page = search(db.session, query, config, at, ref)
-    return page, full.items
 
 
 def search_map(query, items) -> tuple[MapParts, dict, int]:
@@ -182,7 +155,7 @@ def search_map(query, items) -> tuple[MapParts, dict, int]:
 
     Returns the map, its data and how many results had no public location to draw.
     """
-    at, config = present.now(), present.site()
+    at, config = context.now(), context.site()
     center = (query.center.latitude, query.center.longitude) if query.center else None
     markers = [m for m in (marker_row(s, d, at, config, center) for s, d in items) if m is not None]
     parts = build_map([(m.lat, m.lon) for m in markers], center, query.radius_km if center else None)
@@ -191,7 +164,7 @@ def search_map(query, items) -> tuple[MapParts, dict, int]:
 
 def service_map(service) -> tuple[MapParts, dict] | None:
     """The map of one service's page, or None when it has no public location (confidential ones never do)."""
-    marker = marker_row(service, None, present.now(), present.site())
+    marker = marker_row(service, None, context.now(), context.site())
     if marker is None:
         return None
     return build_map([(marker.lat, marker.lon)], cluster=False), payload([marker])
@@ -200,7 +173,7 @@ def service_map(service) -> tuple[MapParts, dict] | None:
 def slip_map(service) -> tuple[MapParts, dict] | None:
     """The small map printed on a referral slip: where the service is and nothing about its capacity (the slip
     is the participant's: no status, no badges, no referral link). None without a public location."""
-    marker = marker_row(service, None, present.now(), present.site())
+    marker = marker_row(service, None, context.now(), context.site())
     if marker is None:
         return None
     # Status 0 points at the one neutral "place" status below; no confirmation age, no badges.

@@ -21,7 +21,7 @@ from ..domain.freshness import provider_freshness
 from ..domain.transparency import public_aggregates
 from ..extensions import db
 from ..models import AuditHead, CapacityEvent, JobLease, Organization, Participant, Referral, Service
-from . import charts, present
+from . import charts, context
 from .auth import require_roles
 from .provider import csv_safe
 
@@ -34,7 +34,7 @@ NAMES_CASE_MANAGERS = frozenset({"overrides_by_case_manager"})  # exports only p
 def _period() -> dash.Period:
     """The period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (the site's days, end inclusive); default the last
     30 days up to now."""
-    clock = present.clock()
+    clock = context.clock()
 
     def parse(name: str) -> date | None:
         raw = request.args.get(name, "").strip()
@@ -57,7 +57,7 @@ def _period() -> dash.Period:
 
 def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
     """Every table of the dashboard for a period."""
-    session, now = db.session, present.now()
+    session, now = db.session, context.now()
     tables = dash.Tables(session, period, now)
     overrides, total = dash.displacement_rate(session, period, tables.counts)
     summary = dash.alternative_summary(session, period)
@@ -77,7 +77,7 @@ def dashboard_data(period: dash.Period, with_case_managers: bool) -> dict:
         "additionality": dash.additionality_flags(session, period),
         "unmet": tables.unmet,
         "outcomes": dash.outcomes(session, period, tables.counts),
-        "freshness": provider_freshness(session, now, present.site()),
+        "freshness": provider_freshness(session, now, context.site()),
     }
     return data
 
@@ -155,7 +155,7 @@ def dashboard():
 def report():
     """A printable monthly report (?month=YYYY-MM, default the previous month), without case-manager names."""
     raw = request.args.get("month", "")
-    clock = present.clock()
+    clock = context.clock()
     try:
         day = (
             datetime.strptime(raw, "%Y-%m").date()
@@ -279,24 +279,24 @@ def export_table(table: str):
         abort(404)
     if table in NAMES_CASE_MANAGERS and current_user.role != "project_manager":
         return jsonify({"error": {"code": "forbidden", "message": "project manager only"}}), 403
-    return _csv(rows_of(dash.Tables(db.session, period, present.now())), table)
+    return _csv(rows_of(dash.Tables(db.session, period, context.now())), table)
 
 
 @bp.get("/pm/freshness")
 @require_roles(*AUDITORS)
 def freshness():
     """Providers by how overdue their numbers are, most overdue first."""
-    rows = provider_freshness(db.session, present.now(), present.site())
-    return render_template("pm/freshness.html", rows=rows, now=present.now())
+    rows = provider_freshness(db.session, context.now(), context.site())
+    return render_template("pm/freshness.html", rows=rows, now=context.now())
 
 
 @bp.get("/transparency")
 def transparency():
     """The public transparency page: aggregates only, small counts suppressed."""
-    return render_template("pm/transparency.html", report=public_aggregates(db.session, present.clock()))
+    return render_template("pm/transparency.html", report=public_aggregates(db.session, context.clock()))
 
 
 @bp.get("/api/v1/transparency")
 def transparency_json():
     """The transparency report as JSON."""
-    return jsonify(public_aggregates(db.session, present.clock()))
+    return jsonify(public_aggregates(db.session, context.clock()))

@@ -20,7 +20,7 @@ from ..domain.search import load_service
 from ..extensions import db
 from ..links import read_confirm_token
 from ..models import CapacityEvent, ConfirmLink, Organization, Referral, Service, User
-from . import present
+from . import context, serializers
 from .auth import actor, require_roles
 from .ids import parse_id
 
@@ -56,9 +56,9 @@ def _rows(services, at, config):
         rows.append(
             {
                 "service": service,
-                "status": present.service_status(service, at, config),
-                "capacity": present.capacity_dict(service, at, config, True),
-                "age": present.age_text(row.confirmed_at if row else None, at),
+                "status": serializers.service_status(service, at, config),
+                "capacity": serializers.capacity_dict(service, at, config, True),
+                "age": serializers.age_text(row.confirmed_at if row else None, at),
             }
         )
     return rows
@@ -69,7 +69,7 @@ def _rows(services, at, config):
 def dashboard():
     """Each of the organization's services with its numbers and their age; confirm in one tap."""
     org_id = _organization_id()
-    at, config = present.now(), present.site()
+    at, config = context.now(), context.site()
     ids = db.session.scalars(
         select(Service.id).where(Service.organization_id == org_id).order_by(Service.name, Service.id)
     ).all()
@@ -87,7 +87,7 @@ def dashboard():
         "provider/dashboard.html",
         organization=db.session.get(Organization, org_id),
         rows=_rows(services, at, config),
-        labels=present.STATUS_LABELS,
+        labels=serializers.STATUS_LABELS,
         inbox=inbox,
         org_query={"org": org_id} if current_user.role == "admin" else {},
     )
@@ -103,7 +103,7 @@ def _back(service: Service):
 def confirm(raw_id: str):
     """ "Still correct" for one service."""
     service = _own_service(raw_id)
-    confirm_capacity(db.session, actor(), service.id, "web", present.now())
+    confirm_capacity(db.session, actor(), service.id, "web", context.now())
     return _back(service)
 
 
@@ -112,7 +112,7 @@ def confirm(raw_id: str):
 def confirm_all():
     """ "Still correct" for every tracked service of the organization whose numbers are known."""
     org_id = _organization_id()
-    acting, at = actor(), present.now()
+    acting, at = actor(), context.now()
     services = db.session.scalars(select(Service).where(Service.organization_id == org_id)).all()
     for service in services:
         if service.capacity is not None and service.capacity.available is not None:
@@ -151,14 +151,14 @@ def edit(raw_id: str):
     if request.method == "POST":
         try:
             changes = _form_changes(request.form)
-            _, at_risk, _ = update_capacity(db.session, actor(), service.id, changes, "web", present.now())
+            _, at_risk, _ = update_capacity(db.session, actor(), service.id, changes, "web", context.now())
             if not at_risk:
                 return _back(service)
         except DomainError as exc:
             db.session.rollback()
             error = exc
     service = load_service(db.session, service.id)
-    at = present.now()
+    at = context.now()
     history = db.session.scalars(
         select(CapacityEvent)
         .where(CapacityEvent.service_id == service.id)
@@ -169,10 +169,10 @@ def edit(raw_id: str):
         render_template(
             "provider/edit.html",
             service=service,
-            capacity=present.capacity_dict(service, at, present.site(), True),
-            status=present.service_status(service, at, present.site()),
-            age=present.age_text(service.capacity.confirmed_at, at),
-            labels=present.STATUS_LABELS,
+            capacity=serializers.capacity_dict(service, at, context.site(), True),
+            status=serializers.service_status(service, at, context.site()),
+            age=serializers.age_text(service.capacity.confirmed_at, at),
+            labels=serializers.STATUS_LABELS,
             error=error,
             form=request.form if error else None,
             at_risk=at_risk,
@@ -252,7 +252,7 @@ def inbox():
         .limit(200)
     ).all()
     return render_template(
-        "provider/inbox.html", referrals=referrals, open_states=OPEN_STATES, now=present.now()
+        "provider/inbox.html", referrals=referrals, open_states=OPEN_STATES, now=context.now()
     )
 
 
@@ -264,7 +264,7 @@ def inbox_item(referral_id: int):
     if not (current_user.role == "admin" or referral.service.organization_id == current_user.organization_id):
         raise Forbidden("this referral is for another organization")
     return render_template(
-        "provider/inbox.html", referrals=[referral], open_states=OPEN_STATES, now=present.now()
+        "provider/inbox.html", referrals=[referral], open_states=OPEN_STATES, now=context.now()
     )
 
 
@@ -276,7 +276,7 @@ def decide(referral_id: int, verb: str):
         abort(404)
     referral = load_referral(db.session, referral_id)
     note = (request.form.get("note") or "").strip() or None
-    transition(db.session, actor(), referral, verb, present.now(), note=note)
+    transition(db.session, actor(), referral, verb, context.now(), note=note)
     return redirect(url_for("provider.inbox"))
 
 
@@ -346,13 +346,13 @@ def confirm_link(token: str):
     """
     link = _link(token)
     service = load_service(db.session, link.service_id)
-    at = present.now()
+    at = context.now()
     state = "used" if link.used_at else ("expired" if link.expires_at < at else "ready")
     return render_template(
         "provider/confirm_link.html",
         service=service,
-        capacity=present.capacity_dict(service, at, present.site(), True),
-        age=present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        capacity=serializers.capacity_dict(service, at, context.site(), True),
+        age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
         state=state,
         token=token,
     ), (200 if state == "ready" else 410)
@@ -362,7 +362,7 @@ def confirm_link(token: str):
 def confirm_link_post(token: str):
     """Confirm through a reminder link: works once, until it expires."""
     link = _link(token)
-    at = present.now()
+    at = context.now()
     if link.expires_at < at:
         raise Conflict("this link has expired: sign in to confirm", "token")
     # The conditional update makes the link single-use even if two taps race.
@@ -385,8 +385,8 @@ def confirm_link_post(token: str):
     return render_template(
         "provider/confirm_link.html",
         service=service,
-        capacity=present.capacity_dict(service, at, present.site(), True),
-        age=present.age_text(service.capacity.confirmed_at, at),
+        capacity=serializers.capacity_dict(service, at, context.site(), True),
+        age=serializers.age_text(service.capacity.confirmed_at, at),
         state="done",
         token=token,
     )

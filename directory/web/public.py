@@ -8,7 +8,7 @@ from sqlalchemy import text
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
-from . import mapview, present
+from . import context, mapview, serializers
 from .ids import parse_id
 from .reads import reads_only
 
@@ -31,10 +31,10 @@ def search():
     map_items = []
     if any(value.strip() for value in request.args.values()):
         try:
-            result, map_items = mapview.run_search(request.args)
+            result, map_items = context.run_search(request.args, mapview.MAP_LIMIT)
         except ValidationError as exc:
             error = exc
-    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    at, config, staff = context.now(), context.site(), context.viewer_is_staff()
     rows = []
     if result is not None:
         for service, distance in result.items:
@@ -42,9 +42,11 @@ def search():
                 {
                     "service": service,
                     "distance": distance,
-                    "status": present.service_status(service, at, config),
-                    "data": present.service_dict(service, at, config, staff, distance),
-                    "age": present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+                    "status": serializers.service_status(service, at, config),
+                    "data": serializers.service_dict(service, at, config, staff, distance),
+                    "age": serializers.age_text(
+                        service.capacity.confirmed_at if service.capacity else None, at
+                    ),
                 }
             )
     map_parts, map_data, unplaced = None, None, 0
@@ -58,8 +60,8 @@ def search():
             error=error,
             result=result,
             rows=rows,
-            reference=present.reference(),
-            labels=present.STATUS_LABELS,
+            reference=context.reference(),
+            labels=serializers.STATUS_LABELS,
             map=map_parts,
             map_data=map_data,
             map_unplaced=unplaced,
@@ -78,9 +80,9 @@ def service_page(raw_id: str):
     if service_id is None:
         abort(404)
     service = load_service(db.session, service_id)
-    if service is None or (service.status != "active" and not present.viewer_is_staff()):
+    if service is None or (service.status != "active" and not context.viewer_is_staff()):
         abort(404)
-    at, config, staff = present.now(), present.site(), present.viewer_is_staff()
+    at, config, staff = context.now(), context.site(), context.viewer_is_staff()
     located = mapview.service_map(service)
     history, referrals = [], []
     if staff:
@@ -103,11 +105,11 @@ def service_page(raw_id: str):
         history=history,
         referrals=referrals,
         service=service,
-        data=present.service_dict(service, at, config, staff),
-        status=present.service_status(service, at, config),
-        age=present.age_text(service.capacity.confirmed_at if service.capacity else None, at),
-        labels=present.STATUS_LABELS,
-        reference=present.reference(),
+        data=serializers.service_dict(service, at, config, staff),
+        status=serializers.service_status(service, at, config),
+        age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        labels=serializers.STATUS_LABELS,
+        reference=context.reference(),
         staff=staff,
         map=located[0] if located else None,
         map_data=located[1] if located else None,

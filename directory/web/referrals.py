@@ -23,7 +23,7 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Participant, Referral, User
-from . import mapview, present
+from . import context, mapview, serializers
 from .auth import actor, require_roles
 from .ids import parse_id
 
@@ -53,7 +53,7 @@ def participants():
         .where(Participant.case_manager_id == current_user.id)
         .order_by(Participant.last_activity_at.desc())
     ).all()
-    return render_template("referrals/participants.html", participants=rows, reference=present.reference())
+    return render_template("referrals/participants.html", participants=rows, reference=context.reference())
 
 
 @bp.post("/participants")
@@ -73,7 +73,7 @@ def new_participant():
     place = (request.form.get("place") or "").strip() or None
     try:
         participant = create_participant(
-            db.session, actor(), needs, place, present.now(), present.reference()
+            db.session, actor(), needs, place, context.now(), context.reference()
         )
     except DomainError as exc:
         db.session.rollback()
@@ -81,7 +81,7 @@ def new_participant():
             select(Participant).where(Participant.case_manager_id == current_user.id)
         ).all()
         return render_template(
-            "referrals/participants.html", participants=rows, reference=present.reference(), error=exc
+            "referrals/participants.html", participants=rows, reference=context.reference(), error=exc
         ), exc.status
     return redirect(url_for("referrals.plan", code=participant.code))
 
@@ -101,7 +101,7 @@ def plan(code: str):
         "referrals/plan.html",
         participant=participant,
         loose=loose,
-        reference=present.reference(),
+        reference=context.reference(),
         case_managers=case_managers,
         error=None,
     )
@@ -119,8 +119,8 @@ def new_goal(code: str):
             participant,
             request.form.get("domain"),
             request.form.get("text"),
-            present.now(),
-            present.reference(),
+            context.now(),
+            context.reference(),
         )
     except DomainError as exc:
         db.session.rollback()
@@ -129,7 +129,7 @@ def new_goal(code: str):
             "referrals/plan.html",
             participant=participant,
             loose=[],
-            reference=present.reference(),
+            reference=context.reference(),
             case_managers=[],
             error=exc,
         ), exc.status
@@ -143,12 +143,12 @@ def transfer_participant(code: str):
     participant = get_participant(db.session, actor(), code)
     user_id = parse_id(request.form.get("case_manager_id", ""))
     target = db.session.get(User, user_id) if user_id is not None else None
-    transfer(db.session, actor(), participant, target, present.now())
+    transfer(db.session, actor(), participant, target, context.now())
     return redirect(url_for("referrals.participants"))
 
 
 def _check_context(service, participant, result, error=None, status=200):
-    at, config = present.now(), present.site()
+    at, config = context.now(), context.site()
     full = load_full_service(db.session, service.id)
     goals = participant.goals if participant else []
     return render_template(
@@ -156,9 +156,9 @@ def _check_context(service, participant, result, error=None, status=200):
         service=full,
         participant=participant,
         result=result,
-        data=present.check_dict(result),
-        age=present.age_text(full.capacity.confirmed_at if full.capacity else None, at),
-        labels=present.STATUS_LABELS,
+        data=serializers.check_dict(result, context.now(), context.site()),
+        age=serializers.age_text(full.capacity.confirmed_at if full.capacity else None, at),
+        labels=serializers.STATUS_LABELS,
         action_labels=ACTION_LABELS,
         reasons=REASON_CODES,
         reason_labels=REASON_LABELS,
@@ -201,7 +201,7 @@ def check_page():
     service = load_service(db.session, service_id)
     participant = _participant_arg(request.values.get("participant"))
     record = request.method == "POST"
-    result = check(db.session, actor(), service, participant, present.now(), present.site(), record=record)
+    result = check(db.session, actor(), service, participant, context.now(), context.site(), record=record)
     return _check_context(service, participant, result)
 
 
@@ -210,7 +210,7 @@ def check_page():
 def refer():
     """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
     try:
-        referral = submit(db.session, actor(), from_form(request.form), present.now(), present.site())
+        referral = submit(db.session, actor(), from_form(request.form), context.now(), context.site())
     except StaleCheck as exc:
         db.session.rollback()
         participant = _participant_arg(request.form.get("participant"))
@@ -221,7 +221,7 @@ def refer():
         db.session.rollback()  # show the check as it stands, without what the failed referral changed
         service = load_service(db.session, parse_id(request.form.get("service_id", "")))
         participant = _participant_arg(request.form.get("participant"))
-        result = check(db.session, actor(), service, participant, present.now(), present.site(), record=False)
+        result = check(db.session, actor(), service, participant, context.now(), context.site(), record=False)
         return _check_context(service, participant, result, exc, exc.status)
     return redirect(url_for("referrals.referral_page", referral_id=referral.id))
 
@@ -237,7 +237,7 @@ def referral_page(referral_id: int):
         "referrals/referral.html",
         referral=referral,
         open_states=OPEN_STATES,
-        labels=present.STATUS_LABELS,
+        labels=serializers.STATUS_LABELS,
         action_labels=ACTION_LABELS,
         reason_labels=REASON_LABELS,
     )
@@ -248,7 +248,7 @@ def referral_page(referral_id: int):
 def cancel(referral_id: int):
     """Cancel a referral (the hold ends)."""
     referral = load_referral(db.session, referral_id)
-    transition(db.session, actor(), referral, "cancel", present.now(), note=request.form.get("note") or None)
+    transition(db.session, actor(), referral, "cancel", context.now(), note=request.form.get("note") or None)
     return redirect(url_for("referrals.referral_page", referral_id=referral_id))
 
 
@@ -291,11 +291,11 @@ def slip(referral_id: int):
     referral = load_referral(db.session, referral_id)
     if not can_view(actor(), referral):
         abort(403)
-    lang = request.args.get("lang", present.site().language)
+    lang = request.args.get("lang", context.site().language)
     if lang not in SLIP_TEXT:
         lang = "en"
     service = load_full_service(db.session, referral.service_id)
-    data = present.service_dict(service, present.now(), present.site(), True)
+    data = serializers.service_dict(service, context.now(), context.site(), True)
     show_code = request.args.get("code") in ("1", "true")
     service_url = url_for("public.service_page", raw_id=service.id, _external=True)
     import segno

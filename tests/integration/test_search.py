@@ -246,7 +246,7 @@ def test_light_records_present_exactly_like_the_orm(demo_app):
     from directory.domain.records import load_records
     from directory.domain.search import load_service
     from directory.extensions import db
-    from directory.web import present
+    from directory.web import serializers
 
     with demo_app.test_request_context():
         ids = list(db.session.scalars(select(Service.id).order_by(Service.id)))
@@ -254,6 +254,8 @@ def test_light_records_present_exactly_like_the_orm(demo_app):
         site = demo_app.config["SITE"]
         for staff in (False, True):
             for service_id in ids:
-                orm = present.service_dict(load_service(db.session, service_id), FIXED_NOW, site, staff, 1.5)
-                light = present.service_dict(records[service_id], FIXED_NOW, site, staff, 1.5)
+                orm = serializers.service_dict(
+                    load_service(db.session, service_id), FIXED_NOW, site, staff, 1.5
+                )
+                light = serializers.service_dict(records[service_id], FIXED_NOW, site, staff, 1.5)
                 assert light == orm

@@ -1,19 +1,13 @@
-"""Presentation shared by pages and the API: services, capacity and ages as plain data."""
+"""Serializers shared by pages and the API: services, capacity, checks, referrals and plans as plain data."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from flask_login import current_user
-
 from ..config import SiteConfig
 from ..domain import capacity as cap
-from ..domain.access import STAFF
-from ..domain.clock import SiteClock
 from ..models import Service
-from ..types import utcnow
 
 STATUS_LABELS = {
     cap.LEAD_FUNDED: "LEAD-funded unit free",
@@ -24,28 +18,10 @@ STATUS_LABELS = {
     cap.UNVERIFIED: "Unverified: call first",
     cap.OPEN_ACCESS: "Open access",
 }
+
+
 # Badges a site may hide from the public (site file [public_badges]); staff always see them.
 SENSITIVE_ATTRIBUTES = ("accepts_sex_workers", "accepts_active_use", "criminal_record_ok", "lead_fundable")
-
-
-def clock() -> SiteClock:
-    """The site clock: the site's time zone, and the app's CLOCK (tests fix it) or the system clock."""
-    return SiteClock(site().time_zone, current_app.config.get("CLOCK") or utcnow)
-
-
-def now() -> datetime:
-    """The current time, in UTC (the site clock's)."""
-    return clock().now()
-
-
-def site() -> SiteConfig:
-    """The site configuration."""
-    return current_app.config["SITE"]
-
-
-def viewer_is_staff() -> bool:
-    """Whether the viewer is a signed-in staff or provider account."""
-    return bool(getattr(current_user, "is_authenticated", False)) and current_user.role in STAFF
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -221,47 +197,6 @@ def service_dict(
     return data
 
 
-_REFERENCE_TTL_SECONDS = 60.0
-
-
-def reference():
-    """The reference data (taxonomy, languages, populations, places), cached for a minute per app."""
-    import time
-
-    from ..domain.reference import Reference
-    from ..extensions import db
-
-    cache = current_app.extensions.setdefault("directory_reference", {})
-    loaded_at = cache.get("at", 0.0)
-    if "value" not in cache or time.monotonic() - loaded_at > _REFERENCE_TTL_SECONDS:
-        cache["value"] = Reference.load(db.session)
-        cache["at"] = time.monotonic()
-    return cache["value"]
-
-
-def address_geocoder():
-    """The configured address geocoder (None offline), built once per app."""
-    from ..geocoding import make_address_geocoder
-
-    cache = current_app.extensions.setdefault("directory_geocoder", {})
-    if "value" not in cache:
-        config = current_app.config
-        cache["value"] = make_address_geocoder(
-            config["GEOCODER"], config.get("GEOCODER_DOMAIN"), config.get("GEOCODER_USER_AGENT")
-        )
-    return cache["value"]
-
-
-def run_search(params):
-    """Validate request parameters and run the search (shared by the page and the API)."""
-    from ..domain.search import parse_query, search
-    from ..extensions import db
-
-    config, ref = site(), reference()
-    query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
-    return search(db.session, query, config, now(), ref)
-
-
 def service_short(service: Service) -> dict:
     """A service in short form (alternatives, referrals)."""
     location = primary_location(service)
@@ -278,9 +213,8 @@ def service_short(service: Service) -> dict:
     }
 
 
-def check_dict(result) -> dict:
+def check_dict(result, at: datetime, config: SiteConfig) -> dict:
     """The contract's `check` object."""
-    config = site()
     return {
         "service_id": result.service.id,
         "check_id": result.check_id,
@@ -288,9 +222,7 @@ def check_dict(result) -> dict:
         "would_displace": result.would_displace,
         "actions": result.actions,
         "reasons": result.reasons,
-        "capacity": capacity_dict(result.service, now(), config, True)
-        if result.capacity is not None
-        else None,
+        "capacity": capacity_dict(result.service, at, config, True) if result.capacity is not None else None,
         "alternatives": [
             {
                 "service": service_short(a.service),

@@ -1,0 +1,94 @@
+"""The request's context for views: the site, its clock, the reference data, the geocoder, and the one
+search runner that the page and the API share."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from flask import current_app
+from flask_login import current_user
+
+from ..config import SiteConfig
+from ..domain.access import STAFF
+from ..domain.clock import SiteClock
+from ..types import utcnow
+
+
+def clock() -> SiteClock:
+    """The site clock: the site's time zone, and the app's CLOCK (tests fix it) or the system clock."""
+    return SiteClock(site().time_zone, current_app.config.get("CLOCK") or utcnow)
+
+
+def now() -> datetime:
+    """The current time, in UTC (the site clock's)."""
+    return clock().now()
+
+
+def site() -> SiteConfig:
+    """The site configuration."""
+    return current_app.config["SITE"]
+
+
+def viewer_is_staff() -> bool:
+    """Whether the viewer is a signed-in staff or provider account."""
+    return bool(getattr(current_user, "is_authenticated", False)) and current_user.role in STAFF
+
+
+_REFERENCE_TTL_SECONDS = 60.0
+
+
+def reference():
+    """The reference data (taxonomy, languages, populations, places), cached for a minute per app."""
+    import time
+
+    from ..domain.reference import Reference
+    from ..extensions import db
+
+    cache = current_app.extensions.setdefault("directory_reference", {})
+    loaded_at = cache.get("at", 0.0)
+    if "value" not in cache or time.monotonic() - loaded_at > _REFERENCE_TTL_SECONDS:
+        cache["value"] = Reference.load(db.session)
+        cache["at"] = time.monotonic()
+    return cache["value"]
+
+
+def address_geocoder():
+    """The configured address geocoder (None offline), built once per app."""
+    from ..geocoding import make_address_geocoder
+
+    cache = current_app.extensions.setdefault("directory_geocoder", {})
+    if "value" not in cache:
+        config = current_app.config
+        cache["value"] = make_address_geocoder(
+            config["GEOCODER"], config.get("GEOCODER_DOMAIN"), config.get("GEOCODER_USER_AGENT")
+        )
+    return cache["value"]
+
+
+def run_search(params, map_limit: int = 0):
+    """Validate a request's search parameters and run the search: the one runner of the page and the API.
+
+    With `map_limit`, one search gives up to that many results for the map and the listed page is cut from
+    them (the same order: the ranking is exact for everything it returns). Returns (page, map results or
+    None).
+    """
+    from ..domain.search import SearchPage, parse_query, search
+    from ..extensions import db
+
+    config, ref, at = site(), reference(), now()
+    query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
+    if not map_limit:
+        return search(db.session, query, config, at, ref), None
+    full = search(db.session, dataclasses.replace(query, page=1, per_page=map_limit), config, at, ref)
+    start = (query.page - 1) * query.per_page
+    if full.total > map_limit and start + query.per_page > map_limit:
+        return search(db.session, query, config, at, ref), full.items
+    page = SearchPage(
+        items=full.items[start : start + query.per_page],
+        total=full.total,
+        page=query.page,
+        per_page=query.per_page,
+        query=query,
+    )
+    return page, full.items
