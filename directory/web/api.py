@@ -10,8 +10,7 @@ from ..domain.search import load_service
 from ..extensions import db
 from ..models import TaxonomyTerm, Unit
 from . import context, serializers
-from .auth import actor, require_roles
-from .ids import parse_id
+from .auth import actor, require_roles, visible_referral
 from .openapi import openapi_document
 from .reads import reads_only
 
@@ -36,20 +35,13 @@ def list_services():
     )
 
 
-def _service_id(raw: str) -> int:
-    service_id = parse_id(raw)
-    if service_id is None:
-        raise NotFound(f"no service {raw[:50]!r}")
-    return service_id
-
-
-@bp.get("/services/<raw_id>")
+@bp.get("/services/<id:service_id>")
 @reads_only
-def get_service(raw_id: str):
+def get_service(service_id: int):
     """One service."""
-    service = load_service(db.session, _service_id(raw_id))
+    service = load_service(db.session, service_id)
     if service is None or service.status != "active" and not context.viewer_is_staff():
-        raise NotFound(f"no service {raw_id}")
+        raise NotFound(f"no service {service_id}")
     return jsonify(
         serializers.service_dict(service, context.now(), context.site(), context.viewer_is_staff())
     )
@@ -111,13 +103,12 @@ def _json_body() -> dict:
     return body
 
 
-@bp.put("/services/<raw_id>/capacity")
+@bp.put("/services/<id:service_id>/capacity")
 @require_roles(*CAPACITY_KEEPERS)
-def put_capacity(raw_id: str):
+def put_capacity(service_id: int):
     """A provider sets its numbers (confirming them); holds beyond availability are flagged at risk."""
     from ..domain.capacity_updates import parse_changes, update_capacity
 
-    service_id = _service_id(raw_id)
     body = request.get_json(silent=True)
     if body is None:
         from ..domain.errors import ValidationError
@@ -138,13 +129,12 @@ def _capacity_of(row) -> dict:
     return serializers.capacity_dict(holder, context.now(), context.site(), True)
 
 
-@bp.post("/services/<raw_id>/capacity/confirm")
+@bp.post("/services/<id:service_id>/capacity/confirm")
 @require_roles(*CAPACITY_KEEPERS)
-def confirm_capacity(raw_id: str):
+def confirm_capacity(service_id: int):
     """ "Still correct": refresh confirmed_at, numbers unchanged."""
     from ..domain.capacity_updates import confirm_capacity as confirm
 
-    service_id = _service_id(raw_id)
     channel = "api" if g.get("bearer") else "web"
     row = confirm(db.session, actor(), service_id, channel, context.now())
     data = _capacity_of(row)
@@ -265,55 +255,38 @@ def create_referral():
     return jsonify(serializers.referral_dict(referral)), 201
 
 
-def _referral_id(raw: str) -> int:
-    referral_id = parse_id(raw)
-    if referral_id is None:
-        raise NotFound(f"no referral {raw[:50]!r}")
-    return referral_id
-
-
-@bp.get("/referrals/<raw_id>")
+@bp.get("/referrals/<id:referral_id>")
 @require_roles(*STAFF)
-def get_referral(raw_id: str):
+def get_referral(referral_id: int):
     """One referral with its history."""
-    from ..domain.errors import Forbidden
-    from ..domain.referrals import can_view, load_referral
-
-    referral = load_referral(db.session, _referral_id(raw_id))
-    if not can_view(actor(), referral):
-        raise Forbidden("this referral is not yours")
-    return jsonify(serializers.referral_dict(referral))
+    return jsonify(serializers.referral_dict(visible_referral(referral_id)))
 
 
-def _transition(raw_id: str, verb: str):
-    from ..domain.errors import Forbidden
-    from ..domain.referrals import can_view, load_referral, transition
+def _transition(referral_id: int, verb: str):
+    from ..domain.referrals import transition
 
-    acting = actor()
-    referral = load_referral(db.session, _referral_id(raw_id))
-    if not can_view(acting, referral):
-        raise Forbidden("this referral is not yours")
+    referral = visible_referral(referral_id)
     body = _json_body()
-    transition(db.session, acting, referral, verb, context.now(), note=body.get("note"))
+    transition(db.session, actor(), referral, verb, context.now(), note=body.get("note"))
     return jsonify(serializers.referral_dict(referral))
 
 
-@bp.post("/referrals/<raw_id>/accept")
+@bp.post("/referrals/<id:referral_id>/accept")
 @require_roles(*CAPACITY_KEEPERS)
-def accept_referral(raw_id: str):
+def accept_referral(referral_id: int):
     """The provider accepts: the hold becomes a placement (available or LEAD available drops by 1)."""
-    return _transition(raw_id, "accept")
+    return _transition(referral_id, "accept")
 
 
-@bp.post("/referrals/<raw_id>/decline")
+@bp.post("/referrals/<id:referral_id>/decline")
 @require_roles(*CAPACITY_KEEPERS)
-def decline_referral(raw_id: str):
+def decline_referral(referral_id: int):
     """The provider declines: the hold ends, the unit is free again."""
-    return _transition(raw_id, "decline")
+    return _transition(referral_id, "decline")
 
 
-@bp.post("/referrals/<raw_id>/cancel")
+@bp.post("/referrals/<id:referral_id>/cancel")
 @require_roles(*CASE_MANAGERS)
-def cancel_referral(raw_id: str):
+def cancel_referral(referral_id: int):
     """The case manager cancels: the hold ends, the unit is free again."""
-    return _transition(raw_id, "cancel")
+    return _transition(referral_id, "cancel")

@@ -111,6 +111,16 @@ def actor() -> Actor:
     return Actor.of(current_user.user)
 
 
+def visible_referral(referral_id: int):
+    """The referral, if the signed-in actor may see it (404 when there is none, 403 when not theirs)."""
+    from ..domain.referrals import can_view, load_referral
+
+    referral = load_referral(db.session, referral_id)
+    if not can_view(actor(), referral):
+        raise Forbidden("this referral is not yours")
+    return referral
+
+
 def require_roles(*roles: str):
     """View decorator: signed in (401, or the login page for pages) with one of these roles (403)."""
 

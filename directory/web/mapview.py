@@ -136,7 +136,7 @@ def payload(markers: list[Marker]) -> dict:
             for code, (symbol, text) in STATUS_MARKS.items()
         ],
         "badges": [label for _, label in BADGES],
-        "serviceUrl": url_for("public.service_page", raw_id="0")[:-1],
+        "serviceUrl": url_for("public.service_page", service_id="0")[:-1],
         "checkUrl": url_for("referrals.check_page", service_id="0")[:-1] if can_refer else None,
         "markers": markers,
     }

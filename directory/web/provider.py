@@ -37,10 +37,7 @@ def _organization_id() -> int:
     return org_id
 
 
-def _own_service(raw_id: str) -> Service:
-    service_id = parse_id(raw_id)
-    if service_id is None:
-        abort(404)
+def _own_service(service_id: int) -> Service:
     service = load_service(db.session, service_id)
     if service is None:
         abort(404)
@@ -98,11 +95,11 @@ def _back(service: Service):
     return redirect(url_for("provider.dashboard", **query) + f"#service-{service.id}")
 
 
-@bp.post("/provider/services/<raw_id>/confirm")
+@bp.post("/provider/services/<id:service_id>/confirm")
 @require_roles(*CAPACITY_KEEPERS)
-def confirm(raw_id: str):
+def confirm(service_id: int):
     """ "Still correct" for one service."""
-    service = _own_service(raw_id)
+    service = _own_service(service_id)
     confirm_capacity(db.session, actor(), service.id, "web", context.now())
     return _back(service)
 
@@ -139,11 +136,11 @@ def _form_changes(form) -> dict:
     return parse_changes(body)
 
 
-@bp.route("/provider/services/<raw_id>", methods=["GET", "POST"])
+@bp.route("/provider/services/<id:service_id>", methods=["GET", "POST"])
 @require_roles(*CAPACITY_KEEPERS)
-def edit(raw_id: str):
+def edit(service_id: int):
     """The one-screen update form with +/- steppers."""
-    service = _own_service(raw_id)
+    service = _own_service(service_id)
     if service.capacity is None:
         abort(404, "this service does not track capacity")
     error = None
@@ -216,17 +213,16 @@ def csv_safe(value) -> str:
     return text
 
 
-@bp.get("/provider/services/<raw_id>/history.csv")
+@bp.get("/provider/services/<id:service_id>/history.csv")
 @require_roles(*CAPACITY_KEEPERS, "project_manager")
-def history(raw_id: str):
+def history(service_id: int):
     """Every change and confirmation of a service's numbers, as CSV."""
     if current_user.role == "project_manager":
-        service_id = parse_id(raw_id)
-        service = load_service(db.session, service_id) if service_id is not None else None
+        service = load_service(db.session, service_id)
         if service is None:
             abort(404)
     else:
-        service = _own_service(raw_id)
+        service = _own_service(service_id)
     events = db.session.scalars(
         select(CapacityEvent)
         .where(CapacityEvent.service_id == service.id)

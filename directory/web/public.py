@@ -9,7 +9,6 @@ from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
 from . import context, mapview, serializers
-from .ids import parse_id
 from .reads import reads_only
 
 bp = Blueprint("public", __name__)
@@ -72,13 +71,10 @@ def search():
     )
 
 
-@bp.get("/services/<raw_id>")
+@bp.get("/services/<id:service_id>")
 @reads_only
-def service_page(raw_id: str):
+def service_page(service_id: int):
     """Everything about one service, with a print layout for a slip."""
-    service_id = parse_id(raw_id)
-    if service_id is None:
-        abort(404)
     service = load_service(db.session, service_id)
     if service is None or (service.status != "active" and not context.viewer_is_staff()):
         abort(404)

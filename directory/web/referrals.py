@@ -14,7 +14,6 @@ from ..domain.referral_requests import from_form, participant_for_referral, subm
 from ..domain.referrals import (
     OPEN_STATES,
     StaleCheck,
-    can_view,
     check,
     load_referral,
     load_service,
@@ -24,7 +23,7 @@ from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Participant, Referral, User
 from . import context, mapview, serializers
-from .auth import actor, require_roles
+from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
 
 bp = Blueprint("referrals", __name__)
@@ -230,9 +229,7 @@ def refer():
 @require_roles(*STAFF)
 def referral_page(referral_id: int):
     """A referral: what the check said, its state and history, and cancel / print."""
-    referral = load_referral(db.session, referral_id)
-    if not can_view(actor(), referral):
-        abort(403)
+    referral = visible_referral(referral_id)
     return render_template(
         "referrals/referral.html",
         referral=referral,
@@ -288,16 +285,14 @@ SLIP_TEXT = {
 @require_roles(*REFERRERS)
 def slip(referral_id: int):
     """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
-    referral = load_referral(db.session, referral_id)
-    if not can_view(actor(), referral):
-        abort(403)
+    referral = visible_referral(referral_id)
     lang = request.args.get("lang", context.site().language)
     if lang not in SLIP_TEXT:
         lang = "en"
     service = load_full_service(db.session, referral.service_id)
     data = serializers.service_dict(service, context.now(), context.site(), True)
     show_code = request.args.get("code") in ("1", "true")
-    service_url = url_for("public.service_page", raw_id=service.id, _external=True)
+    service_url = url_for("public.service_page", service_id=service.id, _external=True)
     import segno
     from markupsafe import Markup
 
