@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
+from directory.domain import capacity as cap
+
 from .common import FULL, SECRET, Run
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -34,7 +36,6 @@ BLOCK_ID = {
     "alternative": "referral_alternative",
     "event": "referral_event",
 }
-CLASSIFICATIONS = ("lead_funded", "spare_capacity", "displacement", "open_access", "coordinated_entry")
 
 
 def _app(path):
@@ -129,7 +130,7 @@ def grow_audit_log(conn, target: int) -> None:
         event_id += 1
         at = NOW - timedelta(seconds=target - event_id)
         action = rng.choice(actions)
-        payload = {"service_id": rng.randint(1, 300), "classification": rng.choice(CLASSIFICATIONS)}
+        payload = {"service_id": rng.randint(1, 300), "classification": rng.choice(cap.CLASSIFICATIONS)}
         content = canonical(event_id, at, 1, action, "referral", event_id, payload)
         digest = chain_hash(prev, content)
         batch.append(

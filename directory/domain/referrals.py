@@ -47,7 +47,6 @@ ACTIONS_BY_CLASSIFICATION = {
     cap.DISPLACEMENT: ("join_waitlist", "override"),
     cap.FULL: ("join_waitlist",),
 }
-ALL_ACTIONS = ("claim", "join_waitlist", "override", "request")
 OPEN_STATES = ("held", "requested", "waitlisted")
 ALTERNATIVE_RADIUS_KM = 10.0
 MAX_ALTERNATIVES = 5
@@ -410,8 +409,8 @@ class ReferralRequest:
 
 def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str | None]:
     """Check the request against the actor's role; returns the override's (reason code, justification)."""
-    if request.action not in ALL_ACTIONS:
-        raise ValidationError(f"action must be one of {', '.join(ALL_ACTIONS)}", "action")
+    if request.action not in cap.ACTIONS:
+        raise ValidationError(f"action must be one of {', '.join(cap.ACTIONS)}", "action")
     if actor.role == "peer_outreach" and request.action != "request":
         raise Forbidden("peer outreach workers send requests; claims and overrides are for case managers")
     if actor.role not in REFERRERS:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..domain.capacity import ACTIONS
+from ..models import REASON_CODES
+
 BOOL = {"type": "string", "enum": ["true", "false", "1", "0"]}
 ERROR = {
     "type": "object",
@@ -101,10 +104,10 @@ REFERRAL_NEW = {
     "properties": {
         "service_id": {"type": "integer", "minimum": 1},
         "participant_code": {"type": "string"},
-        "action": {"type": "string", "enum": ["claim", "join_waitlist", "override", "request"]},
+        "action": {"type": "string", "enum": list(ACTIONS)},
         "reason_code": {
             "type": "string",
-            "enum": ["acute_need", "safety", "eligibility", "participant_choice", "other"],
+            "enum": list(REASON_CODES),
         },
         "justification": {"type": "string", "minLength": 20},
         "goal_id": {"type": "integer", "minimum": 1},
