@@ -475,49 +475,53 @@ def create_referral(
     if action not in ACTIONS_BY_CLASSIFICATION[fresh.classification]:
         raise StaleCheck(f"{action} is not allowed when the classification is {fresh.classification}", fresh)
 
-    row = service.capacity
-    hold, state = "none", "requested"
-    if row is not None:
-        placement = holds.claim(holds.Counts.of(row), action)
-        placement.counts.store(row)
-        hold, state = placement.hold, placement.state
-
-    referral = Referral(
-        service_id=service.id,
-        participant_id=participant.id,
-        goal_id=goal.id if goal else None,
-        check_id=fresh.check_id,
-        action=action,
-        classification=fresh.classification,
-        state=state,
-        hold=hold,
-        would_displace=fresh.would_displace,
-        reason_code=reason_code,
-        justification=justification,
-        justification_hash=audit.text_hash(justification),
-        capacity_snapshot=fresh.capacity,
-        created_at=now,
-        created_by=actor.id,
-        expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
-        idempotency_key=request.idempotency_key,
-        domain=service.primary_domain,
-    )
-    for position, alternative in enumerate(fresh.alternatives):
-        reason = request.rejected_alternatives.get(alternative.service.id)
-        referral.alternatives.append(
-            ReferralAlternative(
-                service_id=alternative.service.id,
-                position=position,
-                classification=alternative.classification,
-                distance_km=None if alternative.distance_km is None else round(alternative.distance_km, 3),
-                rejection_reason=reason,
-            )
-        )
-    referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
-    session.add(referral)
-    participant.last_activity_at = now
+    # The savepoint begins after the recorded check is flushed: a lost idempotency race (the unique key on
+    # the referral) undoes only the claim and the referral, and the transaction stays usable.
     try:
-        with session.begin_nested():  # a lost idempotency race undoes only this referral
+        with session.begin_nested():
+            row = service.capacity
+            hold, state = "none", "requested"
+            if row is not None:
+                placement = holds.claim(holds.Counts.of(row), action)
+                placement.counts.store(row)
+                hold, state = placement.hold, placement.state
+
+            referral = Referral(
+                service_id=service.id,
+                participant_id=participant.id,
+                goal_id=goal.id if goal else None,
+                check_id=fresh.check_id,
+                action=action,
+                classification=fresh.classification,
+                state=state,
+                hold=hold,
+                would_displace=fresh.would_displace,
+                reason_code=reason_code,
+                justification=justification,
+                justification_hash=audit.text_hash(justification),
+                capacity_snapshot=fresh.capacity,
+                created_at=now,
+                created_by=actor.id,
+                expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
+                idempotency_key=request.idempotency_key,
+                domain=service.primary_domain,
+            )
+            for position, alternative in enumerate(fresh.alternatives):
+                reason = request.rejected_alternatives.get(alternative.service.id)
+                referral.alternatives.append(
+                    ReferralAlternative(
+                        service_id=alternative.service.id,
+                        position=position,
+                        classification=alternative.classification,
+                        distance_km=None
+                        if alternative.distance_km is None
+                        else round(alternative.distance_km, 3),
+                        rejection_reason=reason,
+                    )
+                )
+            referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
+            session.add(referral)
+            participant.last_activity_at = now
             session.flush()
     except IntegrityError as exc:
         raise DuplicateKey() from exc

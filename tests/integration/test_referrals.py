@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import func, select
 
 from directory.domain import capacity as cap
 from directory.domain.access import SYSTEM, Actor
@@ -426,3 +427,22 @@ def test_lifecycle_properties(app, session):
     )
     run().runTest()
     assert cap.LEAD_FUNDED  # the machine ran (it raises on any failure above)
+
+
+def test_a_lost_idempotency_race_undoes_only_its_own_claim_and_leaves_the_transaction_usable(app, session):
+    from directory.domain.referrals import DuplicateKey, find_by_key
+    from directory.models import ReferralCheck
+
+    service, cm, _, p = setup(session, {"maximum": 5, "available": 3, "waitlist": 0})
+    first = refer(session, app, cm, service, p, "claim", idempotency_key="same-key")
+    session.commit()
+    before = counts(session, service)
+    checks = session.scalar(select(func.count()).select_from(ReferralCheck))
+    # What a second worker does when it passed the key look-up before the first committed.
+    with pytest.raises(DuplicateKey):
+        refer(session, app, cm, service, p, "claim", idempotency_key="same-key")
+    assert find_by_key(session, cm, "same-key").id == first.id  # the session still answers
+    session.commit()
+    assert counts(session, service) == before  # the second claim's hold was undone
+    assert session.scalar(select(func.count()).select_from(Referral)) == 1
+    assert session.scalar(select(func.count()).select_from(ReferralCheck)) == checks
