@@ -210,6 +210,24 @@ def add_goal(
     return goal
 
 
+def loose_referrals(session: Session, participant: Participant) -> list:
+    """The participant's referrals that answer no goal of the plan, oldest first."""
+    from ..models import Referral
+
+    return list(
+        session.scalars(
+            select(Referral)
+            .where(Referral.participant_id == participant.id, Referral.goal_id.is_(None))
+            .order_by(Referral.id)
+        )
+    )
+
+
+def owner_of(referral) -> int | None:
+    """The case manager who holds the participant behind a referral (None once the participant is purged)."""
+    return referral.participant.case_manager_id if referral.participant is not None else None
+
+
 @writes
 def transfer(session: Session, actor: Actor, participant: Participant, to_user, now: datetime) -> None:
     """Hand a participant to another case manager."""

@@ -36,7 +36,7 @@ from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .geo import bounding_box, geodesic_km
 from .notifications import notify, organization_staff
-from .participants import screen_free_text
+from .participants import owner_of, screen_free_text
 
 ACTIONS_BY_CLASSIFICATION = {
     cap.OPEN_ACCESS: ("request",),
@@ -593,7 +593,7 @@ def can_view(actor: Actor, referral: Referral) -> bool:
         return referral.service.organization_id == actor.organization_id
     if referral.created_by == actor.id:
         return True
-    return referral.participant is not None and referral.participant.case_manager_id == actor.id
+    return actor.id is not None and owner_of(referral) == actor.id
 
 
 def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
@@ -606,8 +606,7 @@ def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
         ):
             raise Forbidden("only the receiving provider accepts or declines a referral")
     elif verb == "cancel":
-        owner = referral.participant.case_manager_id if referral.participant else None
-        if not (actor.is_admin or actor.id in (referral.created_by, owner)):
+        if not (actor.is_admin or actor.id in (referral.created_by, owner_of(referral))):
             raise Forbidden("only the referring case manager cancels a referral")
     else:
         raise Forbidden("referrals expire on their own")

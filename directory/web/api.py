@@ -173,14 +173,17 @@ def create_participant():
     participant = create(
         db.session, actor(), body.get("needs"), body.get("place"), context.now(), context.reference()
     )
-    return jsonify(serializers.participant_dict(participant)), 201
+    return jsonify(serializers.participant_dict(participant, [])), 201
 
 
 @bp.get("/participants/<code>")
 @require_roles(*CASE_MANAGERS)
 def get_participant(code: str):
     """A participant with their plan: goals and the referrals under each."""
-    return jsonify(serializers.participant_dict(_participant_for(code, actor())))
+    from ..domain.participants import loose_referrals
+
+    participant = _participant_for(code, actor())
+    return jsonify(serializers.participant_dict(participant, loose_referrals(db.session, participant)))
 
 
 @bp.post("/participants/<code>/goals")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF
 from ..domain.errors import DomainError, NotFound
-from ..domain.participants import add_goal, create_participant, get_participant, transfer
+from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
 from ..domain.referral_requests import from_form, participant_for_referral, submit
 from ..domain.referrals import (
     OPEN_STATES,
@@ -21,7 +21,7 @@ from ..domain.referrals import (
 )
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
-from ..models import REASON_CODES, Participant, Referral, User
+from ..models import REASON_CODES, Participant, User
 from . import context, mapview, serializers
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
@@ -90,9 +90,7 @@ def new_participant():
 def plan(code: str):
     """A participant's Individual Intervention Plan: goals, each with its referrals and their states."""
     participant = get_participant(db.session, actor(), code)
-    loose = db.session.scalars(
-        select(Referral).where(Referral.participant_id == participant.id, Referral.goal_id.is_(None))
-    ).all()
+    loose = loose_referrals(db.session, participant)
     case_managers = db.session.scalars(
         select(User).where(User.role == "case_manager", User.active.is_(True)).order_by(User.email)
     ).all()

@@ -283,18 +283,8 @@ def goal_dict(goal) -> dict:
     }
 
 
-def participant_dict(participant) -> dict:
-    """The contract's `participant` with its plan."""
-    from sqlalchemy import select
-
-    from ..extensions import db
-    from ..models import Referral
-
-    loose = db.session.scalars(
-        select(Referral)
-        .where(Referral.participant_id == participant.id, Referral.goal_id.is_(None))
-        .order_by(Referral.id)
-    ).all()
+def participant_dict(participant, loose: list) -> dict:
+    """The contract's `participant` with its plan (`loose`: its referrals that answer no goal)."""
     return {
         "code": participant.code,
         "case_manager_id": participant.case_manager_id,
