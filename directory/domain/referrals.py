@@ -505,40 +505,49 @@ def create_referral(
                 expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
                 idempotency_key=request.idempotency_key,
                 domain=service.primary_domain,
+                alternatives=_offered(fresh.alternatives, request.rejected_alternatives),
             )
-            for position, alternative in enumerate(fresh.alternatives):
-                reason = request.rejected_alternatives.get(alternative.service.id)
-                referral.alternatives.append(
-                    ReferralAlternative(
-                        service_id=alternative.service.id,
-                        position=position,
-                        classification=alternative.classification,
-                        distance_km=None
-                        if alternative.distance_km is None
-                        else round(alternative.distance_km, 3),
-                        rejection_reason=reason,
-                    )
-                )
             referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
             session.add(referral)
             participant.last_activity_at = now
             session.flush()
     except IntegrityError as exc:
         raise DuplicateKey() from exc
+    _announce(session, actor, referral, fresh, row, now)
+    return referral
+
+
+def _offered(alternatives: list[Alternative], rejected: dict[int, str]) -> list[ReferralAlternative]:
+    """The alternatives the check offered, kept with the referral, with why each did not fit if given."""
+    return [
+        ReferralAlternative(
+            service_id=alternative.service.id,
+            position=position,
+            classification=alternative.classification,
+            distance_km=None if alternative.distance_km is None else round(alternative.distance_km, 3),
+            rejection_reason=rejected.get(alternative.service.id),
+        )
+        for position, alternative in enumerate(alternatives)
+    ]
+
+
+def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckResult, row, now: datetime):
+    """The new referral's audit event and its notice to the provider's staff."""
+    service = referral.service
     audit.append(
         session,
         actor.id,
-        f"referral.{action}",
+        f"referral.{referral.action}",
         "referral",
         referral.id,
         {
             "service_id": service.id,
-            "participant_id": participant.id,
+            "participant_id": referral.participant_id,
             "classification": fresh.classification,
-            "state": state,
-            "hold": hold,
+            "state": referral.state,
+            "hold": referral.hold,
             "would_displace": fresh.would_displace,
-            "reason_code": reason_code,
+            "reason_code": referral.reason_code,
             "justification_sha256": referral.justification_hash,
             "capacity_before": fresh.capacity,
             "capacity_after": snapshot(row) if row is not None else None,
@@ -546,17 +555,18 @@ def create_referral(
         },
         now,
     )
+    held = (
+        f" A unit is held until {referral.expires_at:%Y-%m-%d %H:%M} UTC." if referral.state == "held" else ""
+    )
     notify(
         session,
         organization_staff(session, service.organization_id),
         "referral_new",
         f"New referral to {service.name}",
-        f"A referral ({action.replace('_', ' ')}) arrived for {service.name}."
-        + (f" A unit is held until {referral.expires_at:%Y-%m-%d %H:%M} UTC." if state == "held" else ""),
+        f"A referral ({referral.action.replace('_', ' ')}) arrived for {service.name}.{held}",
         now,
         link=f"/provider/referrals/{referral.id}",
     )
-    return referral
 
 
 class DuplicateKey(DomainError):
