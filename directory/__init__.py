@@ -92,12 +92,25 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
-    from .web import api, auth, mapview, pm, provider, public, reads, referrals, security, transactions
+    from .web import (
+        api,
+        auth,
+        context,
+        mapview,
+        pm,
+        provider,
+        public,
+        reads,
+        referrals,
+        security,
+        transactions,
+    )
     from .web.ids import IdConverter
 
     app.url_map.converters["id"] = IdConverter
     install_request_logging(app)
     security.install(app)
+    context.install(app)  # template filters: times in the site's zone and the reader's language
     reads.install(app)  # before auth: its token lookup is the first statement
     auth.install(app)
     app.register_blueprint(public.bp)

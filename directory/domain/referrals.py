@@ -35,6 +35,7 @@ from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .geo import bounding_box, geodesic_km
+from .local_time import moment_text, plain
 from .notifications import notify, organization_staff
 from .participants import owner_of, screen_free_text
 
@@ -513,7 +514,7 @@ def create_referral(
             session.flush()
     except IntegrityError as exc:
         raise DuplicateKey() from exc
-    _announce(session, actor, referral, fresh, row, now)
+    _announce(session, actor, referral, fresh, row, site)
     return referral
 
 
@@ -531,9 +532,9 @@ def _offered(alternatives: list[Alternative], rejected: dict[int, str]) -> list[
     ]
 
 
-def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckResult, row, now: datetime):
-    """The new referral's audit event and its notice to the provider's staff."""
-    service = referral.service
+def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckResult, row, site: SiteConfig):
+    """The new referral's audit event and its notice to the provider's staff (times in the site's zone)."""
+    service, now = referral.service, referral.created_at
     audit.append(
         session,
         actor.id,
@@ -556,7 +557,9 @@ def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckRe
         now,
     )
     held = (
-        f" A unit is held until {referral.expires_at:%Y-%m-%d %H:%M} UTC." if referral.state == "held" else ""
+        f" A unit is held until {plain(moment_text(referral.expires_at, site.time_zone))}."
+        if referral.state == "held"
+        else ""
     )
     notify(
         session,

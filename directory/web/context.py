@@ -92,3 +92,36 @@ def run_search(params, map_limit: int = 0):
         query=query,
     )
     return page, full.items
+
+
+def reader_locale(language: str | None = None) -> str:
+    """The Babel locale a page is read in: the given language, else the site's (US forms by default)."""
+    from ..domain.local_time import reader_locale as for_language
+
+    return for_language(language or site().language)
+
+
+def install(app) -> None:
+    """Template filters for times people read: the site's zone and the reader's language, never UTC."""
+    from ..domain import local_time
+
+    @app.template_filter("local_time")
+    def local_time_filter(moment: datetime | None, language: str | None = None) -> str:
+        if moment is None:
+            return ""
+        return local_time.moment_text(moment, site().time_zone, reader_locale(language))
+
+    @app.template_filter("local_day")
+    def local_day_filter(moment: datetime | None, language: str | None = None) -> str:
+        return (
+            "" if moment is None else local_time.day_text(moment, site().time_zone, reader_locale(language))
+        )
+
+    @app.template_filter("site_date")
+    def site_date_filter(moment: datetime) -> str:
+        """The site's calendar day of a moment as YYYY-MM-DD (for date inputs)."""
+        return clock().local(moment).date().isoformat()
+
+    @app.template_filter("from_now")
+    def from_now_filter(moment: datetime | None, language: str | None = None) -> str:
+        return "" if moment is None else local_time.relative_text(moment, now(), reader_locale(language))

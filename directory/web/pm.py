@@ -146,7 +146,7 @@ def dashboard():
         charts=_charts(data),
         chain=_chain_state(),
         imports=_imports(),
-        end_shown=period.end - timedelta(days=1),
+        end_shown=period.end - timedelta(microseconds=1),  # the site's day holding the period's last moment
     )
 
 

@@ -22,7 +22,7 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Participant, User
-from . import context, mapview, serializers
+from . import context, mapview, serializers, slips
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
 
@@ -247,48 +247,16 @@ def cancel(referral_id: int):
     return redirect(url_for("referrals.referral_page", referral_id=referral_id))
 
 
-SLIP_TEXT = {
-    "en": {
-        "title": "Your referral",
-        "address": "Address",
-        "phone": "Phone",
-        "hours": "Hours",
-        "bring": "What to bring",
-        "contact": "Your contact",
-        "code": "Reference",
-        "call_first": "Call before you go",
-        "confidential": "Call this number to arrange how to get there.",
-        "open24": "Open 24 hours",
-        "days": {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"},
-        "held_until": "A place is kept for you until",
-    },
-    "es": {
-        "title": "Su referido",
-        "address": "Dirección",
-        "phone": "Teléfono",
-        "hours": "Horario",
-        "bring": "Qué traer",
-        "contact": "Su contacto",
-        "code": "Referencia",
-        "call_first": "Llame antes de ir",
-        "confidential": "Llame a este número para saber cómo llegar.",
-        "open24": "Abierto las 24 horas",
-        "days": {"MO": "lun", "TU": "mar", "WE": "mié", "TH": "jue", "FR": "vie", "SA": "sáb", "SU": "dom"},
-        "held_until": "Se le guarda un lugar hasta",
-    },
-}
-
-
 @bp.get("/referrals/<id:referral_id>/slip")
 @require_roles(*REFERRERS)
 def slip(referral_id: int):
     """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
     referral = visible_referral(referral_id)
-    lang = request.args.get("lang", context.site().language)
-    if lang not in SLIP_TEXT:
-        lang = "en"
+    config = context.site()
+    language = slips.slip_language(request.args.get("lang"), config.language)
+    lang, words = language.code, slips.SLIP_TEXT[language.code]
     service = load_full_service(db.session, referral.service_id)
-    data = serializers.service_dict(service, context.now(), context.site(), True)
+    data = serializers.service_dict(service, context.now(), config, True)
     show_code = request.args.get("code") in ("1", "true")
     service_url = url_for("public.service_page", service_id=service.id, _external=True)
     import segno
@@ -299,13 +267,19 @@ def slip(referral_id: int):
     # A small map only when there is a tile server: on a plain background a pin tells a participant nothing.
     # Confidential locations have none (service_map returns None for them).
     located = mapview.slip_map(service) if current_app.config.get("MAP_TILES") != "none" else None
+    held_until = referral.expires_at if referral.state == "held" else None
+    sms = slips.text_message(data, held_until, config.time_zone, words, context.reader_locale(lang))
     return render_template(
         "referrals/slip.html",
         referral=referral,
         service=service,
         data=data,
-        t=SLIP_TEXT[lang],
+        t=words,
         lang=lang,
+        language_notice=language.notice,
+        providers_words=lang != config.language,
+        hours=slips.hours_lines(data["schedule"], words),
+        sms=sms,
         show_code=show_code,
         case_manager=referral.creator,
         service_url=service_url,

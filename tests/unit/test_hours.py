@@ -52,3 +52,20 @@ def test_time_zone_is_the_sites():
     moment = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
     assert is_open(NINE_TO_FIVE, moment, TZ)
     assert not is_open(NINE_TO_FIVE, moment, "Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        # 1 November 2026: 01:30 happens twice in Seattle, at 08:30 UTC (PDT) and 09:30 UTC (PST).
+        (datetime(2026, 11, 1, 8, 30, tzinfo=UTC), True),
+        (datetime(2026, 11, 1, 9, 30, tzinfo=UTC), True),
+        (datetime(2026, 11, 1, 10, 0, tzinfo=UTC), False),  # 02:00 PST: Saturday night's opening is over
+        # 8 March 2026: 02:00 does not exist; 09:59 UTC is 01:59 PST, 10:00 UTC is 03:00 PDT.
+        (datetime(2026, 3, 8, 9, 59, tzinfo=UTC), True),
+        (datetime(2026, 3, 8, 10, 0, tzinfo=UTC), False),
+    ],
+)
+def test_open_now_on_the_nights_the_clocks_change(moment, expected):
+    saturday_night = [slot("SA", time(22), time(2))]  # Saturday 22:00 until Sunday 02:00, local time
+    assert is_open(saturday_night, moment, TZ) is expected

@@ -1,0 +1,152 @@
+"""The participant's slip, on paper and as a text message: what they need at the door, in their language.
+
+A slip never says LEAD or diversion, never carries a confidential address, and gives every time in the
+site's zone. Its fixed sentences exist in English and Spanish; imported provider text (names, what to bring)
+stays as the provider wrote it, marked as such on a slip in another language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel import Locale, UnknownLocaleError
+
+from ..domain.local_time import moment_text, plain
+
+SLIP_TEXT = {
+    "en": {
+        "title": "Your referral",
+        "address": "Address",
+        "phone": "Phone",
+        "hours": "Hours",
+        "intake": "Intake",
+        "curfew": "Curfew",
+        "bring": "What to bring",
+        "contact": "Your contact",
+        "code": "Reference",
+        "call_first": "Call before you go",
+        "confidential": "Call this number to arrange how to get there.",
+        "open24": "Open 24 hours",
+        "days": {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"},
+        "held_until": "A place is kept for you until",
+        "held_short": "Held until",
+        "providers_words": "In the provider's words",
+        "text_message": "Text message",
+        "print": "Print",
+    },
+    "es": {
+        "title": "Su referido",
+        "address": "Dirección",
+        "phone": "Teléfono",
+        "hours": "Horario",
+        "intake": "Admisión",
+        "curfew": "Hora de cierre",
+        "bring": "Qué traer",
+        "contact": "Su contacto",
+        "code": "Referencia",
+        "call_first": "Llame antes de ir",
+        "confidential": "Llame a este número para saber cómo llegar.",
+        "open24": "Abierto las 24 horas",
+        "days": {"MO": "lun", "TU": "mar", "WE": "mié", "TH": "jue", "FR": "vie", "SA": "sáb", "SU": "dom"},
+        "held_until": "Se le guarda un lugar hasta",
+        "held_short": "Guardado hasta",
+        "providers_words": "En palabras del proveedor",
+        "text_message": "Mensaje de texto",
+        "print": "Imprimir",
+    },
+}
+DAY_ORDER = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# GSM 7-bit basic characters: a text using only these fits 153 characters per part of a long message;
+# any other character makes the whole message UCS-2, 67 characters per part.
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+TWO_MESSAGES = {"gsm7": 2 * 153, "ucs2": 2 * 67}
+
+
+@dataclass(frozen=True)
+class SlipLanguage:
+    """The language a slip is printed in, and what the case manager is told when it is not the one asked."""
+
+    code: str
+    notice: str | None = None
+
+
+def slip_language(asked: str | None, site_language: str) -> SlipLanguage:
+    """The slip's language: the one asked for if its sentences exist, else the site's, with a notice."""
+    code = asked or site_language
+    if code in SLIP_TEXT:
+        return SlipLanguage(code)
+    fallback = site_language if site_language in SLIP_TEXT else "en"
+    try:
+        name = Locale.parse(code).get_display_name("en") or code
+    except (UnknownLocaleError, ValueError):
+        name = code[:20]
+    english = Locale.parse(fallback).get_display_name("en")
+    return SlipLanguage(fallback, f"No {name} slip yet: printing in {english}.")
+
+
+def hours_lines(schedule: list[dict], words: dict) -> list[str]:
+    """Weekly hours as few lines as they read: days with the same hours together ("Mon–Fri 09:00–17:00"),
+    and "Open 24 hours" once when every day is."""
+    by_day: dict[str, list[str]] = {}
+    for slot in schedule:
+        whole_day = slot["opens_at"] == slot["closes_at"] == "00:00"
+        by_day.setdefault(slot["byday"], []).append(
+            words["open24"] if whole_day else f"{slot['opens_at']}–{slot['closes_at']}"
+        )
+    if len(by_day) == 7 and all(hours == [words["open24"]] for hours in by_day.values()):
+        return [words["open24"]]
+    lines: list[tuple[list[str], str]] = []
+    for day in DAY_ORDER:
+        if day not in by_day:
+            continue
+        hours = ", ".join(by_day[day])
+        previous = lines[-1] if lines else None
+        adjacent = previous and DAY_ORDER.index(previous[0][-1]) == DAY_ORDER.index(day) - 1
+        if previous and adjacent and previous[1] == hours:
+            previous[0].append(day)
+        else:
+            lines.append(([day], hours))
+    out = []
+    for days, hours in lines:
+        label = words["days"][days[0]] + (f"–{words['days'][days[-1]]}" if len(days) > 1 else "")
+        out.append(f"{label} {hours}")
+    return out
+
+
+def text_message(data: dict, expires_at, zone: str, words: dict, locale: str) -> str:
+    """The slip's essentials as a text message (name, phone, address, hours, hold) within two messages."""
+    location = data.get("location") or {}
+    phone = ", ".join(p["number"] for p in data.get("phones") or [])
+    lines = [data["name"]]
+    if phone:
+        lines.append(f"{words['phone']}: {phone}")
+    if location.get("confidential"):
+        lines.append(words["confidential"])
+    elif location.get("address"):
+        lines.append(location["address"])
+    if expires_at is not None:
+        lines.append(f"{words['held_short']}: {plain(moment_text(expires_at, zone, locale))}")
+    hours = hours_lines(data.get("schedule") or [], words)
+    if hours:
+        lines.append(f"{words['hours']}: " + "; ".join(hours))
+    return _within_two_messages(lines)
+
+
+def _within_two_messages(lines: list[str]) -> str:
+    """Drop the last (least needed) lines, then shorten the name, until the text fits two messages."""
+    while True:
+        text = "\n".join(lines)
+        limit = TWO_MESSAGES["gsm7" if set(text) <= GSM7 else "ucs2"]
+        if len(text) <= limit:
+            return text
+        if len(lines) > 3:  # name, phone and address stay as long as anything else can go
+            lines = lines[:-1]
+            continue
+        # Three dots are GSM 7-bit (an ellipsis is not); the phone and the address are never cut.
+        room = limit - len("\n".join(lines[1:])) - 1 - 3
+        if room < 10:
+            return text[: limit - 3] + "..."
+        lines = [lines[0][:room].rstrip() + "...", *lines[1:]]
