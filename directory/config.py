@@ -100,6 +100,13 @@ class SiteConfig:
     reminder_hours_before: dict[str, float]
     public_badges: dict[str, bool]
     places: tuple[Place, ...] = field(default_factory=tuple)
+    slip_languages: tuple[str, ...] = ("en", "es")  # the languages a case manager may print a slip in
+
+
+def _slip_languages(site: dict) -> tuple[str, ...]:
+    """The site's language first, then the others the site file lists (Spanish when it lists none)."""
+    language = site.get("language", "en")
+    return tuple(dict.fromkeys([language, *site.get("slip_languages", ["es"])]))
 
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
@@ -130,6 +137,9 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             name=site.get("name", "Resource directory"),
             time_zone=site.get("time_zone", "UTC"),
             language=site.get("language", "en"),
+            slip_languages=tuple(
+                dict.fromkeys([site.get("language", "en"), *site.get("slip_languages", ["es"])])
+            ),
             center=(float(center[0]), float(center[1])),
             default_radius_km=float(site.get("default_radius_km", 10)),
             public_read=bool(site.get("public_read", True)),

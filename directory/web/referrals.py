@@ -231,6 +231,7 @@ def referral_page(referral_id: int):
     return render_template(
         "referrals/referral.html",
         referral=referral,
+        slip_choices=slips.slip_choices(context.site().slip_languages),
         open_states=OPEN_STATES,
         labels=serializers.STATUS_LABELS,
         action_labels=ACTION_LABELS,

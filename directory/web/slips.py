@@ -87,6 +87,18 @@ def slip_language(asked: str | None, site_language: str) -> SlipLanguage:
     return SlipLanguage(fallback, f"No {name} slip yet: printing in {english}.")
 
 
+def slip_choices(languages: tuple[str, ...]) -> list[dict]:
+    """The slip languages the site lists, each named in itself, and whether its sentences exist yet."""
+    choices = []
+    for code in languages:
+        try:
+            label = Locale.parse(code).get_display_name(code) or code
+        except (UnknownLocaleError, ValueError):
+            label = code
+        choices.append({"code": code, "label": label[:1].upper() + label[1:], "ready": code in SLIP_TEXT})
+    return choices
+
+
 def hours_lines(schedule: list[dict], words: dict) -> list[str]:
     """Weekly hours as few lines as they read: days with the same hours together ("Mon–Fri 09:00–17:00"),
     and "Open 24 hours" once when every day is."""

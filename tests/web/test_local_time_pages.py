@@ -79,3 +79,12 @@ def test_the_slip_prints_what_is_needed_at_the_door_and_says_when_its_language_i
     spanish = _text(client.get(f"/referrals/{referral.id}/slip?lang=es"))
     assert "En palabras del proveedor:" in spanish and "<dt>Admisión</dt>" in spanish
     assert "En palabras del proveedor" not in english and "No Somali" not in english
+
+
+def test_the_referral_page_offers_every_slip_language_the_site_lists(client, session, cm_world):  # noqa: F811
+    referral = _held(client, session, cm_world)
+    page = _text(client.get(f"/referrals/{referral.id}"))
+    # The demo site file lists English, then Spanish, Somali and Vietnamese (each named in itself).
+    for code, label in (("en", "English"), ("es", "Español"), ("so", "Soomaali"), ("vi", "Tiếng Việt")):
+        assert f'slip?lang={code}" lang="{code}">Print slip: {label}' in page
+    assert "Soomaali (in English for now)" in page and "Español (in English for now)" not in page
