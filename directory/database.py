@@ -127,7 +127,14 @@ def begin_write(session: Session) -> None:
             return
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
-        session.commit()
+        # End the read without expiring what it loaded (reloading it all cost a claim a sixth of its time):
+        # what an operation decides on, it re-reads under the lock (capacity rows with populate_existing,
+        # a referral with refresh).
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})
     session.info[WRITING] = True
 
