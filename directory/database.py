@@ -26,7 +26,16 @@ class WriteLockedConnection(sqlite3.Connection):
     """
 
     write_lock: threading.Lock | None = None
+    lock_timeout_s = 5.0
     holding = False
+
+    def take_write_lock(self) -> None:
+        """Wait for this process's other writers (SQLite's busy timeout at most), or fail as SQLite would."""
+        if not self.write_lock.acquire(timeout=self.lock_timeout_s):
+            # The same error SQLite gives when its own busy timeout runs out: answered as 503.
+            busy = sqlite3.OperationalError("database is locked (waited for this process's writers)")
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, busy)
+        self.holding = True
 
     def release_write_lock(self) -> None:
         """Let the next writer of this process in."""
@@ -78,6 +87,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int = 5000) -> None:
     def on_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
         if isinstance(dbapi_connection, WriteLockedConnection):
             dbapi_connection.write_lock = lock
+            dbapi_connection.lock_timeout_s = busy_timeout_ms / 1000
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -92,11 +102,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int = 5000) -> None:
         mode = connection.get_execution_options().get(BEGIN_MODE_OPTION, "DEFERRED")
         raw = connection.connection.dbapi_connection
         if mode == "IMMEDIATE" and isinstance(raw, WriteLockedConnection):
-            if not raw.write_lock.acquire(timeout=busy_timeout_ms / 1000):
-                # The same error SQLite gives when its own busy timeout runs out: answered as 503.
-                busy = sqlite3.OperationalError("database is locked (waited for this process's writers)")
-                raise exc.OperationalError("BEGIN IMMEDIATE", None, busy)
-            raw.holding = True
+            raw.take_write_lock()
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
         except Exception:
@@ -122,21 +128,34 @@ def begin_write(session: Session) -> None:
     the writers there.
     """
     session = _held(session)
-    if session.in_transaction():
-        if session.info.get(WRITING):
-            return
+    if not session.in_transaction():
+        session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})
+    elif not session.info.get(WRITING):
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() with unflushed changes: start the write transaction first")
-        # End the read without expiring what it loaded (reloading it all cost a claim a sixth of its time):
-        # what an operation decides on, it re-reads under the lock (capacity rows with populate_existing,
-        # a referral with refresh).
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
-    session.connection(execution_options={BEGIN_MODE_OPTION: "IMMEDIATE"})
+        # The request's reads so far (its token, the objects it named) stay loaded: what an operation
+        # decides on, it re-reads under the lock (capacity rows with populate_existing, a referral with
+        # refresh). On PostgreSQL nothing more is needed: row locks serialize the writers and each statement
+        # reads what is committed. On SQLite the read transaction becomes a write one on the same
+        # connection: a new connection from the pool cost a sixth of a capacity update.
+        if session.get_bind().dialect.name == "sqlite":
+            _upgrade_to_write(session.connection())
     session.info[WRITING] = True
+
+
+def _upgrade_to_write(connection) -> None:
+    """End a read-only SQLite transaction and begin BEGIN IMMEDIATE on the same connection, under the
+    process's write lock."""
+    raw = connection.connection.dbapi_connection
+    connection.exec_driver_sql("COMMIT")  # nothing was written: this only ends the read snapshot
+    if isinstance(raw, WriteLockedConnection):
+        raw.take_write_lock()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except Exception:
+        if isinstance(raw, WriteLockedConnection):
+            raw.release_write_lock()
+        raise
 
 
 def writes(operation):
