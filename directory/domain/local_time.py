@@ -44,8 +44,8 @@ def day_text(moment: datetime, zone: str, locale: str = DEFAULT_LOCALE) -> str:
 
 
 def relative_text(moment: datetime, now: datetime, locale: str = DEFAULT_LOCALE) -> str:
-    """How far a moment is from now, in words ("in 2 hours", "3 hr. ago")."""
-    return format_timedelta(moment - now, add_direction=True, format="short", locale=locale)
+    """How far a moment is from now, in words ("in 2 hours", "3 hours ago")."""
+    return format_timedelta(moment - now, add_direction=True, locale=locale)
 
 
 def plain(text: str) -> str:

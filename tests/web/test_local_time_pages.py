@@ -35,7 +35,7 @@ def test_the_referral_page_and_slips_give_the_hold_in_local_time(client, session
     english = _text(client.get(f"/referrals/{referral.id}/slip"))
     spanish = _text(client.get(f"/referrals/{referral.id}/slip?lang=es"))
     assert f"A place is kept for you until {ENDS_EN} AM." in english
-    assert f"Se le guarda un lugar hasta {ENDS_ES} a.m." in spanish
+    assert f"Se le guarda un lugar hasta {ENDS_ES} a.m.</strong>" in spanish  # one period, not two
     for text in (page, english, spanish):
         assert "UTC" not in text and "18:00" not in text
 
