@@ -69,9 +69,10 @@ def _rejected(raw: object) -> dict[int, str]:
         raise ValidationError(message, "alternatives_rejected")
     rejected = {}
     for key, value in raw.items():
-        if _id(key) is None or not isinstance(value, str):
+        service_id = _id(key)
+        if service_id is None or not isinstance(value, str):
             raise ValidationError(message, "alternatives_rejected")
-        rejected[_id(key)] = value
+        rejected[service_id] = value
     return rejected
 
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
+from .errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,5 @@ def install(app: Flask) -> None:
         except DBAPIError as exc:
             session.rollback()
             log.warning("commit failed: %s", exc.__class__.__name__, exc_info=exc)
-            return _unavailable()
+            return database_unavailable()
         return response
-
-
-def _unavailable():
-    from .errors import database_unavailable
-
-    return database_unavailable()
