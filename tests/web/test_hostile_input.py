@@ -28,7 +28,7 @@ from directory.models import (
     User,
 )
 from tests.conftest import FIXED_NOW
-from tests.factories import make_service, make_user
+from tests.factories import make_service, make_user, sign_in
 from tests.web.test_authorization import CASES, build, fill
 
 SCRIPT = "<script>alert('x')</script>"
@@ -162,9 +162,7 @@ def signed_in_client(app, world, role: str, is_api: bool):
         if is_api:
             headers["Authorization"] = f"Bearer {world['tokens'][role]}"
         else:
-            with client.session_transaction() as browser:
-                browser["_user_id"] = str(world["users"][role].id)
-                browser["_fresh"] = True
+            sign_in(client, world["users"][role].id)
     return client, headers
 
 
