@@ -197,7 +197,7 @@ def _check_rate_limit(email: str, now: datetime) -> None:
         for at in _failures_since_success(
             LoginAttempt.email == email, LoginAttempt.address == _client_address()
         )
-        if at >= since
+        if at > since
     ]
     if len(pair) >= PAIR_LIMIT:
         # Blocked until the oldest of the last five failures leaves the window.
@@ -206,7 +206,7 @@ def _check_rate_limit(email: str, now: datetime) -> None:
             "too many failed sign-ins for this account from here: try again in 15 minutes",
             max(1, math.ceil(wait)),
         )
-    account = [at for at in _failures_since_success(LoginAttempt.email == email) if at >= since]
+    account = [at for at in _failures_since_success(LoginAttempt.email == email) if at > since]
     delay = account_delay(len(account))
     if delay:
         wait = (account[0] + timedelta(seconds=delay) - now).total_seconds()
