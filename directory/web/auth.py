@@ -108,7 +108,7 @@ def install(app) -> None:
                 )
             g._login_user = SessionUser(row)  # noqa: SLF001 - Flask-Login's per-request user slot
             return
-        if "_user_id" in session:
+        if "_user_id" in session and request.endpoint != "static":
             # Resolve the session now: one that ended or expired is dropped whole, CSRF token included,
             # before the CSRF check below could accept that token.
             _ = current_user.is_authenticated
