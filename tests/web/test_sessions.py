@@ -359,3 +359,20 @@ def test_cookie_flags(app, world, clock):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # development over http; production sets it (test_production_...)
+
+
+def test_every_page_form_needs_the_csrf_token(app, session):
+    from tests.factories import sign_in as put_session
+    from tests.web.test_authorization import CASES, build, fill
+
+    world = build(session)
+    app.config["WTF_CSRF_ENABLED"] = True
+    browser = app.test_client()
+    put_session(browser, world["users"]["admin"])
+    posts = [c for c in CASES if c[1] == "POST" and not c[2].startswith(("/api/", "/confirm/"))]
+    assert len(posts) >= 10
+    for endpoint, _, url, body, _ in posts:
+        response = browser.post(fill(url, world), data=fill(body, world) if body else {})
+        assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), endpoint
+    # The session itself is still good: the refusals were for the missing token only.
+    assert browser.get("/account").status_code == 200
