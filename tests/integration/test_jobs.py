@@ -171,6 +171,12 @@ def test_reminder_link_confirms_once_without_login(app, session, client):
     assert row.confirmed_at == FIXED_NOW and (row.available, row.waitlist) == (2, 1)
     assert client.post(f"/confirm/{token}").status_code == 409
     assert client.get(f"/confirm/{token}").status_code == 410
+    # A used link is not signed into any later email of that notice.
+    from directory.domain.notifications import one_tap_link
+
+    session.rollback()
+    notice = session.scalar(select(Notification).where(Notification.user_id == provider.id))
+    assert one_tap_link(session, notice, app.config["SECRET_KEY"], FIXED_NOW) is None
     assert client.post(f"/confirm/{token[:-2]}xx").status_code == 404
 
 
