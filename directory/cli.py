@@ -165,6 +165,8 @@ def users_token(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active:
         fail(f"no active account {email}")
+    if user.is_demo and current_app.config["DIRECTORY_ENV"] == "production":
+        fail("production refuses demo accounts (their password is published): no token for them")
     token = issue_token(user)
     db.session.commit()
     click.echo(token)

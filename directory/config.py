@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ ENV_KEYS = (
     "MAP_TILES",
     "SCHEDULER",
     "MAIL_URL",
+    "TRUSTED_PROXIES",
 )
 
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -52,6 +55,8 @@ def defaults(instance_path: str) -> dict:
         # CSRF is checked by our own hook (directory/web/auth.py): session writes only, not bearer requests.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "SQLITE_BUSY_TIMEOUT_MS": 5000,
+        # How many reverse proxies in front of the app to believe X-Forwarded-For/-Proto from (ProxyFix).
+        "TRUSTED_PROXIES": 0,
     }
 
 
@@ -101,12 +106,23 @@ class SiteConfig:
     public_badges: dict[str, bool]
     places: tuple[Place, ...] = field(default_factory=tuple)
     slip_languages: tuple[str, ...] = ("en", "es")  # the languages a case manager may print a slip in
+    session_idle_minutes: float = 60.0  # a session unused this long ends
+    session_absolute_hours: float = 12.0  # and every session ends this long after its sign-in
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
     """The site's language first, then the others the site file lists (Spanish when it lists none)."""
     language = site.get("language", "en")
     return tuple(dict.fromkeys([language, *site.get("slip_languages", ["es"])]))
+
+
+def _session_lifetimes(sessions: dict) -> dict:
+    """The [sessions] table: idle minutes and absolute hours, both positive (defaults 60 and 12)."""
+    idle = float(sessions.get("idle_minutes", 60))
+    absolute = float(sessions.get("absolute_hours", 12))
+    if not (0 < idle <= 24 * 60 and 0 < absolute <= 24 * 30):
+        raise ValueError("sessions: idle_minutes must be in (0, 1440] and absolute_hours in (0, 720]")
+    return {"session_idle_minutes": idle, "session_absolute_hours": absolute}
 
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
@@ -149,6 +165,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             reminder_hours_before=reminders,
             public_badges={k: bool(v) for k, v in raw.get("public_badges", {}).items()},
             places=places,
+            **_session_lifetimes(raw.get("sessions", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc
@@ -175,12 +192,56 @@ def refuse_demo_users(app) -> None:
         raise ConfigError(f"production refuses to start: {demo} demo account(s) exist; remove them first")
 
 
+MIN_KEY_LENGTH = 32
+MIN_KEY_DISTINCT = 10
+MIN_KEY_BITS_PER_CHARACTER = 3.0
+
+
+def shortest_period(text: str) -> int:
+    """The length of the shortest block whose repetition (the last copy maybe cut short) spells text."""
+    # The prefix function of Knuth-Morris-Pratt: text repeats with period n - (longest border).
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) - (border[-1] if text else 0)
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why a key is too weak to sign sessions with, or None for a random-looking key.
+
+    Three measures, each cheap and each catching what the others miss. Length: at least 32 characters.
+    Variety: at least 10 distinct characters (a 64-character hex key has about 16). Shannon entropy of
+    the character frequencies: at least 3 bits a character (hex keys measure about 3.8, base64 about 5.3;
+    'abcd' repeated measures 2.0). No repetition: the key is not a shorter block repeated ('abc123...'
+    repeated has many distinct characters and high entropy per character, but its period gives it away).
+    A random 64-character hex key passes all four but with a chance too small to matter (tested on
+    thousands of keys); a key a person types rarely does.
+    """
+    if len(key) < MIN_KEY_LENGTH or key.lower() in {"dev", "changeme", "secret"}:
+        return f"at least {MIN_KEY_LENGTH} characters"
+    if len(set(key)) < MIN_KEY_DISTINCT:
+        return f"at least {MIN_KEY_DISTINCT} distinct characters"
+    counts = Counter(key)
+    bits = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    if bits < MIN_KEY_BITS_PER_CHARACTER:
+        return f"{bits:.1f} bits of entropy per character; at least {MIN_KEY_BITS_PER_CHARACTER} needed"
+    if shortest_period(key) <= len(key) // 2:
+        return "a shorter block repeated"
+    return None
+
+
 def check_production(config: dict) -> None:
     """Refuse settings that are unsafe in production."""
     if config.get("DIRECTORY_ENV") != "production":
         return
-    key = config.get("SECRET_KEY") or ""
-    if len(key) < 32 or key in {"dev", "changeme", "secret"}:
-        raise ConfigError("production needs SECRET_KEY: at least 32 random characters")
+    weakness = secret_key_weakness(config.get("SECRET_KEY") or "")
+    if weakness:
+        raise ConfigError(
+            f"production needs a random SECRET_KEY ({weakness}): "
+            "make one with python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if config.get("DEBUG"):
         raise ConfigError("production refuses debug mode")

@@ -28,7 +28,6 @@ from .domain.import_sources import run_due_imports
 from .domain.notifications import deliver_pending, notify, organization_staff
 from .domain.referrals import due_for_expiry, load_referral, transition
 from .extensions import db
-from .links import make_confirm_token
 from .models import ConfirmLink, JobLease, Service, ServiceCapacity
 from .types import utcnow
 
@@ -100,16 +99,15 @@ def send_reminders(session: Session, now: datetime, config: dict) -> str:
             continue
         service = session.get(Service, row.service_id)
         nonce = secrets.token_urlsafe(24)
-        session.add(
-            ConfirmLink(
-                service_id=row.service_id,
-                nonce=nonce,
-                reminder_key=key,
-                created_at=now,
-                expires_at=row.confirmed_at + window + timedelta(hours=site.freshness_hours[row.unit_id]),
-            )
+        confirm = ConfirmLink(
+            service_id=row.service_id,
+            nonce=nonce,
+            reminder_key=key,
+            created_at=now,
+            expires_at=row.confirmed_at + window + timedelta(hours=site.freshness_hours[row.unit_id]),
         )
-        token = make_confirm_token(config["SECRET_KEY"], nonce)
+        session.add(confirm)
+        session.flush()
         notify(
             session,
             organization_staff(session, service.organization_id),
@@ -119,7 +117,9 @@ def send_reminders(session: Session, now: datetime, config: dict) -> str:
             f"{'unknown' if row.waitlist is None else row.waitlist}. If that is still true, one tap keeps "
             "them current (no login needed). Otherwise update them on your dashboard.",
             now,
-            link=f"/confirm/{token}",
+            # The stored link needs a sign-in; the one-tap link is signed into the email only.
+            link=f"/provider/services/{row.service_id}",
+            confirm_link_id=confirm.id,
         )
         sent += 1
     return f"{sent} reminder(s) sent"
@@ -133,6 +133,7 @@ def send_notifications(session: Session, now: datetime, config: dict) -> str:
         config.get("MAIL_SENDER", "directory@localhost"),
         config.get("BASE_URL", "http://127.0.0.1:5000"),
         now,
+        secret_key=config.get("SECRET_KEY"),
     )
     return f"{count} email(s) sent"
 

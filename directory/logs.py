@@ -1,14 +1,51 @@
-"""Structured (JSON) logs for production, one line per event, with a request id on every request line."""
+"""Structured (JSON) logs for production, one line per event, with a request id on every request line.
+
+Every line is redacted as it is formatted, whichever logger wrote it (the request log, Werkzeug's request
+lines with their query strings, an exception's text): no confirm or API token, participant code, or
+coordinates reach the log."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import uuid
 
 from flask import Flask, g, request
+
+REDACTED = "[redacted]"
+# What a log line must never carry, each with its replacement. Order matters: whole path segments first.
+_REDACTIONS = (
+    # The one-tap confirm link (/confirm/<signed token>): the token alone confirms a service's numbers.
+    (re.compile(r"(/confirm/)[^/\s?#\"']+"), r"\1" + REDACTED),
+    # Any participant path segment, whatever the code's format (/participants/<code>, API alike).
+    (re.compile(r"(/participants/)(?!new\b)[^/\s?#\"']+"), r"\1" + REDACTED),
+    # Signed itsdangerous tokens anywhere (their payload starts with base64 of '{"').
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]+"), REDACTED),
+    # API tokens (ldt_...) and bearer credentials.
+    (re.compile(r"\bldt_[A-Za-z0-9_\-]+"), "ldt_" + REDACTED),
+    (re.compile(r"(?i)(bearer\s+)[^\s\"',]+"), r"\1" + REDACTED),
+    # Participant codes as the app makes them (P- and six characters; a few more allowed for old codes).
+    (re.compile(r"(?i)\bP-[A-Z0-9]{4,12}\b"), "P-" + REDACTED),
+    # Query parameters that carry a place, a participant, or a credential.
+    (
+        re.compile(
+            r"(?i)\b(near|lat|lon|latitude|longitude|participant|participant_code|code|token)=[^&\s\"']*"
+        ),
+        r"\1=" + REDACTED,
+    ),
+    # A bare "lat,lon" pair (two decimals with a fractional part; percent-encoded comma too).
+    (re.compile(r"-?\b\d{1,3}\.\d+\s*(?:,|%2C)\s*-?\d{1,3}\.\d+", re.IGNORECASE), REDACTED),
+)
+
+
+def redact(text: str) -> str:
+    """The text without confirm tokens, API tokens, participant codes, or coordinates."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,13 +58,14 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for key in ("request_id", "method", "path", "status", "duration_ms", "user_id"):
             if hasattr(record, key):
-                entry[key] = getattr(record, key)
+                value = getattr(record, key)
+                entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

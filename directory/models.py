@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -541,6 +542,8 @@ class User(db.Model):
     display_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every session cookie carries the epoch it was signed in under; raising it ends them all at once.
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
 
     organization: Mapped[Organization | None] = relationship()
 
@@ -564,6 +567,18 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class EndedSession(db.Model):
+    """A session signed out before its absolute lifetime ran out: its cookie no longer signs anyone in."""
+
+    __tablename__ = "ended_session"
+
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # After this the cookie is past its absolute lifetime anyway, and the row can go.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class GeocodeCache(db.Model):
@@ -679,6 +694,8 @@ class Notification(db.Model):
     email_status: Mapped[str] = mapped_column(String(10), default="none")
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_attempts: Mapped[int] = mapped_column(default=0)
+    # A reminder's one-tap link is signed when the email is sent, from this row: no usable link is stored.
+    confirm_link_id: Mapped[int | None] = mapped_column(ForeignKey("confirm_link.id", ondelete="SET NULL"))
 
     user: Mapped[User] = relationship()
 

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import Notification, Referral, User
+from ..links import make_confirm_token
+from ..models import ConfirmLink, Notification, Referral, User
 
 MAX_EMAIL_ATTEMPTS = 5
 
@@ -30,8 +31,12 @@ def notify(
     body: str,
     now: datetime,
     link: str | None = None,
+    confirm_link_id: int | None = None,
 ) -> list[Notification]:
-    """Add a notice for each account (once per account), queued for email."""
+    """Add a notice for each account (once per account), queued for email.
+
+    `link` is stored and shown in the app, so it must never be a credential; a one-tap confirm link is
+    named by `confirm_link_id` instead and signed only into the email, as it is sent."""
     notices = []
     for user_id in sorted({u for u in user_ids if u is not None}):
         notice = Notification(
@@ -41,6 +46,7 @@ def notify(
             subject=subject[:200],
             body=body,
             link=link,
+            confirm_link_id=confirm_link_id,
             email_status="pending",
         )
         session.add(notice)
@@ -82,8 +88,35 @@ def parse_mail_url(mail_url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25), parts.scheme == "smtps"
 
 
+def one_tap_link(session: Session, notice: Notification, secret_key: str | None, now: datetime) -> str | None:
+    """The signed one-tap path of a reminder, made at sending time (None once used or expired)."""
+    if notice.confirm_link_id is None or not secret_key:
+        return None
+    confirm = session.get(ConfirmLink, notice.confirm_link_id)
+    if confirm is None or confirm.used_at is not None or confirm.expires_at <= now:
+        return None
+    return f"/confirm/{make_confirm_token(secret_key, confirm.nonce)}"
+
+
+def _email_text(session: Session, notice: Notification, base_url: str, secret_key, now: datetime) -> str:
+    text = notice.body
+    one_tap = one_tap_link(session, notice, secret_key, now)
+    if one_tap:
+        text += f"\n\nStill correct? One tap (no sign-in needed): {base_url.rstrip('/')}{one_tap}\n"
+    if notice.link:
+        link = notice.link if notice.link.startswith("http") else base_url.rstrip("/") + notice.link
+        text += f"\n\n{link}\n"
+    return text
+
+
 def deliver_pending(
-    session: Session, mail_url: str | None, sender: str, base_url: str, now: datetime, limit: int = 200
+    session: Session,
+    mail_url: str | None,
+    sender: str,
+    base_url: str,
+    now: datetime,
+    limit: int = 200,
+    secret_key: str | None = None,
 ) -> int:
     """Send queued notices by email; mark them sent, or failed after repeated errors. Returns the number sent.
 
@@ -113,13 +146,7 @@ def deliver_pending(
                 message["From"] = sender
                 message["To"] = notice.user.email
                 message["Subject"] = notice.subject
-                text = notice.body
-                if notice.link:
-                    link = (
-                        notice.link if notice.link.startswith("http") else base_url.rstrip("/") + notice.link
-                    )
-                    text += f"\n\n{link}\n"
-                message.set_content(text)
+                message.set_content(_email_text(session, notice, base_url, secret_key, now))
                 attempted.add(notice.id)
                 notice.email_attempts += 1
                 try:

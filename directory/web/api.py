@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from ..domain.access import CAPACITY_KEEPERS, CASE_MANAGERS, REFERRERS, STAFF
-from ..domain.errors import NotFound
+from ..domain.errors import Forbidden, NotFound
 from ..domain.search import load_service
 from ..extensions import db
 from ..models import TaxonomyTerm, Unit
@@ -154,7 +154,12 @@ def _participant_for(code: object, acting, for_request: bool = False):
         raise ValidationError("participant_code is required", "participant_code")
     if for_request:
         return participant_for_referral(db.session, acting, code)
-    return get_participant(db.session, acting, code)
+    try:
+        return get_participant(db.session, acting, code)
+    except Forbidden:
+        # Another case manager's participant answers exactly as a code that does not exist: the API
+        # must not tell a guesser which codes are real.
+        raise NotFound(f"no participant {code[:20]!r}") from None
 
 
 @bp.post("/participants")

@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 from werkzeug.exceptions import Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..auth import SessionUser
+from ..auth import SessionUser, session_expires_at, session_fields
 from ..database import begin_write
+from ..domain import accounts
 from ..domain.access import Actor
-from ..domain.errors import DomainError, Forbidden
+from ..domain.errors import DomainError, Forbidden, ValidationError
 from ..extensions import csrf, db
 from ..models import ApiToken, LoginAttempt, User
 from . import context
+from .ids import parse_id
 from .transactions import persists_on_failure
 
 bp = Blueprint("auth", __name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ACCOUNT_LIMIT = 5  # failed sign-ins per account per window
-ADDRESS_LIMIT = 20  # failed sign-ins per address per window
+PAIR_LIMIT = 5  # failed sign-ins for one account from one address, then that pair waits out the window
 LIMIT_WINDOW = timedelta(minutes=15)
+# Per account from anywhere: no lockout (a stranger could then lock anyone out), but a delay that doubles
+# with each failure past the first few, capped, so that a guesser spread over many addresses stays slow.
+ACCOUNT_FREE_FAILURES = 5
+ACCOUNT_MAX_DELAY = 30  # seconds
 # Writes that carry their own unguessable, signed token in the URL instead of a session.
 CSRF_EXEMPT_ENDPOINTS = frozenset({"provider.confirm_link_post"})
 _dummy_hash: str | None = None
@@ -41,6 +47,7 @@ TOKEN_ACCOUNT = (
         User.org_admin,
         User.email,
         User.active,
+        User.is_demo,
         ApiToken.revoked_at,
     )
     .join(User, User.id == ApiToken.user_id)
@@ -61,6 +68,10 @@ class TooManyAttempts(DomainError):
 
     status = 429
     code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def token_hash(token: str) -> str:
@@ -86,12 +97,21 @@ def install(app) -> None:
         g.bearer = token is not None
         if token is not None:
             row = db.session.execute(TOKEN_ACCOUNT, {"token_hash": token_hash(token)}).first()
-            if row is None or row.revoked_at is not None or not row.active:
+            if (
+                row is None
+                or row.revoked_at is not None
+                or not row.active
+                or (row.is_demo and current_app.config["DIRECTORY_ENV"] == "production")
+            ):
                 raise Unauthorized(
                     "the API token is not valid (revoked, unknown, or the account is inactive)"
                 )
             g._login_user = SessionUser(row)  # noqa: SLF001 - Flask-Login's per-request user slot
             return
+        if "_user_id" in session and request.endpoint != "static":
+            # Resolve the session now: one that ended or expired is dropped whole, CSRF token included,
+            # before the CSRF check below could accept that token.
+            _ = current_user.is_authenticated
         # Unmatched routes fall through to their 404/405. Page forms always need the CSRF token; under
         # /api only session-authenticated writes do (anonymous ones get their 401 from the view).
         if (
@@ -141,31 +161,69 @@ def require_roles(*roles: str):
 
 
 def _client_address() -> str:
+    # remote_addr is the peer, or with TRUSTED_PROXIES set, the address those proxies forwarded (ProxyFix).
     return (request.remote_addr or "unknown")[:64]
 
 
-def _check_rate_limit(email: str, now) -> None:
-    since = now - LIMIT_WINDOW
-    failures = db.session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == email, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+def _failures_since_success(*conditions) -> list[datetime]:
+    """Failed attempts matching the conditions since the last success matching them, newest first."""
+    last_success = (
+        select(func.coalesce(func.max(LoginAttempt.id), 0))
+        .where(*conditions, LoginAttempt.success.is_(True))
+        .scalar_subquery()
     )
-    by_address = db.session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.address == _client_address(),
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at >= since,
+    return list(
+        db.session.scalars(
+            select(LoginAttempt.at)
+            .where(*conditions, LoginAttempt.success.is_(False), LoginAttempt.id > last_success)
+            .order_by(LoginAttempt.id.desc())
+            .limit(ACCOUNT_FREE_FAILURES + 16)
         )
     )
-    if failures >= ACCOUNT_LIMIT or by_address >= ADDRESS_LIMIT:
-        raise TooManyAttempts("too many failed sign-ins: wait 15 minutes and try again")
+
+
+def account_delay(failures: int) -> int:
+    """Seconds an account waits after this many recent failures: none at first, then 1, 2, 4 ... 30."""
+    if failures < ACCOUNT_FREE_FAILURES:
+        return 0
+    return min(ACCOUNT_MAX_DELAY, 2 ** (failures - ACCOUNT_FREE_FAILURES))
+
+
+def _check_rate_limit(email: str, now: datetime) -> None:
+    """Raise TooManyAttempts (with the seconds to wait) when this sign-in must wait."""
+    since = now - LIMIT_WINDOW
+    pair = [
+        at
+        for at in _failures_since_success(
+            LoginAttempt.email == email, LoginAttempt.address == _client_address()
+        )
+        if at > since
+    ]
+    if len(pair) >= PAIR_LIMIT:
+        # Blocked until the oldest of the last five failures leaves the window.
+        wait = (pair[PAIR_LIMIT - 1] + LIMIT_WINDOW - now).total_seconds()
+        raise TooManyAttempts(
+            "too many failed sign-ins for this account from here: try again in 15 minutes",
+            max(1, math.ceil(wait)),
+        )
+    account = [at for at in _failures_since_success(LoginAttempt.email == email) if at > since]
+    delay = account_delay(len(account))
+    if delay:
+        wait = (account[0] + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0:
+            seconds = math.ceil(wait)
+            raise TooManyAttempts(
+                f"this account had several failed sign-ins: wait {seconds} second(s) and try again", seconds
+            )
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
+    """A local path to go to after sign-in, or None: never another site, never a header break."""
+    if not target or len(target) > 2000:
+        return None
+    # Control characters (CR/LF would split the Location header), spaces and backslashes (browsers read
+    # '/\\evil' as '//evil') are refused outright rather than cleaned.
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F or ch == "\\" for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -181,10 +239,19 @@ def landing_page(user) -> str:
     }.get(user.role, url_for("public.search"))
 
 
+def start_session(user: User) -> None:
+    """Sign the browser in with a new session: nothing of the old cookie is kept (no fixation, and a
+    fresh CSRF token is made on the next form)."""
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF caches the request's token here
+    login_user(SessionUser(user))
+    session.update(session_fields(user, context.now()))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @persists_on_failure  # a failed sign-in is counted (401)
 def login():
-    """Sign in with email and password (rate-limited per account and per address)."""
+    """Sign in with email and password (rate-limited per account and address, delayed per account)."""
     error = None
     status = 200
     if request.method == "POST":
@@ -195,7 +262,8 @@ def login():
         try:
             _check_rate_limit(email, now)
         except TooManyAttempts as exc:
-            return render_template("auth/login.html", error=exc.message, email=email), 429
+            page = render_template("auth/login.html", error=exc.message, email=email)
+            return page, 429, {"Retry-After": str(exc.retry_after)}
         user = db.session.scalar(select(User).where(User.email == email)) if email else None
         valid = check_password_hash(
             user.password_hash if user and user.password_hash else dummy_hash(), password
@@ -205,7 +273,7 @@ def login():
             ok = False
         db.session.add(LoginAttempt(email=email, address=_client_address(), at=now, success=ok))
         if ok:
-            login_user(SessionUser(user))
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")) or landing_page(user))
         error, status = "Email or password is wrong.", 401
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
@@ -213,9 +281,89 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: this session ends on the server too, so a copy of its cookie signs nobody in."""
+    sid, expires_at = session.get("_sid"), session_expires_at()
+    if current_user.is_authenticated and isinstance(sid, str) and expires_at is not None:
+        accounts.end_session(db.session, current_user.id, sid, context.now(), expires_at)
     logout_user()
+    session.clear()
     return redirect(url_for("public.search"))
+
+
+@bp.get("/account")
+@require_roles()
+def account():
+    """The signed-in account: change the password, sign out everywhere."""
+    return render_template("auth/account.html", error=None)
+
+
+@bp.post("/account/password")
+@require_roles()
+def change_password():
+    """Change the password: every session and API token of the account ends; this browser signs in anew."""
+    try:
+        revoked = accounts.change_password(
+            db.session,
+            current_user.user,
+            request.form.get("current_password") or "",
+            request.form.get("new_password") or "",
+            request.form.get("confirm_password") or "",
+            context.now(),
+        )
+    except ValidationError as exc:
+        return render_template("auth/account.html", error=exc.message), 400
+    start_session(db.session.get(User, current_user.id))
+    flash(f"Password changed. Every other session ended; {revoked} API token(s) revoked.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@require_roles()
+def sign_out_everywhere():
+    """End every session (this one too) and API token of the signed-in account."""
+    accounts.sign_out_everywhere(db.session, current_user.id, current_user.id, context.now())
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/admin/accounts")
+@require_roles("admin")
+def admin_accounts():
+    """The admin's list of accounts, each with sign-out-everywhere and (de)activation."""
+    return render_template("auth/admin_accounts.html", users=accounts.accounts(db.session))
+
+
+def _target_account(user_id: str) -> User:
+    from ..domain.errors import NotFound
+
+    parsed = parse_id(user_id)
+    target = db.session.get(User, parsed) if parsed is not None else None
+    if target is None:
+        raise NotFound("no such account")
+    return target
+
+
+@bp.post("/admin/accounts/<user_id>/sign-out-everywhere")
+@require_roles("admin")
+def admin_sign_out(user_id: str):
+    """An admin ends every session and API token of an account (a lost phone, a departed colleague)."""
+    target = _target_account(user_id)
+    revoked = accounts.sign_out_everywhere(db.session, current_user.id, target.id, context.now())
+    flash(f"Every session of {target.email} ended; {revoked} API token(s) revoked.")
+    return redirect(url_for("auth.admin_accounts"))
+
+
+@bp.post("/admin/accounts/<user_id>/active")
+@require_roles("admin")
+def admin_set_active(user_id: str):
+    """An admin deactivates (ending every session and token) or reactivates an account."""
+    target = _target_account(user_id)
+    active = request.form.get("active") == "1"
+    if target.id == current_user.id and not active:
+        raise ValidationError("you cannot deactivate your own account", "active")
+    accounts.set_active(db.session, current_user.id, target.id, active, context.now())
+    return redirect(url_for("auth.admin_accounts"))
 
 
 @bp.get("/notifications")

@@ -118,6 +118,14 @@ REFERRAL_NEW = {
 NOTE = {"type": "object", "additionalProperties": False, "properties": {"note": {"type": "string"}}}
 
 
+# The contract since issue 16: the API never says whether a code exists.
+PARTICIPANT_NOT_FOUND = (
+    "404 `not_found` answers both a code that does not exist and a code that belongs to another case "
+    "manager, with the same body, so that the API does not tell a guesser which codes are real. 403 is "
+    "kept for a role that cannot use participants at all."
+)
+
+
 def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
@@ -203,6 +211,7 @@ def openapi_document() -> dict:
                     (401, 403, 404),
                     parameters=[code],
                     security=bearer,
+                    description=PARTICIPANT_NOT_FOUND,
                 )
             },
             "/participants/{code}/goals": {
@@ -214,6 +223,7 @@ def openapi_document() -> dict:
                     parameters=[code],
                     requestBody=_body(GOAL_NEW),
                     security=bearer,
+                    description=PARTICIPANT_NOT_FOUND,
                 )
             },
             "/referrals/check": {

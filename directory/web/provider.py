@@ -314,7 +314,10 @@ def staff():
             elif target.id == current_user.id:
                 error = "You cannot remove yourself."
             else:
-                target.active = False
+                from ..domain.accounts import set_active
+
+                # Removal ends the member's sessions and API tokens too (a reactivation starts afresh).
+                set_active(db.session, current_user.id, target.id, False, context.now())
     members = db.session.scalars(
         select(User).where(User.organization_id == org_id, User.role == "provider").order_by(User.email)
     ).all()

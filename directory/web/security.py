@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def csp_nonce() -> str:
@@ -26,9 +27,28 @@ def tile_origin(template: str | None) -> str | None:
     return f"{parts.scheme}://{host}"
 
 
+def trusted_proxies(app: Flask) -> int:
+    """How many proxies in front of the app to believe (TRUSTED_PROXIES, default 0: believe none)."""
+    raw = app.config.get("TRUSTED_PROXIES") or 0
+    try:
+        count = int(raw)
+    except (TypeError, ValueError):
+        count = -1
+    if not 0 <= count <= 10:
+        from ..config import ConfigError
+
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number from 0 to 10, not {raw!r}")
+    return count
+
+
 def install(app: Flask) -> None:
-    """Add the headers after every request."""
+    """Add the headers after every request; believe forwarded headers from the trusted proxies only."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    proxies = trusted_proxies(app)
+    if proxies:
+        # Without this, every client behind a proxy shares the proxy's address (one throttling bucket);
+        # with more than the real count, any client could name its own address in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.after_request
     def security_headers(response):

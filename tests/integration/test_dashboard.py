@@ -27,7 +27,7 @@ from directory.models import (
 )
 from directory.simulate import simulate_month
 from tests.conftest import FIXED_NOW
-from tests.factories import LOW_BARRIER, make_service
+from tests.factories import LOW_BARRIER, make_service, sign_in
 
 PERIOD = Period(FIXED_NOW - timedelta(days=31), FIXED_NOW + timedelta(days=1))
 
@@ -187,9 +187,7 @@ def test_dashboard_page_shows_the_same_figures(month):
 
         pm = db.session.scalar(select(User).where(User.role == "project_manager"))
         pm_id = pm.id
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(pm_id)
-        browser["_fresh"] = True
+    sign_in(client, pm_id)
     html = client.get("/pm?start=2026-10-24&end=2026-11-24").get_data(as_text=True)
     overrides = sum(r["action"] == "override" for r in log.referrals)
     match = re.search(
@@ -209,8 +207,7 @@ def test_referral_export_has_pseudonyms_and_days_only(month):
 
         pm_id = db.session.scalar(select(User.id).where(User.role == "project_manager"))
         codes = set(db.session.scalars(select(Participant.code)))
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(pm_id)
+    sign_in(client, pm_id)
     text = client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"]) for r in rows)
@@ -280,9 +277,7 @@ def signed_in(app, role: str):
     client = app.test_client()
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.role == role).order_by(User.id))
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(user_id)
-        browser["_fresh"] = True
+    sign_in(client, user_id)
     return client
 
 

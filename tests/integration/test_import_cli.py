@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from directory.models import ImportRun, Service
+from tests.factories import sign_in
 from tests.scrapers.helpers import FIXTURES
 
 pytestmark = pytest.mark.db
@@ -72,9 +73,7 @@ def test_import_runs_and_a_failure_show_on_the_audit_dashboard(app, runner, sess
     manager = make_user(session, "project_manager")
     session.commit()
     client = app.test_client()
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(manager.id)
-        browser["_fresh"] = True
+    sign_in(client, manager.id)
     page = client.get("/pm").get_data(as_text=True)
     assert 'id="import-failed"' in page and "the last run of hsds failed" in page
     table = page.split('id="table-imports"')[1].split("</table>")[0]

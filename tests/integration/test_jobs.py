@@ -149,7 +149,18 @@ def test_reminder_link_confirms_once_without_login(app, session, client):
     assert run_job(app, JOB["send_reminders"], "a", FIXED_NOW + timedelta(minutes=5)) == "0 reminder(s) sent"
     session.rollback()
     notice = session.scalar(select(Notification).where(Notification.user_id == provider.id))
-    token = re.fullmatch(r"/confirm/(.+)", notice.link).group(1)
+    # What is stored is no credential: the in-app link needs a sign-in, and no signed token is kept.
+    assert notice.link == f"/provider/services/{service.id}"
+    stored = " ".join(str(v) for v in (notice.link, notice.subject, notice.body))
+    assert "/confirm/" not in stored and "eyJ" not in stored
+    session.rollback()
+    # The one-tap link is signed into the email as it is sent.
+    with SMTPServer() as server:
+        app.config["MAIL_URL"] = server.url
+        assert run_job(app, JOB["send_notifications"], "a", FIXED_NOW) == "1 email(s) sent"
+    body = server.messages[0]["message"].get_payload(decode=True).decode()
+    token = re.search(r"/confirm/(\S+)", body).group(1)
+    assert f"/provider/services/{service.id}" in body
     page = client.get(f"/confirm/{token}")
     assert page.status_code == 200 and "still correct" in page.get_data(as_text=True)
     session.rollback()  # end the test's read snapshot so the job's commits are visible
@@ -160,6 +171,12 @@ def test_reminder_link_confirms_once_without_login(app, session, client):
     assert row.confirmed_at == FIXED_NOW and (row.available, row.waitlist) == (2, 1)
     assert client.post(f"/confirm/{token}").status_code == 409
     assert client.get(f"/confirm/{token}").status_code == 410
+    # A used link is not signed into any later email of that notice.
+    from directory.domain.notifications import one_tap_link
+
+    session.rollback()
+    notice = session.scalar(select(Notification).where(Notification.user_id == provider.id))
+    assert one_tap_link(session, notice, app.config["SECRET_KEY"], FIXED_NOW) is None
     assert client.post(f"/confirm/{token[:-2]}xx").status_code == 404
 
 

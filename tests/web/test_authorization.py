@@ -11,7 +11,7 @@ import pytest
 from directory.links import make_confirm_token
 from directory.models import ConfirmLink
 from tests.conftest import FIXED_NOW, SECRET
-from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_token, make_user
+from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_token, make_user, sign_in
 
 ROLES = (
     "anonymous",
@@ -98,6 +98,40 @@ CASES = [
     ("auth.login", "GET", "/login", None, ALL_200),
     ("auth.logout", "POST", "/logout", {}, expect(302, 302, 302, 302, 302, 302, 302)),
     ("auth.notifications", "GET", "/notifications", None, expect(302, 200, 200, 200, 200, 200, 200)),
+    ("auth.account", "GET", "/account", None, expect(302, 200, 200, 200, 200, 200, 200)),
+    (
+        "auth.change_password",
+        "POST",
+        "/account/password",
+        {
+            "current_password": "not it",
+            "new_password": "a new long one!",
+            "confirm_password": "a new long one!",
+        },
+        expect(302, 400, 400, 400, 400, 400, 400),
+    ),
+    (
+        "auth.sign_out_everywhere",
+        "POST",
+        "/account/sign-out-everywhere",
+        {},
+        expect(302, 302, 302, 302, 302, 302, 302),
+    ),
+    ("auth.admin_accounts", "GET", "/admin/accounts", None, expect(302, 403, 403, 403, 403, 403, 200)),
+    (
+        "auth.admin_sign_out",
+        "POST",
+        "/admin/accounts/{CM2}/sign-out-everywhere",
+        {},
+        expect(302, 403, 403, 403, 403, 403, 302),
+    ),
+    (
+        "auth.admin_set_active",
+        "POST",
+        "/admin/accounts/{CM2}/active",
+        {"active": "0"},
+        expect(302, 403, 403, 403, 403, 403, 302),
+    ),
     ("auth.notifications_read", "POST", "/notifications/read", {}, expect(302, 302, 302, 302, 302, 302, 302)),
     ("provider.dashboard", "GET", "/provider?org={ORG}", None, expect(302, 403, 403, 200, 200, 403, 200)),
     (
@@ -316,9 +350,7 @@ def test_matrix(app, session, role, endpoint, method, url, body, expected):
         if is_api:
             headers["Authorization"] = f"Bearer {world['tokens'][role]}"
         else:
-            with client.session_transaction() as browser:
-                browser["_user_id"] = str(world["users"][role].id)
-                browser["_fresh"] = True
+            sign_in(client, world["users"][role].id)
     target = fill(url, world)
     payload = None if body is None else fill(body, world)
     if is_api and payload is not None and "service_id" in payload:

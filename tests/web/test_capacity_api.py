@@ -179,5 +179,10 @@ def test_session_writes_need_csrf_but_bearer_writes_do_not(app, session, provide
     url = f"/api/v1/services/{service.id}/capacity"
     refused = client.put(url, json={"available": 1})
     assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]["message"]
-    assert client.put(url, json={"available": 1}, headers={"X-CSRFToken": token}).status_code == 200
+    # The token is rotated at sign-in: the one from the sign-in page no longer works, a fresh one does.
+    stale = client.put(url, json={"available": 1}, headers={"X-CSRFToken": token})
+    assert stale.status_code == 400 and "CSRF" in stale.get_json()["error"]["message"]
+    page = client.get("/notifications").get_data(as_text=True)
+    fresh_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.put(url, json={"available": 1}, headers={"X-CSRFToken": fresh_token}).status_code == 200
     assert app.test_client().put(url, json={"available": 2}, headers=headers).status_code == 200

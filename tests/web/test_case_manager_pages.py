@@ -9,13 +9,11 @@ from sqlalchemy import func, select
 
 from directory.models import Referral
 from tests.conftest import FIXED_NOW
-from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_user
+from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_user, sign_in
 
 
 def login(client, user):
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(user.id)
-        browser["_fresh"] = True
+    sign_in(client, user)
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from sqlalchemy import select
 
 from directory.models import ServiceCapacity, User
 from tests.conftest import FIXED_NOW
-from tests.factories import LOW_BARRIER, make_service, make_user
+from tests.factories import LOW_BARRIER, make_service, make_user, sign_in
 
 
 def login(client, user):
-    with client.session_transaction() as browser:
-        browser["_user_id"] = str(user.id)
-        browser["_fresh"] = True
+    sign_in(client, user)
 
 
 def world(session):

@@ -216,7 +216,16 @@ def test_not_found_and_not_yours(client, world):
         ).status_code
         == 404
     )
-    assert client.get(f"/api/v1/participants/{code}", headers=h2).status_code == 403
+    # Another case manager's participant answers exactly as a code that does not exist (issue 16).
+    theirs = client.get(f"/api/v1/participants/{code}", headers=h2)
+    missing = client.get("/api/v1/participants/P-ZZZZZZ", headers=h2)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_json() == {"error": {"code": "not_found", "message": f"no participant {code!r}"}}
+    assert missing.get_json() == {"error": {"code": "not_found", "message": "no participant 'P-ZZZZZZ'"}}
+    goal = {"domain": "housing", "text": "a place of my own"}
+    assert client.post(f"/api/v1/participants/{code}/goals", json=goal, headers=h2).get_json() == {
+        "error": {"code": "not_found", "message": f"no participant {code!r}"}
+    }
     assert (
         client.post(
             "/api/v1/referrals",

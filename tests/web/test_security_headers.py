@@ -1,5 +1,7 @@
 """Security headers and production settings."""
 
+import secrets
+
 import pytest
 
 from directory import create_app
@@ -28,7 +30,17 @@ def test_each_response_gets_its_own_nonce(client):
 def test_production_refuses_weak_keys_and_demo_users(database_url, session):
     with pytest.raises(ConfigError):
         create_app({"DATABASE_URL": database_url, "DIRECTORY_ENV": "production", "SECRET_KEY": "short"})
-    app = create_app({"DATABASE_URL": database_url, "DIRECTORY_ENV": "production", "SECRET_KEY": "k" * 40})
+    for weak in (
+        "k" * 40,
+        "a" * 64,
+        "abcd" * 16,
+        "0123456789abcdef" * 4,
+        "correct-horse-battery-staple-1234"[:31],
+    ):
+        with pytest.raises(ConfigError):
+            create_app({"DATABASE_URL": database_url, "DIRECTORY_ENV": "production", "SECRET_KEY": weak})
+    strong = secrets.token_hex(32)
+    app = create_app({"DATABASE_URL": database_url, "DIRECTORY_ENV": "production", "SECRET_KEY": strong})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SCHEDULER"] == "off"
     try:
