@@ -57,6 +57,7 @@ class World:
     code: str
     users: dict
     tokens: dict[str, str]
+    user_ids: dict[str, int] = field(default_factory=dict)  # usable outside the session that built them
 
     def fill(self, text: str) -> str:
         """A URL template with {S}, {D}, {T}, {O}, {R}, {RD}, {ORG}, {GOAL}, {P} filled in."""
@@ -122,7 +123,7 @@ def build_world(session, site) -> World:
         "ORG": ours.organization_id,
         "GOAL": goal.id,
     }
-    return World(ids, participant.code, users, tokens)
+    return World(ids, participant.code, users, tokens, {role: user.id for role, user in users.items()})
 
 
 def signed_in(app, world: World, role: str):
@@ -130,7 +131,7 @@ def signed_in(app, world: World, role: str):
     client = app.test_client()
     if role != "anonymous":
         with client.session_transaction() as browser:
-            browser["_user_id"] = str(world.users[role].id)
+            browser["_user_id"] = str(world.user_ids[role])
             browser["_fresh"] = True
     return client
 
