@@ -214,3 +214,14 @@ def test_the_project_manager_sees_who_looked_at_a_participant(app, session, worl
     unknown = pm.get("/pm/participant-reads?code=P-ZZZZZZ")
     assert unknown.status_code == 404 and 'id="no-participant"' in unknown.get_data(as_text=True)
     assert pm.get("/pm/participant-reads").status_code == 200
+
+
+@pytest.mark.parametrize("code", ["<script>alert(1)</script>", "P-" + "9" * 500, "%00", "' OR 1=1 --"])
+def test_the_access_log_answers_hostile_codes_plainly(app, session, world, code):
+    before = events(session)
+    answer = signed_in(app, world, "project_manager").get(
+        "/pm/participant-reads", query_string={"code": code}
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 404 and "<script>alert" not in html
+    assert events(session) == before
