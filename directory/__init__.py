@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach the web blueprints (and the request hooks for authentication and write locks)."""
     from .logs import install_request_logging
     from .web import (
+        access_log,
         api,
         auth,
         context,
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pm.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(mapview.bp)
+    app.register_blueprint(access_log.bp)
     transactions.install(app)  # last: its after_request runs first, before headers and logging
 
 

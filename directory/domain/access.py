@@ -47,3 +47,28 @@ def require_capacity_manager(actor: Actor, organization_id: int) -> None:
     """Raise Forbidden unless the actor keeps this organization's numbers."""
     if not can_manage_capacity(actor, organization_id):
         raise Forbidden("only the provider's own staff (or an admin) can change these numbers")
+
+
+def can_read_plan(actor: Actor, case_manager_id: int | None) -> bool:
+    """Goal text and plans: the participant's own case manager, and admins; nobody else (peers refer by
+    code, the project manager audits referrals, providers see the referrals they receive)."""
+    if actor.is_admin:
+        return True
+    return actor.role == "case_manager" and actor.id is not None and actor.id == case_manager_id
+
+
+def can_open_slip(actor: Actor) -> bool:
+    """Slips: the roles that refer, and the project manager (read-only)."""
+    return actor.role in REFERRERS or actor.role == "project_manager"
+
+
+def can_see_service_staff_content(actor: Actor | None, organization_id: int | None) -> bool:
+    """A service's capacity history and referral timeline (no participant codes in it): its own
+    organization's providers, case managers (who judge the numbers before they refer), the project manager
+    (the audit) and admins; other organizations' providers and peer outreach never."""
+    if actor is None:
+        return False
+    if actor.role in ("admin", "case_manager") or actor.role in AUDITORS:
+        return True
+    own = organization_id is not None and actor.organization_id == organization_id
+    return actor.role == "provider" and own

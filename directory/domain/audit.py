@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ..database import writes
 from ..models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -195,3 +196,173 @@ def _walk(session: Session, rows) -> Verification:
     if head is not None and (head.last_hash != prev_hash or (head.last_event_id or 0) != expected_id - 1):
         return Verification(False, count, expected_id, "events at the end of the chain are missing")
     return Verification(True, count)
+
+
+# --- Reads of participant data ------------------------------------------------------------------------
+
+READ_ACTION = "participant.read"
+READ_VIEWS = frozenset({"plan", "check", "referral", "slip", "inbox", "access_log"})
+
+
+@writes
+def record_reads(
+    session: Session,
+    actor_id: int | None,
+    view: str,
+    participant_ids: Sequence[int],
+    at: datetime,
+    referral_id: int | None = None,
+) -> int:
+    """Append one `participant.read` event per participant shown (who: the actor; which: the participant's
+    id, never its code; what: the view and the referral). Returns the number of events."""
+    if view not in READ_VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+    payload = {"view": view, "referral_id": referral_id}
+    ids = sorted(set(participant_ids))
+    if len(ids) == 1:
+        append(session, actor_id, READ_ACTION, "participant", ids[0], payload, at)
+        return 1
+    return append_many(session, actor_id, READ_ACTION, "participant", [(i, payload) for i in ids], at)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One recorded read of a participant's data."""
+
+    at: datetime
+    actor_id: int | None
+    view: str
+    referral_id: int | None
+
+
+def reads_of(session: Session, participant_id: int, limit: int = 500) -> list[Read]:
+    """Who looked at one participant's data, newest first."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.payload)
+        .where(
+            AuditEvent.action == READ_ACTION,
+            AuditEvent.object_type == "participant",
+            AuditEvent.object_id == str(participant_id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        Read(at, actor_id, (payload or {}).get("view", "?"), (payload or {}).get("referral_id"))
+        for at, actor_id, payload in rows
+    ]
+
+
+# --- The anchor: the chain's head kept outside the database -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head as published: the last event's id (0 for an empty chain), its hash and its time."""
+
+    sequence: int
+    hash: str
+    at: str | None = None
+
+    def as_json(self) -> str:
+        """The one-line JSON form `flask audit anchor` prints."""
+        return json.dumps({"sequence": self.sequence, "hash": self.hash, "at": self.at})
+
+
+def head(session: Session, now: datetime) -> Anchor:
+    """The chain's head now: the last event (by id), its hash, and its time (`now` when the chain is empty).
+
+    Read from the events themselves, not from the stored head row, which is what an anchor guards."""
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.at).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        return Anchor(0, GENESIS, _iso(now.astimezone(UTC)))
+    return Anchor(last.id, last.hash, _iso(last.at.astimezone(UTC) if last.at.tzinfo else last.at))
+
+
+class AnchorFormatError(ValueError):
+    """An anchor document that is not one anchor per line, a list of anchors, or a transparency document."""
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _anchor(item: object, where: str) -> Anchor:
+    if not isinstance(item, dict):
+        raise AnchorFormatError(f"{where}: an anchor is an object with sequence, hash and at")
+    sequence, digest = item.get("sequence"), item.get("hash")
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
+        raise AnchorFormatError(f"{where}: sequence must be a whole number >= 0")
+    if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
+        raise AnchorFormatError(f"{where}: hash must be 64 lowercase hex digits")
+    at = item.get("at")
+    return Anchor(sequence, digest, at if isinstance(at, str) else None)
+
+
+def _heads_in(document: object, found: list) -> None:
+    """Every `audit_head` object anywhere in a transparency document (its closed periods carry one)."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "audit_head" and value is not None:
+                found.append(value)
+            else:
+                _heads_in(value, found)
+    elif isinstance(document, list):
+        for value in document:
+            _heads_in(value, found)
+
+
+def _anchor_lines(text: str) -> list[Anchor]:
+    anchors = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise AnchorFormatError(f"line {number}: not JSON") from None
+        anchors.append(_anchor(item, f"line {number}"))
+    if not anchors:
+        raise AnchorFormatError("no anchor in the document")
+    return anchors
+
+
+def parse_anchors(text: str) -> list[Anchor]:
+    """The anchors in a document: one JSON anchor per line (what `audit anchor` appends to a file), a JSON
+    list of anchors, one anchor, or a transparency document whose periods carry `audit_head`."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return _anchor_lines(text)
+    if isinstance(document, dict) and "sequence" in document:
+        return [_anchor(document, "the anchor")]
+    if isinstance(document, list) and all(isinstance(i, dict) and "sequence" in i for i in document):
+        items = document
+    else:
+        items = []
+        _heads_in(document, items)
+    if not items:
+        raise AnchorFormatError("no anchor in the document (no sequence/hash, no audit_head)")
+    return [_anchor(item, f"anchor {n}") for n, item in enumerate(items, 1)]
+
+
+def check_anchors(session: Session, anchors: Sequence[Anchor]) -> list[str]:
+    """What the log no longer holds: for each anchor whose event is missing or carries another hash, one
+    sentence. Empty when every anchored head is still in the log (with `verify`, the whole chain up to
+    each anchored event is then the one that was anchored)."""
+    problems = []
+    for anchor in anchors:
+        if anchor.sequence == 0:
+            if anchor.hash != GENESIS:
+                problems.append("anchor at sequence 0 does not carry the genesis hash")
+            continue
+        stored = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == anchor.sequence))
+        if stored is None:
+            problems.append(f"anchored event {anchor.sequence} ({anchor.at or 'no time'}) is missing")
+        elif stored != anchor.hash:
+            problems.append(
+                f"anchored event {anchor.sequence} ({anchor.at or 'no time'}) was rewritten: "
+                f"its hash is {stored[:12]}..., the anchor says {anchor.hash[:12]}..."
+            )
+    return problems

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..database import writes
 from ..models import Goal, Participant
 from . import audit
-from .access import Actor
+from .access import Actor, can_read_plan
 from .errors import Forbidden, NotFound, ValidationError
 from .geo import parse_latlon, zip_point
 from .reference import Reference
@@ -169,7 +169,7 @@ def get_participant(session: Session, actor: Actor, code: str) -> Participant:
     participant = session.scalar(select(Participant).where(Participant.code == code.strip().upper()))
     if participant is None:
         raise NotFound(f"no participant {code[:20]!r}")
-    if not (actor.is_admin or participant.case_manager_id == actor.id):
+    if not can_read_plan(actor, participant.case_manager_id):
         raise Forbidden("this participant belongs to another case manager")
     return participant
 

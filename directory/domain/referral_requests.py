@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ..config import SiteConfig
 from ..database import writes
 from ..models import Goal, Participant, Referral
-from .access import Actor
-from .errors import NotFound, ValidationError
+from .access import Actor, can_read_plan
+from .errors import Forbidden, NotFound, ValidationError
 from .referrals import DuplicateKey, ReferralRequest, create_referral, find_by_key, load_service
 
 API_FIELDS = frozenset(
@@ -137,9 +137,12 @@ def participant_for_referral(session: Session, actor: Actor, code: str) -> Parti
     return participant
 
 
-def _goal(session: Session, goal_id: int | None, participant: Participant) -> Goal | None:
+def _goal(session: Session, actor: Actor, goal_id: int | None, participant: Participant) -> Goal | None:
     if goal_id is None:
         return None
+    if not can_read_plan(actor, participant.case_manager_id):
+        # Refused before the goal is looked up, so the answer says nothing about the plan.
+        raise Forbidden("only the participant's own case manager attaches a referral to a goal", "goal_id")
     goal = session.get(Goal, goal_id)
     if goal is None or goal.participant_id != participant.id:
         raise ValidationError(f"no goal {goal_id} in this participant's plan", "goal_id")
@@ -155,7 +158,7 @@ def submit(session: Session, actor: Actor, request: ReferralRequest, now, site: 
             return existing
     service = load_service(session, request.service_id)
     participant = participant_for_referral(session, actor, request.participant_code)
-    goal = _goal(session, request.goal_id, participant)
+    goal = _goal(session, actor, request.goal_id, participant)
     try:
         return create_referral(session, actor, service, participant, request, now, site, goal)
     except DuplicateKey:

@@ -10,6 +10,7 @@ from ..domain.search import load_service
 from ..extensions import db
 from ..models import TaxonomyTerm, Unit
 from . import context, serializers
+from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .openapi import openapi_document
 from .reads import reads_only
@@ -188,6 +189,7 @@ def get_participant(code: str):
     from ..domain.participants import loose_referrals
 
     participant = _participant_for(code, actor())
+    record_read("plan", [participant.id])
     return jsonify(serializers.participant_dict(participant, loose_referrals(db.session, participant)))
 
 
@@ -267,7 +269,9 @@ def create_referral():
 @require_roles(*STAFF)
 def get_referral(referral_id: int):
     """One referral with its history."""
-    return jsonify(serializers.referral_dict(visible_referral(referral_id)))
+    referral = visible_referral(referral_id)
+    record_read("referral", [referral.participant_id], referral.id)
+    return jsonify(serializers.referral_dict(referral))
 
 
 def _transition(referral_id: int, verb: str):

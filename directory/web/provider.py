@@ -21,6 +21,7 @@ from ..extensions import db
 from ..links import read_confirm_token
 from ..models import CapacityEvent, ConfirmLink, Organization, Referral, Service, User
 from . import context, serializers
+from .access_log import record_read
 from .auth import actor, require_roles
 from .ids import parse_id
 
@@ -247,6 +248,7 @@ def inbox():
         .order_by(Referral.state.notin_(OPEN_STATES), Referral.created_at.desc(), Referral.id.desc())
         .limit(200)
     ).all()
+    record_read("inbox", [r.participant_id for r in referrals])
     return render_template(
         "provider/inbox.html", referrals=referrals, open_states=OPEN_STATES, now=context.now()
     )
@@ -259,6 +261,7 @@ def inbox_item(referral_id: int):
     referral = load_referral(db.session, referral_id)
     if not (current_user.role == "admin" or referral.service.organization_id == current_user.organization_id):
         raise Forbidden("this referral is for another organization")
+    record_read("inbox", [referral.participant_id], referral.id)
     return render_template(
         "provider/inbox.html", referrals=[referral], open_states=OPEN_STATES, now=context.now()
     )

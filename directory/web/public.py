@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
+from ..domain.access import Actor, can_see_service_staff_content
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
@@ -81,7 +83,10 @@ def service_page(service_id: int):
     at, config, staff = context.now(), context.site(), context.viewer_is_staff()
     located = mapview.service_map(service)
     history, referrals = [], []
-    if staff:
+    # Capacity history and referral timeline: the provider pages' and the API's rule, not just "staff".
+    viewer = Actor(current_user.id, current_user.role, current_user.organization_id) if staff else None
+    staff_content = can_see_service_staff_content(viewer, service.organization_id)
+    if staff_content:
         from ..models import CapacityEvent, Referral
 
         history = db.session.scalars(
@@ -107,6 +112,7 @@ def service_page(service_id: int):
         labels=serializers.STATUS_LABELS,
         reference=context.reference(),
         staff=staff,
+        staff_content=staff_content,
         map=located[0] if located else None,
         map_data=located[1] if located else None,
         legend=mapview.legend(),

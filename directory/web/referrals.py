@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF
+from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF, can_open_slip, can_read_plan
 from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
 from ..domain.referral_requests import from_form, participant_for_referral, submit
@@ -23,6 +23,7 @@ from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Participant, User
 from . import context, mapview, serializers, slips
+from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
 
@@ -90,6 +91,7 @@ def new_participant():
 def plan(code: str):
     """A participant's Individual Intervention Plan: goals, each with its referrals and their states."""
     participant = get_participant(db.session, actor(), code)
+    record_read("plan", [participant.id])
     loose = loose_referrals(db.session, participant)
     case_managers = db.session.scalars(
         select(User).where(User.role == "case_manager", User.active.is_(True)).order_by(User.email)
@@ -147,7 +149,10 @@ def transfer_participant(code: str):
 def _check_context(service, participant, result, error=None, status=200):
     at, config = context.now(), context.site()
     full = load_full_service(db.session, service.id)
-    goals = participant.goals if participant else []
+    # Goal text is the plan's: only the participant's own case manager (or an admin) sees it and may
+    # attach the referral to a goal; a peer refers by code.
+    plan_reader = participant is not None and can_read_plan(actor(), participant.case_manager_id)
+    goals = participant.goals if plan_reader else []
     return render_template(
         "referrals/check.html",
         service=full,
@@ -199,6 +204,8 @@ def check_page():
     participant = _participant_arg(request.values.get("participant"))
     record = request.method == "POST"
     result = check(db.session, actor(), service, participant, context.now(), context.site(), record=record)
+    if participant is not None:
+        record_read("check", [participant.id])
     return _check_context(service, participant, result)
 
 
@@ -228,9 +235,14 @@ def refer():
 def referral_page(referral_id: int):
     """A referral: what the check said, its state and history, and cancel / print."""
     referral = visible_referral(referral_id)
+    record_read("referral", [referral.participant_id], referral.id)
+    acting = actor()
     return render_template(
         "referrals/referral.html",
         referral=referral,
+        plan_link=referral.participant is not None
+        and can_read_plan(acting, referral.participant.case_manager_id),
+        slip_links=can_open_slip(acting),
         slip_choices=slips.slip_choices(context.site().slip_languages),
         open_states=OPEN_STATES,
         labels=serializers.STATUS_LABELS,
@@ -249,10 +261,12 @@ def cancel(referral_id: int):
 
 
 @bp.get("/referrals/<id:referral_id>/slip")
-@require_roles(*REFERRERS)
+@require_roles(*REFERRERS, "project_manager")
 def slip(referral_id: int):
-    """A printable slip, in the site's language or Spanish; it never says LEAD or diversion."""
+    """A printable slip, in the site's language or Spanish; it never says LEAD or diversion (the project
+    manager opens it read-only)."""
     referral = visible_referral(referral_id)
+    record_read("slip", [referral.participant_id], referral.id)
     config = context.site()
     language = slips.slip_language(request.args.get("lang"), config.language)
     lang, words = language.code, slips.SLIP_TEXT[language.code]

@@ -59,6 +59,7 @@ def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: boo
     if row is None:
         return None
     numbers = cap.Numbers.of(row)
+    # Held and LEAD-funded counts are staff figures unless the site file opts in to public counts.
     show_lead = staff or config.public_badges.get("lead_funded_counts", True)
     return {
         "unit": row.unit_id,
@@ -67,7 +68,7 @@ def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: boo
         "waitlist": row.waitlist,
         "lead_funded_maximum": row.lead_funded_maximum if show_lead else None,
         "lead_funded_available": row.lead_funded_available if show_lead else None,
-        "held_general": row.held_general,
+        "held_general": row.held_general if show_lead else None,
         "held_lead": row.held_lead if show_lead else None,
         "confirmed_at": iso(row.confirmed_at),
         "stale": cap.is_stale(numbers, at, config.freshness_hours),

@@ -233,7 +233,14 @@ CASES = [
     ),
     ("referrals.referral_page", "GET", "/referrals/{R}", None, expect(302, 200, 403, 200, 403, 200, 200)),
     ("referrals.cancel", "POST", "/referrals/{R}/cancel", {}, expect(302, 302, 403, 403, 403, 403, 302)),
-    ("referrals.slip", "GET", "/referrals/{R}/slip", None, expect(302, 200, 403, 403, 403, 403, 200)),
+    ("referrals.slip", "GET", "/referrals/{R}/slip", None, expect(302, 200, 403, 403, 403, 200, 200)),
+    (
+        "access_log.participant_reads",
+        "GET",
+        "/pm/participant-reads?code={P}",
+        None,
+        expect(302, 403, 403, 403, 403, 200, 200),
+    ),
     ("pm.freshness", "GET", "/pm/freshness", None, expect(302, 403, 403, 403, 403, 200, 200)),
     ("pm.dashboard", "GET", "/pm", None, expect(302, 403, 403, 403, 403, 200, 200)),
     ("pm.report", "GET", "/pm/report", None, expect(302, 403, 403, 403, 403, 200, 200)),
@@ -371,7 +378,7 @@ def test_matrix(app, session, role, endpoint, method, url, body, expected):
 
 def test_every_route_is_in_the_matrix(app):
     covered = {endpoint for endpoint, *_ in CASES}
-    ours = {"public", "auth", "provider", "referrals", "pm", "api"}
+    ours = {"public", "auth", "provider", "referrals", "pm", "api", "access_log"}
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in ours}
     assert routes - covered == set()
 
