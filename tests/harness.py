@@ -19,7 +19,7 @@ from directory.domain.participants import add_goal
 from directory.domain.reference import Reference
 from directory.domain.referrals import ReferralRequest, create_referral
 from tests.conftest import FIXED_NOW
-from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_token, make_user
+from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_token, make_user, sign_in
 
 # Every role, and anonymous, as the matrix names them.
 ROLES = (
@@ -130,9 +130,7 @@ def signed_in(app, world: World, role: str):
     """A test client signed in as the role (a session cookie; anonymous: none)."""
     client = app.test_client()
     if role != "anonymous":
-        with client.session_transaction() as browser:
-            browser["_user_id"] = str(world.user_ids[role])
-            browser["_fresh"] = True
+        sign_in(client, world.user_ids[role])
     return client
 
 

@@ -138,7 +138,8 @@ PAGES = [
     Page(
         "API participant",
         "/api/v1/participants/{P}",
-        statuses(403, anonymous=401, case_manager=200, admin=200),
+        # Another case manager's code answers the 404 of a code that does not exist (no probing).
+        statuses(403, anonymous=401, case_manager=200, other_case_manager=404, admin=200),
         # Each referral carries its check's capacity snapshot: staff figures, for who may read the plan.
         {"goal_text": PLAN_READERS, "participant_code": PLAN_READERS, "lead_counts": PLAN_READERS},
     ),
