@@ -26,6 +26,7 @@ ENV_KEYS = (
 
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 UNIT_TYPES = ("shelter_bed", "bed", "unit", "slot", "appointment")
+TRANSPARENCY_PERIODS = ("month", "quarter")
 
 
 class ConfigError(RuntimeError):
@@ -101,6 +102,8 @@ class SiteConfig:
     public_badges: dict[str, bool]
     places: tuple[Place, ...] = field(default_factory=tuple)
     slip_languages: tuple[str, ...] = ("en", "es")  # the languages a case manager may print a slip in
+    transparency_period: str = "month"  # "month" or "quarter": the periods the public figures cover
+    public_counts: bool = False  # whether non-staff see capacity counts (else the status word and its age)
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -133,6 +136,9 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             for p in raw.get("places", [])
         )
         center = site.get("center", [47.6062, -122.3321])
+        transparency_period = site.get("transparency_period", "month")
+        if transparency_period not in TRANSPARENCY_PERIODS:
+            raise ConfigError(f"site file {path}: transparency_period must be month or quarter")
         return SiteConfig(
             name=site.get("name", "Resource directory"),
             time_zone=site.get("time_zone", "UTC"),
@@ -149,6 +155,8 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             reminder_hours_before=reminders,
             public_badges={k: bool(v) for k, v in raw.get("public_badges", {}).items()},
             places=places,
+            transparency_period=transparency_period,
+            public_counts=bool(site.get("public_counts", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc
