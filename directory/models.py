@@ -996,7 +996,8 @@ class TransparencyPeriod(db.Model):
         CheckConstraint(_in("kind", TRANSPARENCY_KINDS), name="kind"),
         CheckConstraint("starts_at < ends_at", name="period_order"),
         CheckConstraint(
-            "(revision = 1 AND reason IS NULL) OR (revision > 1 AND reason IS NOT NULL AND length(reason) > 0)",
+            "(revision = 1 AND reason IS NULL)"
+            " OR (revision > 1 AND reason IS NOT NULL AND length(reason) > 0)",
             name="revision_reason",
         ),
     )
