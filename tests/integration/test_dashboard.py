@@ -246,7 +246,8 @@ def test_transparency_after_a_month_shows_no_small_counts_and_adds_up(month):
         assert period["total"] == by_month[period["period"]] or period["total"] == "fewer than 5"
         for key in ("referrals_by_classification", "referrals_by_domain"):
             cells = period[key]["cells"] or {}
-            assert all(v == "fewer than 5" or v == 0 or (isinstance(v, int) and v >= 5) for v in cells.values())
+            for v in cells.values():
+                assert v == "fewer than 5" or v == 0 or (isinstance(v, int) and v >= 5)
             if cells and "fewer than 5" not in cells.values():
                 assert sum(cells.values()) == period["total"]
     html = app.test_client().get("/transparency").get_data(as_text=True)

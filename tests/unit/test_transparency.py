@@ -1,5 +1,5 @@
-"""Small-count suppression of the public figures: for every hidden cell of every published period, more than one
-value stays consistent with everything published for that period (brute force, by hypothesis)."""
+"""Small-count suppression of the public figures: for every hidden cell of every published period, more than
+one value stays consistent with everything published for that period (brute force, by hypothesis)."""
 
 import itertools
 from collections import Counter
@@ -55,7 +55,7 @@ def allowed(value) -> bool:
 
 
 def witness(hidden: list[str], remainder: int, cell: str, value: int) -> dict[str, int] | None:
-    """One assignment of 0-4 to the hidden cells, with `cell` = value, summing to `remainder` (None if none)."""
+    """One assignment of 0-4 to the hidden cells, `cell` = value, summing to `remainder` (None if none)."""
     left = remainder - value
     world = {cell: value}
     for name in hidden:
