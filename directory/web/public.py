@@ -41,7 +41,7 @@ def search():
                 {
                     "service": service,
                     "distance": distance,
-                    "status": serializers.service_status(service, at, config),
+                    "status": serializers.service_status(service, at, config, staff),
                     "data": serializers.service_dict(service, at, config, staff, distance),
                     "age": serializers.age_text(
                         service.capacity.confirmed_at if service.capacity else None, at
@@ -102,7 +102,7 @@ def service_page(service_id: int):
         referrals=referrals,
         service=service,
         data=serializers.service_dict(service, at, config, staff),
-        status=serializers.service_status(service, at, config),
+        status=serializers.service_status(service, at, config, staff),
         age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
         labels=serializers.STATUS_LABELS,
         reference=context.reference(),
