@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import text
+from werkzeug.exceptions import Unauthorized
 
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
@@ -12,6 +15,21 @@ from . import context, mapview, serializers
 from .reads import reads_only
 
 bp = Blueprint("public", __name__)
+
+
+def directory_read(view):
+    """Directory reads (search, service pages, their API and the map's data): public unless the site file
+    says `public_read = false`; then only signed-in accounts (401 under /api, the login page otherwise)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not context.site().public_read and not context.viewer_is_staff():
+            if request.path.startswith("/api/"):
+                raise Unauthorized("this directory is not public: sign in, or send an API token")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 @bp.get("/")
@@ -23,6 +41,7 @@ def index():
 
 @bp.get("/search")
 @reads_only
+@directory_read
 def search():
     """Search form and results; the same query parameters as GET /api/v1/services."""
     error = None
@@ -73,6 +92,7 @@ def search():
 
 @bp.get("/services/<id:service_id>")
 @reads_only
+@directory_read
 def service_page(service_id: int):
     """Everything about one service, with a print layout for a slip."""
     service = load_service(db.session, service_id)

@@ -54,7 +54,7 @@ def assert_error(response, status, field=None):
 
 
 def test_list_and_get_service_shapes(client, session):
-    # A case manager's view: the public's (no counts, no hidden badges) is tested in test_public_disclosure.py.
+    # A case manager's view (the public's is tested in test_public_disclosure.py).
     headers = {"Authorization": f"Bearer {make_token(session, make_user(session))}"}
     service = make_service(
         session,
