@@ -176,3 +176,17 @@ def test_cli_publish_is_idempotent(world):
     assert first.exit_code == 0 and "2026-09, 2026-10" in first.output
     second = runner.invoke(args=["transparency", "publish"])
     assert second.exit_code == 0 and "nothing new" in second.output
+
+
+def test_the_openapi_document_describes_the_published_shape(world):
+    run_job(world, JOB, "me", FIXED_NOW)
+    client = world.test_client()
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Transparency"]
+    body = client.get("/api/v1/transparency").get_json()
+    assert set(body) == set(schema["required"])
+    period_schema = schema["properties"]["periods"]["items"]
+    for period in body["periods"]:
+        assert set(period) == set(period_schema["required"]) == set(period_schema["properties"])
+        assert set(period["audit_head"]) == set(period_schema["properties"]["audit_head"]["required"])
+        for key in ("referrals_by_classification", "referrals_by_domain"):
+            assert set(period[key]) == set(period_schema["properties"][key]["required"])
