@@ -9,10 +9,12 @@ elsewhere it is null. Filters on a derived value select by what the public attri
 hold; `false`: it cannot), so membership depends on public attributes only.
 
 LEAD-funded units may only be held by LEAD-fundable services (a schema constraint), and for housing that
-depends on accepting sex work: where the site hides anything LEAD-fundable depends on (or LEAD-fundable
-itself), the public never sees LEAD-funded figures or the `lead_funded` status; a service then shows the
-status its general units give. Counts (available, waitlist, held, LEAD-funded) reach the public only when
-the site file opts in (`public_counts = true`); otherwise the status word and the age of the numbers.
+depends on accepting sex work: where the public attributes do not decide whether a service is LEAD-fundable
+(or the site hides LEAD-fundable itself), the public sees neither its LEAD-funded figures nor the
+`lead_funded` status; the service then shows the status its general units give. Which services are masked
+depends on public attributes only, so the mask itself reveals nothing. Counts (available, waitlist, held,
+LEAD-funded) reach the public only when the site file opts in (`public_counts = true`); otherwise the
+status word and the age of the numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, literal, or_, true
+from sqlalchemy import and_, case, false, literal, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import capacity as cap
@@ -42,12 +44,11 @@ class Disclosure:
     counts: bool = True
     lead_counts: bool = True
 
-    @property
-    def masks_lead(self) -> bool:
-        """Whether LEAD-funded figures and the lead_funded status would reveal a hidden attribute."""
+    def masks_lead(self, service) -> bool:
+        """Whether this service's LEAD-funded figures or lead_funded status would reveal a hidden badge."""
         if self.staff:
             return False
-        return "lead_fundable" in self.hidden or bool(self.hidden & set(LEAD_FUNDABLE.attributes))
+        return "lead_fundable" in self.hidden or decided(LEAD_FUNDABLE, service, self.hidden) is None
 
 
 def disclosure_for(site, staff: bool) -> Disclosure:
@@ -110,43 +111,76 @@ def may_hold_sql(rule: Rule, columns, hidden: frozenset[str]) -> ColumnElement[b
     return and_(true(), *terms)
 
 
+def certain_sql(rule: Rule, columns, hidden: frozenset[str]) -> ColumnElement[bool]:
+    """SQL: the rule holds whatever the hidden attributes are (false where a hidden attribute is required)."""
+    if any(name in hidden for name, _ in rule.requires):
+        return false()
+    terms = _terms(columns, rule.requires, hidden)
+    if rule.domain_requires:
+        if any(name in hidden for name, _ in rule.domain_requires):
+            terms.append(columns.primary_domain != rule.domain)
+        else:
+            terms.append(
+                or_(
+                    columns.primary_domain != rule.domain,
+                    and_(true(), *_terms(columns, rule.domain_requires, hidden)),
+                )
+            )
+    return and_(true(), *terms)
+
+
 def filter_sql(rule: Rule, columns, wanted: bool, hidden: frozenset[str]) -> ColumnElement[bool]:
     """SQL of a filter on a derived value for a viewer: by what the public attributes allow."""
     may_hold = may_hold_sql(rule, columns, hidden)
     return may_hold if wanted else ~may_hold
 
 
-def public_numbers(numbers: cap.Numbers, disclosure: Disclosure) -> cap.Numbers:
+def public_numbers(numbers: cap.Numbers, disclosure: Disclosure, service) -> cap.Numbers:
     """The numbers a viewer's status is computed from: without LEAD-funded units where they are masked."""
-    if not disclosure.masks_lead:
+    if not disclosure.masks_lead(service):
         return numbers
     return replace(numbers, lead_funded_maximum=0, lead_funded_available=0, held_lead=0)
 
 
 class _Masked:
-    """A capacity table's columns with the LEAD-funded ones read as 0 (for the public status in SQL)."""
+    """A capacity table's columns with the LEAD-funded ones read as 0 where `masked` holds (SQL)."""
 
-    def __init__(self, table):
+    def __init__(self, table, masked: ColumnElement[bool]):
         self._table = table
+        self._masked = masked
 
     def __getattr__(self, name):
+        column = getattr(self._table.c, name)
         if name in LEAD_FIELDS:
-            return literal(0)
-        return getattr(self._table.c, name)
+            return case((self._masked, literal(0)), else_=column)
+        return column
 
 
 class _MaskedTable:
-    def __init__(self, table):
-        self.c = _Masked(table)
+    def __init__(self, table, masked: ColumnElement[bool]):
+        self.c = _Masked(table, masked)
 
 
-def status_sql(capacity_table, coordinated_entry_column, now, freshness_hours, disclosure: Disclosure):
-    """SQL of the status this viewer sees (the lead_funded status left out where LEAD figures are masked)."""
-    table = _MaskedTable(capacity_table) if disclosure.masks_lead else capacity_table
-    return cap.status_sql(table, coordinated_entry_column, now, freshness_hours)
+def lead_masked_sql(columns, disclosure: Disclosure) -> ColumnElement[bool] | None:
+    """SQL: the services whose LEAD-funded figures this viewer may not see (None: none are masked)."""
+    if disclosure.staff:
+        return None
+    if "lead_fundable" in disclosure.hidden:
+        return true()
+    if not disclosure.hidden & set(LEAD_FUNDABLE.attributes):
+        return None
+    hidden = disclosure.hidden
+    return and_(may_hold_sql(LEAD_FUNDABLE, columns, hidden), ~certain_sql(LEAD_FUNDABLE, columns, hidden))
 
 
-def public_capacity(data: dict, disclosure: Disclosure) -> dict:
+def status_sql(capacity_table, service_columns, now, freshness_hours, disclosure: Disclosure):
+    """SQL of the status this viewer sees (no lead_funded status where LEAD figures are masked)."""
+    masked = lead_masked_sql(service_columns, disclosure)
+    table = capacity_table if masked is None else _MaskedTable(capacity_table, masked)
+    return cap.status_sql(table, service_columns.coordinated_entry, now, freshness_hours)
+
+
+def public_capacity(data: dict, disclosure: Disclosure, service) -> dict:
     """The capacity object with the counts this viewer may not see set to null."""
     if disclosure.staff:
         return data
@@ -154,7 +188,7 @@ def public_capacity(data: dict, disclosure: Disclosure) -> dict:
     if not disclosure.counts:
         for name in COUNT_FIELDS:
             shown[name] = None
-    if not disclosure.lead_counts or disclosure.masks_lead or not disclosure.counts:
+    if not disclosure.lead_counts or not disclosure.counts or disclosure.masks_lead(service):
         for name in LEAD_FIELDS:
             shown[name] = None
     return shown

@@ -343,7 +343,7 @@ def _filters(
         # Built only when asked for: the CASE with its freshness cutoffs is the costliest part to build.
         status = public.status_sql(
             ServiceCapacity.__table__,
-            Service.coordinated_entry,
+            Service,
             now,
             site.freshness_hours,
             viewer or Disclosure(staff=True),

@@ -49,9 +49,8 @@ def service_status(service: Service, at: datetime, config: SiteConfig, staff: bo
     public never sees a lead_funded status where it would reveal a hidden badge)."""
     if service.capacity is None:
         return cap.OPEN_ACCESS
-    numbers = disclosure.public_numbers(
-        cap.Numbers.of(service.capacity), disclosure.disclosure_for(config, staff)
-    )
+    viewer = disclosure.disclosure_for(config, staff)
+    numbers = disclosure.public_numbers(cap.Numbers.of(service.capacity), viewer, service)
     return cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours)
 
 
@@ -75,7 +74,7 @@ def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: boo
         "stale": cap.is_stale(numbers, at, config.freshness_hours),
         "status": service_status(service, at, config, staff),
     }
-    return disclosure.public_capacity(data, disclosure.disclosure_for(config, staff))
+    return disclosure.public_capacity(data, disclosure.disclosure_for(config, staff), service)
 
 
 def primary_location(service: Service):

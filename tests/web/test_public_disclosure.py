@@ -273,6 +273,52 @@ def test_lead_funded_status_and_figures_stay_with_staff(client, session):
     assert 'data-status="full"' in listed and "LEAD-funded" not in listed
     staff = client.get(f"/api/v1/services/{lead.id}", headers=staff_headers(session)).get_json()
     assert staff["capacity"]["status"] == "lead_funded" and staff["capacity"]["lead_funded_available"] == 1
+    # Outside housing, LEAD-fundability does not depend on the hidden badge: the status is public.
+    pantry = make_service(
+        session,
+        name="Purchased Slots",
+        domain="food",
+        capacity={
+            "maximum": 4,
+            "available": 0,
+            "waitlist": 0,
+            "lead_funded_maximum": 2,
+            "lead_funded_available": 1,
+            "confirmed_at": fresh(FIXED_NOW),
+        },
+        **LOW_BARRIER,
+    )
+    session.commit()
+    shown = client.get(f"/api/v1/services/{pantry.id}").get_json()
+    assert shown["capacity"]["status"] == "lead_funded" and shown["attributes"]["lead_fundable"] is True
+    assert shown["capacity"]["lead_funded_available"] is None  # a count: public_counts is off
+    listed = client.get("/api/v1/services?availability=lead_funded").get_json()["items"]
+    assert [item["id"] for item in listed] == [pantry.id]
+
+
+def all_items(client, query: str = "") -> list[dict]:
+    items, page = [], 1
+    while True:
+        body = client.get(f"/api/v1/services?per_page=100&page={page}&{query}").get_json()
+        items += body["items"]
+        if page * 100 >= body["total"]:
+            return items
+        page += 1
+
+
+def test_the_public_filters_agree_with_the_public_statuses_and_badges(demo_client):
+    """Filter membership tells an outsider nothing that the listing's own fields do not already say."""
+    everything = {item["id"]: item for item in all_items(demo_client)}
+    for availability, statuses in (
+        ("lead_funded", {"lead_funded"}),
+        ("spare", {"spare_capacity"}),
+        ("open", {"lead_funded", "spare_capacity"}),
+    ):
+        members = {item["id"] for item in all_items(demo_client, f"availability={availability}")}
+        expected = {i for i, item in everything.items() if (item["capacity"] or {}).get("status") in statuses}
+        assert members == expected, availability
+    not_low = {item["id"] for item in all_items(demo_client, "low_barrier=false")}
+    assert not_low == {i for i, item in everything.items() if item["attributes"]["low_barrier"] is False}
 
 
 # --- 4. Live counts ---------------------------------------------------------------------------------------
