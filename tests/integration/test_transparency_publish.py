@@ -3,6 +3,7 @@ revisions, and carry the audit chain's head; the public page and API only read w
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -190,3 +191,30 @@ def test_the_openapi_document_describes_the_published_shape(world):
         assert set(period["audit_head"]) == set(period_schema["properties"]["audit_head"]["required"])
         for key in ("referrals_by_classification", "referrals_by_domain"):
             assert set(period[key]) == set(period_schema["properties"][key]["required"])
+
+
+def test_every_published_number_is_0_at_least_5_or_fewer_than_5(world):
+    run_job(world, JOB, "me", FIXED_NOW)
+    body = world.test_client().get("/api/v1/transparency").get_json()
+    seen = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                # The audit head's sequence is an event id, not a count (documented in the OpenAPI schema).
+                if not (name == "sequence" and key == "audit_head"):
+                    walk(value, name)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key)
+        elif isinstance(node, bool | float):
+            raise AssertionError(f"{key}: no booleans or other numbers expected outside 'shown'")
+        elif isinstance(node, int):
+            seen.append(node)
+            assert node == 0 or node >= 5, key
+
+    for period in body["periods"]:
+        for key in ("referrals_by_classification", "referrals_by_domain"):
+            assert isinstance(period[key].pop("shown"), bool)
+    walk(body)
+    assert seen and "P-" not in json.dumps(body)
