@@ -97,6 +97,9 @@ def seed_demo_command(services: int, seed: int, spread: str | None, force: bool,
     db.session.commit()
     analyze(db.engine)
     click.echo(f"demo site loaded: {summary.services} services, {summary.organizations} organizations")
+    published = publish_transparency()
+    if published:
+        click.echo(f"transparency: published {', '.join(published)}")
     print_logins(summary.logins)
 
 
@@ -328,6 +331,57 @@ def audit_anchor() -> None:
     click.echo(head(db.session, clock() if callable(clock) else utcnow()).as_json())
 
 
+transparency_group = AppGroup("transparency", help="The public figures of closed periods.")
+
+
+def site_clock():
+    """The site clock of the running app (tests may fix its CLOCK)."""
+    from .domain.clock import SiteClock
+
+    return SiteClock(current_app.config["SITE"].time_zone, current_app.config.get("CLOCK") or utcnow)
+
+
+def publish_transparency() -> list[str]:
+    """Store the figures of every closed period not published yet, in its own transaction."""
+    from .domain.access import SYSTEM
+    from .domain.transparency import publish_closed
+
+    published = publish_closed(
+        db.session, SYSTEM, site_clock(), current_app.config["SITE"].transparency_period
+    )
+    db.session.commit()
+    return published
+
+
+@transparency_group.command("publish")
+def transparency_publish() -> None:
+    """Compute and store the figures of every period that has closed (each once)."""
+    published = publish_transparency()
+    click.echo(f"published: {', '.join(published)}" if published else "nothing new to publish")
+
+
+@transparency_group.command("revise")
+@click.argument("period")
+@click.option("--reason", required=True, help="why the figures change (published with the revision)")
+def transparency_revise(period: str, reason: str) -> None:
+    """Recompute a published period; if its figures changed, publish a dated revision with the reason."""
+    from .domain.access import SYSTEM
+    from .domain.errors import DomainError
+    from .domain.transparency import revise
+
+    try:
+        revised = revise(
+            db.session, SYSTEM, site_clock(), current_app.config["SITE"].transparency_period, period, reason
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        fail(exc.message)
+    db.session.commit()
+    click.echo(
+        f"published {revised}" if revised else f"{period}: the figures are unchanged; nothing published"
+    )
+
+
 @click.command("purge")
 @click.option(
     "--before", "before", required=True, metavar="DATE", help="YYYY-MM-DD: purge participants idle since"
@@ -361,6 +415,7 @@ def simulate_month_command(seed: int) -> None:
     log = simulate_month(db.session, current_app.config["SITE"], utcnow(), seed=seed)
     db.session.commit()
     click.echo(f"simulated {len(log.checks)} checks and {len(log.referrals)} referrals over 30 days")
+    click.echo(f"transparency: published {', '.join(log.published) or 'nothing new'} (closed periods only)")
 
 
 scrape = AppGroup("scrape", help="Import directory data from other sources.")
@@ -536,6 +591,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(transparency_group)
     app.cli.add_command(purge_command)
     app.cli.add_command(simulate_month_command)
     app.cli.add_command(init_db_command)

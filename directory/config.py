@@ -29,6 +29,7 @@ ENV_KEYS = (
 
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 UNIT_TYPES = ("shelter_bed", "bed", "unit", "slot", "appointment")
+TRANSPARENCY_PERIODS = ("month", "quarter")
 
 
 class ConfigError(RuntimeError):
@@ -108,6 +109,8 @@ class SiteConfig:
     slip_languages: tuple[str, ...] = ("en", "es")  # the languages a case manager may print a slip in
     session_idle_minutes: float = 60.0  # a session unused this long ends
     session_absolute_hours: float = 12.0  # and every session ends this long after its sign-in
+    transparency_period: str = "month"  # "month" or "quarter": the periods the public figures cover
+    public_counts: bool = False  # whether non-staff see capacity counts (else the status word and its age)
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -149,6 +152,9 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             for p in raw.get("places", [])
         )
         center = site.get("center", [47.6062, -122.3321])
+        transparency_period = site.get("transparency_period", "month")
+        if transparency_period not in TRANSPARENCY_PERIODS:
+            raise ConfigError(f"site file {path}: transparency_period must be month or quarter")
         return SiteConfig(
             name=site.get("name", "Resource directory"),
             time_zone=site.get("time_zone", "UTC"),
@@ -166,6 +172,8 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             public_badges={k: bool(v) for k, v in raw.get("public_badges", {}).items()},
             places=places,
             **_session_lifetimes(raw.get("sessions", {})),
+            transparency_period=transparency_period,
+            public_counts=bool(site.get("public_counts", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc

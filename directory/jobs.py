@@ -148,6 +148,18 @@ def verify_audit(session: Session, now: datetime, config: dict) -> str:
     return f"{result.events} events verified"
 
 
+def publish_transparency(session: Session, now: datetime, config: dict) -> str:
+    """Store the public figures of every period that has closed (once; later changes only as revisions)."""
+    from .domain.clock import SiteClock
+    from .domain.transparency import publish_closed
+
+    site = config["SITE"]
+    published = publish_closed(
+        session, SYSTEM, SiteClock(site.time_zone, lambda: now), site.transparency_period
+    )
+    return f"{len(published)} period(s) published" + (f": {', '.join(published)}" if published else "")
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire_holds", expire_holds, 60, "release referral holds whose time is up"),
     Job("mark_stale", mark_stale, 300, "flag capacity numbers past their freshness window"),
@@ -155,6 +167,9 @@ JOBS: tuple[Job, ...] = (
     Job("send_notifications", send_notifications, 60, "email queued notices"),
     Job("verify_audit", verify_audit, 86400, "recompute the audit hash chain"),
     Job("scheduled_imports", run_due_imports, 900, "run the site's configured imports when they are due"),
+    Job(
+        "publish_transparency", publish_transparency, 3600, "publish the figures of periods that have closed"
+    ),
 )
 
 

@@ -981,3 +981,40 @@ class AuditHead(db.Model):
     events: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+# --- Published transparency figures ----------------------------------------------------------------------
+
+TRANSPARENCY_KINDS = ("month", "quarter")
+
+
+class TransparencyPeriod(db.Model):
+    """The public figures of one closed period, computed once and stored; a correction is a new revision
+    with its reason, never a change to a stored one. Each revision records the audit chain's head at its
+    publication (the head's event is the publication itself)."""
+
+    __tablename__ = "transparency_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10))  # 2026-10 or 2026-Q4
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[dict] = mapped_column(JSON)
+    audit_sequence: Mapped[int] = mapped_column(Integer)
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    audit_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "revision"),
+        CheckConstraint(_in("kind", TRANSPARENCY_KINDS), name="kind"),
+        CheckConstraint("starts_at < ends_at", name="period_order"),
+        CheckConstraint(
+            "(revision = 1 AND reason IS NULL)"
+            " OR (revision > 1 AND reason IS NOT NULL AND length(reason) > 0)",
+            name="revision_reason",
+        ),
+    )

@@ -14,10 +14,12 @@ from .config import SiteConfig
 from .domain import capacity as cap
 from .domain.access import SYSTEM, Actor
 from .domain.capacity_updates import update_capacity
+from .domain.clock import SiteClock
 from .domain.errors import DomainError
 from .domain.participants import create_participant
 from .domain.reference import Reference
 from .domain.referrals import ReferralRequest, check, create_referral, transition
+from .domain.transparency import publish_closed
 from .models import Service, User
 
 REASONS = ("acute_need", "safety", "eligibility", "participant_choice", "other")
@@ -29,6 +31,7 @@ class SimulationLog:
 
     referrals: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # transparency periods that closed and were stored
 
 
 def simulate_month(
@@ -108,6 +111,10 @@ def simulate_month(
             _decide(session, referral, moment, rng, log)
         _expire(session, moment + timedelta(hours=20), log)
     session.flush()
+    # The month's closed periods are published like the scheduled job would (closed periods only).
+    log.published = publish_closed(
+        session, SYSTEM, SiteClock(site.time_zone, lambda: now), site.transparency_period
+    )
     return log
 
 

@@ -27,7 +27,9 @@ from ..models import (
     service_taxonomy,
 )
 from . import capacity as cap
+from . import disclosure as public
 from . import rules
+from .disclosure import Disclosure
 from .errors import ValidationError
 from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
 from .hours import open_now_sql
@@ -86,6 +88,8 @@ class SearchQuery:
     open_now: bool | None = None
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    # The viewer's disclosure (the public's hides badges and LEAD figures); None: staff, everything.
+    disclosure: Disclosure | None = None
 
 
 @dataclass
@@ -326,17 +330,23 @@ def _filters(
                 )
             )
         )
-    low_barrier = rules.sql(rules.LOW_BARRIER, Service)
-    if query.low_barrier is True:
-        conditions.append(low_barrier)
-    elif query.low_barrier is False:
-        conditions.append(~low_barrier)
+    viewer = query.disclosure
+    if query.low_barrier is not None and viewer is not None and not viewer.staff:
+        # Membership must not reveal a hidden badge: the public filter reads public attributes only.
+        conditions.append(public.filter_sql(rules.LOW_BARRIER, Service, query.low_barrier, viewer.hidden))
+    elif query.low_barrier is not None:
+        low_barrier = rules.sql(rules.LOW_BARRIER, Service)
+        conditions.append(low_barrier if query.low_barrier else ~low_barrier)
     if query.housing_first is not None:
         conditions.append(Service.housing_first.is_(query.housing_first))
     if query.availability is not None:
         # Built only when asked for: the CASE with its freshness cutoffs is the costliest part to build.
-        status = cap.status_sql(
-            ServiceCapacity.__table__, Service.coordinated_entry, now, site.freshness_hours
+        status = public.status_sql(
+            ServiceCapacity.__table__,
+            Service,
+            now,
+            site.freshness_hours,
+            viewer or Disclosure(staff=True),
         )
         conditions.append(status.in_(AVAILABILITY[query.availability]))
     if query.open_now is not None:

@@ -13,6 +13,7 @@ from . import context, serializers
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .openapi import openapi_document
+from .public import directory_read
 from .reads import reads_only
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,6 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.get("/services")
 @reads_only
+@directory_read
 def list_services():
     """Search the directory."""
     result, _ = context.run_search(request.args)
@@ -38,6 +40,7 @@ def list_services():
 
 @bp.get("/services/<id:service_id>")
 @reads_only
+@directory_read
 def get_service(service_id: int):
     """One service."""
     service = load_service(db.session, service_id)
@@ -50,6 +53,7 @@ def get_service(service_id: int):
 
 @bp.get("/taxonomy")
 @reads_only
+@directory_read
 def taxonomy():
     """IIP domains with their terms, and the vocabularies the filters accept."""
     ref = context.reference()

@@ -73,11 +73,14 @@ def run_search(params, map_limit: int = 0):
     them (the same order: the ranking is exact for everything it returns). Returns (page, map results or
     None).
     """
+    from ..domain.disclosure import disclosure_for
     from ..domain.search import SearchPage, parse_query, search
     from ..extensions import db
 
     config, ref, at = site(), reference(), now()
     query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
+    # Filters select by what this viewer may see (a hidden badge must not decide membership).
+    query = dataclasses.replace(query, disclosure=disclosure_for(config, viewer_is_staff()))
     if not map_limit:
         return search(db.session, query, config, at, ref), None
     full = search(db.session, dataclasses.replace(query, page=1, per_page=map_limit), config, at, ref)

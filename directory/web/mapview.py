@@ -102,11 +102,14 @@ def marker_row(service, distance: float | None, at, config, center=None) -> Mark
     location = map_location(service, center)
     if location is None:
         return None
-    status = serializers.service_status(service, at, config)
+    staff = context.viewer_is_staff()
+    status = serializers.service_status(service, at, config, staff)
     age = serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at)
+    # The badges this viewer may see: a derived one (low barrier) only where hidden badges cannot decide it.
+    attributes = serializers.attributes_dict(service, config, staff)
     bits = 0
     for i, (name, _) in enumerate(BADGES):
-        if getattr(service, name, False):
+        if attributes.get(name):
             bits |= 1 << i
     return Marker(
         id=service.id,

@@ -130,6 +130,96 @@ def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+# The transparency report (contract.md, GET /transparency): stored figures of closed periods only.
+_COUNT = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "description": "0, or at least 5"},
+        {"type": "string", "enum": ["fewer than 5"]},
+    ]
+}
+_BREAKDOWN = {
+    "type": "object",
+    "required": ["shown", "cells"],
+    "properties": {
+        "shown": {
+            "type": "boolean",
+            "description": "false: not shown (its hidden counts could be worked out)",
+        },
+        "cells": {
+            "type": ["object", "null"],
+            "description": "every category, zeros included; every cell below 5 hidden together",
+            "additionalProperties": _COUNT,
+        },
+    },
+}
+AUDIT_HEAD = {
+    "type": "object",
+    "required": ["sequence", "hash", "at"],
+    "description": "the audit chain's head when the period was published (its publication event)",
+    "properties": {
+        "sequence": {"type": "integer", "minimum": 1, "description": "audit event id (not a count)"},
+        "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
+TRANSPARENCY = {
+    "type": "object",
+    "required": ["period_kind", "suppression", "periods"],
+    "properties": {
+        "period_kind": {"type": "string", "enum": ["month", "quarter"]},
+        "suppression": {"type": "string"},
+        "periods": {
+            "type": "array",
+            "description": "closed periods, newest first, each at its latest revision",
+            "items": {
+                "type": "object",
+                "required": [
+                    "period",
+                    "start",
+                    "end",
+                    "total",
+                    "referrals_by_classification",
+                    "referrals_by_domain",
+                    "displacement_rate",
+                    "published_at",
+                    "audit_head",
+                    "revisions",
+                ],
+                "properties": {
+                    "period": {"type": "string", "examples": ["2026-10", "2026-Q4"]},
+                    "start": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "first day (site time zone)",
+                    },
+                    "end": {"type": "string", "format": "date", "description": "the day after the last"},
+                    "total": {**_COUNT, "description": "the one total of every breakdown"},
+                    "referrals_by_classification": _BREAKDOWN,
+                    "referrals_by_domain": _BREAKDOWN,
+                    "displacement_rate": {
+                        "type": "string",
+                        "description": "overrides / referrals as a percentage, 'not shown' or 'no referrals'",
+                    },
+                    "published_at": {"type": "string", "format": "date-time"},
+                    "audit_head": AUDIT_HEAD,
+                    "revisions": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "published_at": {"type": "string", "format": "date-time"},
+                                "reason": {"type": ["string", "null"], "description": "null for the first"},
+                                "audit_head": AUDIT_HEAD,
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def _operation(summary: str, ok: str, errors: tuple[int, ...], **extra) -> dict:
     status = extra.pop("status", "200")
     return {"summary": summary, "responses": {status: {"description": ok}, **_errors(*errors)}, **extra}
@@ -162,19 +252,34 @@ def openapi_document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": ERROR, "Transparency": TRANSPARENCY},
         },
         "paths": {
             "/services": {
                 "get": _operation(
-                    "Search services", "a page of services", (400, 503), parameters=SEARCH_PARAMS
+                    "Search services", "a page of services", (400, 401, 503), parameters=SEARCH_PARAMS
                 )
             },
             "/services/{service_id}": {
-                "get": _operation("One service", "the service", (404,), parameters=[service_id])
+                "get": _operation("One service", "the service", (401, 404), parameters=[service_id])
             },
-            "/taxonomy": {"get": _operation("IIP domains and vocabularies", "ok", ())},
-            "/transparency": {"get": _operation("Public aggregates (small counts suppressed)", "ok", (503,))},
+            "/taxonomy": {"get": _operation("IIP domains and vocabularies", "ok", (401,))},
+            "/transparency": {
+                "get": {
+                    **_operation(
+                        "Public aggregates of closed periods (stored; small counts suppressed)", "ok", (503,)
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "the stored figures",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Transparency"}}
+                            },
+                        },
+                        **_errors(503),
+                    },
+                }
+            },
             "/services/{service_id}/capacity": {
                 "put": _operation(
                     "Update a service's numbers (provider of the organization, or admin)",

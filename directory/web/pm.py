@@ -18,12 +18,13 @@ from ..domain import capacity as cap
 from ..domain import dashboard as dash
 from ..domain.errors import ValidationError
 from ..domain.freshness import provider_freshness
-from ..domain.transparency import public_aggregates
+from ..domain.transparency import published_report
 from ..extensions import db
 from ..models import AuditHead, CapacityEvent, JobLease, Organization, Participant, Referral, Service
 from . import charts, context
 from .auth import require_roles
 from .provider import csv_safe
+from .reads import reads_only
 
 bp = Blueprint("pm", __name__)
 AUDITORS = ("project_manager", "admin")
@@ -290,13 +291,20 @@ def freshness():
     return render_template("pm/freshness.html", rows=rows, now=context.now())
 
 
+def _published() -> dict:
+    """The stored figures of the site's closed periods (nothing is computed on a request)."""
+    return published_report(db.session, context.clock(), context.site().transparency_period)
+
+
 @bp.get("/transparency")
+@reads_only
 def transparency():
-    """The public transparency page: aggregates only, small counts suppressed."""
-    return render_template("pm/transparency.html", report=public_aggregates(db.session, context.clock()))
+    """The public transparency page: closed periods' stored aggregates, small counts suppressed."""
+    return render_template("pm/transparency.html", report=_published())
 
 
 @bp.get("/api/v1/transparency")
+@reads_only
 def transparency_json():
-    """The transparency report as JSON."""
-    return jsonify(public_aggregates(db.session, context.clock()))
+    """The transparency report as JSON: what was stored for each closed period."""
+    return jsonify(_published())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
+from werkzeug.exceptions import Unauthorized
 
 from ..domain.access import Actor, can_see_service_staff_content
 from ..domain.errors import ValidationError
@@ -16,6 +19,21 @@ from .reads import reads_only
 bp = Blueprint("public", __name__)
 
 
+def directory_read(view):
+    """Directory reads (search, service pages, their API and the map's data): public unless the site file
+    says `public_read = false`; then only signed-in accounts (401 under /api, the login page otherwise)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not context.site().public_read and not context.viewer_is_staff():
+            if request.path.startswith("/api/"):
+                raise Unauthorized("this directory is not public: sign in, or send an API token")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.get("/")
 @reads_only
 def index():
@@ -25,6 +43,7 @@ def index():
 
 @bp.get("/search")
 @reads_only
+@directory_read
 def search():
     """Search form and results; the same query parameters as GET /api/v1/services."""
     error = None
@@ -43,7 +62,7 @@ def search():
                 {
                     "service": service,
                     "distance": distance,
-                    "status": serializers.service_status(service, at, config),
+                    "status": serializers.service_status(service, at, config, staff),
                     "data": serializers.service_dict(service, at, config, staff, distance),
                     "age": serializers.age_text(
                         service.capacity.confirmed_at if service.capacity else None, at
@@ -75,6 +94,7 @@ def search():
 
 @bp.get("/services/<id:service_id>")
 @reads_only
+@directory_read
 def service_page(service_id: int):
     """Everything about one service, with a print layout for a slip."""
     service = load_service(db.session, service_id)
@@ -107,7 +127,7 @@ def service_page(service_id: int):
         referrals=referrals,
         service=service,
         data=serializers.service_dict(service, at, config, staff),
-        status=serializers.service_status(service, at, config),
+        status=serializers.service_status(service, at, config, staff),
         age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
         labels=serializers.STATUS_LABELS,
         reference=context.reference(),

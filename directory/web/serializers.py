@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import SiteConfig
 from ..domain import capacity as cap
+from ..domain import disclosure
 from ..models import Service
 
 STATUS_LABELS = {
@@ -18,10 +19,6 @@ STATUS_LABELS = {
     cap.UNVERIFIED: "Unverified: call first",
     cap.OPEN_ACCESS: "Open access",
 }
-
-
-# Badges a site may hide from the public (site file [public_badges]); staff always see them.
-SENSITIVE_ATTRIBUTES = ("accepts_sex_workers", "accepts_active_use", "criminal_record_ok", "lead_fundable")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -47,33 +44,37 @@ def age_text(moment: datetime | None, at: datetime) -> str:
     return f"{hours // 24} days ago"
 
 
-def service_status(service: Service, at: datetime, config: SiteConfig) -> str:
-    """The classification a new referral to this service would get now."""
-    numbers = cap.Numbers.of(service.capacity) if service.capacity is not None else None
+def service_status(service: Service, at: datetime, config: SiteConfig, staff: bool = True) -> str:
+    """The classification a new referral to this service would get now, as this viewer may see it (the
+    public never sees a lead_funded status where it would reveal a hidden badge)."""
+    if service.capacity is None:
+        return cap.OPEN_ACCESS
+    viewer = disclosure.disclosure_for(config, staff)
+    numbers = disclosure.public_numbers(cap.Numbers.of(service.capacity), viewer, service)
     return cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours)
 
 
 def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: bool) -> dict | None:
-    """The contract's `capacity` object (null for untracked, open-access services)."""
+    """The contract's `capacity` object (null for untracked, open-access services); non-staff get the
+    status and the age of the numbers, and counts only where the site file opts in (public_counts)."""
     row = service.capacity
     if row is None:
         return None
     numbers = cap.Numbers.of(row)
-    # Held and LEAD-funded counts are staff figures unless the site file opts in to public counts.
-    show_lead = staff or config.public_badges.get("lead_funded_counts", True)
-    return {
+    data = {
         "unit": row.unit_id,
         "maximum": row.maximum,
         "available": row.available,
         "waitlist": row.waitlist,
-        "lead_funded_maximum": row.lead_funded_maximum if show_lead else None,
-        "lead_funded_available": row.lead_funded_available if show_lead else None,
-        "held_general": row.held_general if show_lead else None,
-        "held_lead": row.held_lead if show_lead else None,
+        "lead_funded_maximum": row.lead_funded_maximum,
+        "lead_funded_available": row.lead_funded_available,
+        "held_general": row.held_general,
+        "held_lead": row.held_lead,
         "confirmed_at": iso(row.confirmed_at),
         "stale": cap.is_stale(numbers, at, config.freshness_hours),
-        "status": cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours),
+        "status": service_status(service, at, config, staff),
     }
+    return disclosure.public_capacity(data, disclosure.disclosure_for(config, staff), service)
 
 
 def primary_location(service: Service):
@@ -87,16 +88,20 @@ def location_dict(service: Service, staff: bool) -> dict | None:
     if location is None:
         return None
     hidden = location.confidential
+    # Outside staff pages a confidential location says nothing about where it is: not even its neighborhood
+    # or how precisely it is known.
+    vague = hidden and not staff
     neighborhood = (
-        location.neighborhood.name if location.neighborhood and not location.neighborhood.internal else None
+        location.neighborhood.name
+        if location.neighborhood and not location.neighborhood.internal and not vague
+        else None
     )
     address = location.address.one_line() if location.address is not None else None
-    # Only a precise, public location shows its street address.
     return {
         "address": None if hidden else address,
         "latitude": None if hidden else location.latitude,
         "longitude": None if hidden else location.longitude,
-        "precision": location.precision,
+        "precision": None if vague else location.precision,
         "neighborhood": neighborhood,
         "confidential": location.confidential,
     }
@@ -122,11 +127,7 @@ def attributes_dict(service: Service, config: SiteConfig, staff: bool) -> dict:
         "confidential": bool(location and location.confidential),
         "evidence_based_practices": sorted(p.code for p in service.practices),
     }
-    if not staff:
-        for name in SENSITIVE_ATTRIBUTES:
-            if not config.public_badges.get(name, True):
-                values[name] = None
-    return values
+    return disclosure.public_attributes(values, service, disclosure.disclosure_for(config, staff))
 
 
 def hhmm(moment) -> str:
@@ -193,7 +194,9 @@ def service_dict(
         "attributes": attributes_dict(service, config, staff),
         "capacity": capacity_dict(service, at, config, staff),
     }
-    if distance_km is not None:
+    confidential = data["attributes"]["confidential"]
+    # No distance to a confidential location outside staff pages (it would place it).
+    if distance_km is not None and (staff or not confidential):
         data["distance_km"] = round(distance_km, 3)
     return data
 

@@ -39,9 +39,12 @@ def build_world(url: str) -> dict:
             lon=-122.3300,
             capacity={"maximum": 5, "available": 2, "waitlist": 0, "confirmed_at": now},
         ).id
+        # Not housing: there, LEAD-fundability would depend on the badge the demo site hides, and the public
+        # would see the general units' status instead (test_public_disclosure.py).
         ids["lead"] = make_service(
             session,
             name="Lantern House",
+            domain="food",
             lat=47.6100,
             lon=-122.3200,
             capacity={

@@ -130,7 +130,10 @@ def test_an_unavailable_database_is_503_json_and_the_app_recovers(session, datab
                 assert health.status_code == 503 and health.get_json() == {"status": "unavailable"}
         # Back: the same app (same pool) answers again, and the refused write changed nothing.
         assert client.get("/healthz").status_code == 200
-        assert client.get(f"/api/v1/services/{service_id}").get_json()["capacity"]["available"] == 10
+        assert (
+            client.get(f"/api/v1/services/{service_id}", headers=headers).get_json()["capacity"]["available"]
+            == 10
+        )
         put = client.put(f"/api/v1/services/{service_id}/capacity", json={"available": 3}, headers=headers)
         assert put.status_code == 200 and put.get_json()["available"] == 3
     finally:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from directory.domain.search import KNOWN_PARAMS
 from tests.conftest import FIXED_NOW
-from tests.factories import LOW_BARRIER, fresh, make_service
+from tests.factories import LOW_BARRIER, fresh, make_service, make_token, make_user
 
 SERVICE_KEYS = {
     "id",
@@ -54,6 +54,8 @@ def assert_error(response, status, field=None):
 
 
 def test_list_and_get_service_shapes(client, session):
+    # A case manager's view (the public's is tested in test_public_disclosure.py).
+    headers = {"Authorization": f"Bearer {make_token(session, make_user(session))}"}
     service = make_service(
         session,
         name="Harbor Beds",
@@ -71,7 +73,7 @@ def test_list_and_get_service_shapes(client, session):
         **LOW_BARRIER,
     )
     session.commit()
-    body = client.get("/api/v1/services?near=98104").get_json()
+    body = client.get("/api/v1/services?near=98104", headers=headers).get_json()
     assert body["total"] == 1 and body["page"] == 1 and body["per_page"] == 20
     item = body["items"][0]
     assert set(item) >= SERVICE_KEYS
@@ -83,7 +85,7 @@ def test_list_and_get_service_shapes(client, session):
     assert item["attributes"]["housing_first"] is True
     assert item["attributes"]["low_barrier"] is True
     assert item["categories"][0] == "housing"
-    one = client.get(f"/api/v1/services/{service.id}").get_json()
+    one = client.get(f"/api/v1/services/{service.id}", headers=headers).get_json()
     assert one["id"] == service.id and "distance_km" not in one
 
 

@@ -50,8 +50,8 @@ def test_put_sets_numbers_and_confirms(client, session, provider_setup):
         4,
         7,
     )
-    # The search API shows the new numbers at once.
-    shown = client.get(f"/api/v1/services/{service.id}").get_json()["capacity"]
+    # The search API shows the new numbers at once (to staff: the public sees the status word only).
+    shown = client.get(f"/api/v1/services/{service.id}", headers=headers).get_json()["capacity"]
     assert shown["available"] == 7 and shown["confirmed_at"] == "2026-11-24T18:00:00Z"
 
 

@@ -164,7 +164,7 @@ PAGES = [
 def staff_only_counts(app):
     """The site with public counts turned off (the rule's default: counts are staff figures)."""
     site = app.config["SITE"]
-    app.config["SITE"] = replace(site, public_badges={**site.public_badges, "lead_funded_counts": False})
+    app.config["SITE"] = replace(site, public_counts=False)
     return app
 
 
@@ -187,12 +187,14 @@ def test_the_matrix_names_every_role_on_every_page():
 
 def test_public_counts_follow_the_site_opt_in(app, session):
     site = app.config["SITE"]
-    app.config["SITE"] = replace(site, public_badges={**site.public_badges, "lead_funded_counts": True})
+    # Every badge public too: where a hidden badge decides LEAD-fundability, its LEAD figures stay hidden.
+    opted_in = replace(site, public_counts=True, public_badges=dict.fromkeys(site.public_badges, True))
+    app.config["SITE"] = opted_in
     world = build_world(session, app.config["SITE"])
     service = PAGES[0]
     answer = fetch(app, world, "anonymous", service).get_data(as_text=True)
     assert "LEAD-funded free" in answer and "Held for referrals" in answer
-    app.config["SITE"] = replace(site, public_badges={**site.public_badges, "lead_funded_counts": False})
+    app.config["SITE"] = replace(opted_in, public_counts=False)
     answer = fetch(app, world, "anonymous", service).get_data(as_text=True)
     assert "LEAD-funded free" not in answer and "Held for referrals" not in answer
 

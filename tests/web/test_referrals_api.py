@@ -286,5 +286,6 @@ def test_provider_accepts_own_referrals_only(client, session, world):
     assert [h["to"] for h in body["history"]] == ["held", "accepted"]
     again = client.post(f"/api/v1/referrals/{spare['id']}/decline", headers=provider)
     assert again.status_code == 409
-    capacity = client.get(f"/api/v1/services/{world['spare']}").get_json()["capacity"]
+    # The provider reads its numbers (the public sees the status word only: public_counts is off).
+    capacity = client.get(f"/api/v1/services/{world['spare']}", headers=provider).get_json()["capacity"]
     assert (capacity["available"], capacity["held_general"]) == (1, 0)
