@@ -45,7 +45,7 @@ from .common import (
     repair_url,
 )
 from .flat import key, place, slug
-from .icarol import parse_hours
+from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
@@ -140,10 +140,9 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         if note:
             result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
         service.phones = (phone,) if phone else ()
-        schedules, note = parse_hours(get("hours"))
+        service.schedules, service.hours_text, note = hours_of(get("hours"))
         if note:
-            result.note(where, sid, note, field="schedules")
-        service.schedules = tuple(dict.fromkeys(schedules))
+            result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
         service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
         if location is not None:
             location.organization_id = org_id

@@ -35,6 +35,7 @@ from .common import (
     state_code,
     truthy,
 )
+from .hours import KEPT_AS_TEXT, WEEK, hours_of, is_byday
 from .languages import language
 from .records import (
     LEAD_FLAGS,
@@ -369,6 +370,7 @@ class Builder:
         self.t, self.result, self.us = tables, result, us
         self.canon: dict[str, str] = {}
         self.by: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        self.hours_text: dict[str, str] = {}  # service id -> hours not understood, as the provider wrote them
 
     def index(self, table: str, column: str) -> dict[str, list[tuple[str, dict]]]:
         key = (table, column)
@@ -676,6 +678,7 @@ class Builder:
                 own = list(self._phones(sid, rows))
             record.phones = tuple({(p.number, p.extension): p for p in own}.values())
             record.schedules = tuple(dict.fromkeys(schedules.pop(sid, [])))
+            record.hours_text = self.hours_text.pop(sid, None) if not record.schedules else None
             langs = languages.pop(sid, None) or (
                 self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
             )
@@ -800,29 +803,15 @@ class Builder:
     def _schedules(self, sid, rows):
         seen = set()
         for where, row in rows:
-            if row.get("freq") and str(row["freq"]).upper() not in ("WEEKLY", ""):
-                self.result.note(
-                    where, sid, f"{row['freq']} schedule is not weekly: left out", field="schedules"
-                )
+            freq = str(row.get("freq") or "").strip().upper()
+            days = self._schedule_days(where, sid, row, freq)
+            if days is None:
                 continue
-            days = []
-            raw_days = row.get("byday") or row.get("weekday") or ""
-            for part in re.split(r"[,\s]+", str(raw_days)):
-                if not part:
-                    continue
-                day = parse_day(part) or (
-                    ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[int(part) - 1]
-                    if part.isdigit() and 1 <= int(part) <= 7
-                    else None
-                )
-                if day is None:
-                    self.result.note(
-                        where, sid, f"weekday {part!r} not understood: left out", field="schedules"
-                    )
-                else:
-                    days.append(day)
             opens = parse_compact_time(str(row.get("opens_at") or ""))
             closes = parse_compact_time(str(row.get("closes_at") or ""))
+            if not days and not (row.get("opens_at") or row.get("closes_at")):
+                yield from self._schedule_text(where, sid, row)
+                continue
             if opens is None or closes is None:
                 if row.get("opens_at") or row.get("closes_at"):
                     self.result.note(
@@ -841,6 +830,43 @@ class Builder:
                     seen.add((day, opens, closes))
                     key = (day, opens, closes, description)
                     yield _SCHEDULES.get(key) or _SCHEDULES.setdefault(key, ScheduleRecord(*key))
+
+    def _schedule_days(self, where, sid, row, freq) -> list[str] | None:
+        """The row's HSDS weekday codes (ordinal ones for MONTHLY); None when the row is left out."""
+        if freq not in ("WEEKLY", "MONTHLY", ""):
+            self.result.note(
+                where, sid, f"{freq} schedule is neither weekly nor monthly: left out", field="schedules"
+            )
+            return None
+        days = []
+        raw_days = row.get("byday") or row.get("weekday") or ""
+        for part in re.split(r"[,\s]+", str(raw_days)):
+            if not part:
+                continue
+            if freq == "MONTHLY":
+                day = part.upper() if is_byday(part.upper()) and len(part) > 2 else None
+            else:
+                day = parse_day(part) or (
+                    WEEK[int(part) - 1] if part.isdigit() and 1 <= int(part) <= 7 else None
+                )
+            if day is None:
+                self.result.note(where, sid, f"weekday {part!r} not understood: left out", field="schedules")
+            else:
+                days.append(day)
+        if freq == "MONTHLY" and not days:
+            self.result.note(
+                where, sid, "monthly schedule without an ordinal weekday: left out", field="schedules"
+            )
+            return None
+        return days
+
+    def _schedule_text(self, where, sid, row):
+        """A schedule row that only describes the hours in words: read exactly, or kept as written."""
+        schedules, kept, note = hours_of(row.get("description") or row.get("original_text"))
+        if kept:
+            self.hours_text.setdefault(sid, kept)
+            self.result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
+        yield from schedules
 
     def _capacity(self, sid, item, lead_capacity) -> CapacityRecord | None:
         where, row = item

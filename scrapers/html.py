@@ -39,7 +39,7 @@ from bs4 import BeautifulSoup
 
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
 from .flat import key, place, slug
-from .icarol import parse_hours
+from .hours import KEPT_AS_TEXT, hours_of
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 USER_AGENT = "lead-directory-importer/1.0 (+https://github.com/lead-directory)"
@@ -131,10 +131,9 @@ def parse_html(text: str, config: dict, where: str) -> ParseResult:
         if note:
             result.note(here, sid, note, "rejected" if phone is None else "repaired", field="phones")
         service.phones = (phone,) if phone else ()
-        schedules, note = parse_hours(values.get("hours") or "")
+        service.schedules, service.hours_text, note = hours_of(values.get("hours"))
         if note:
-            result.note(here, sid, note, field="schedules")
-        service.schedules = tuple(dict.fromkeys(schedules))
+            result.note(here, sid, note, KEPT_AS_TEXT, field="schedules")
         if any(values.get(f) for f in ("address_1", "zip", "latitude")):
             location = place(
                 result, here, sid, values.get("address_1"), values.get("city"), values.get("state"),

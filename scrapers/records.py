@@ -41,6 +41,7 @@ SERVICE_TEXT = (
     "fees_description",
     "insurance",
     "alert",
+    "hours_text",
 )
 
 
@@ -183,6 +184,7 @@ class ServiceRecord:
     fees_description: str | None = None
     insurance: str | None = None
     alert: str | None = None
+    hours_text: str | None = None  # hours not understood, kept as the provider wrote them
     minimum_age: int | None = None
     maximum_age: int | None = None
     flags: dict[str, bool] = field(default_factory=dict)

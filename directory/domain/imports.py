@@ -565,7 +565,7 @@ class Writer:
                 rows["schedule"].append(
                     {
                         "service_id": service_id,
-                        "freq": "WEEKLY",
+                        "freq": "WEEKLY" if len(slot.byday) == 2 else "MONTHLY",
                         "byday": slot.byday,
                         "opens_at": slot.opens_at,
                         "closes_at": slot.closes_at,
