@@ -25,6 +25,9 @@ Mapping keys (all optional except `columns.name` and a domain):
     domain_column: Type             # a column whose values `domain_values` maps to IIP domains
     domain_values: {Shelter: housing}
     unit: bed                       # capacity unit (default slot)
+    hours_columns:                  # hours spread over columns, one entry per day group
+      - {day: day1, opens: day1_open, closes: day1_close}   # day: a column holding the day(s) ...
+      - {day: Saturday, opens: sat_open, closes: sat_close}  # ... or the day itself
     defaults: {state: WA}           # values for blank cells
 """
 
@@ -66,7 +69,28 @@ def load_mapping(path: str | Path | dict) -> dict:
         raise SourceError(f"the mapping names unknown fields {sorted(unknown)}; known: {sorted(FIELDS)}")
     if "name" not in mapping["columns"]:
         raise SourceError("the mapping must say which column holds the service name (columns.name)")
+    entries = mapping.get("hours_columns") or []
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict)
+        and set(e) == {"day", "opens", "closes"}
+        and all(isinstance(v, str) for v in e.values())
+        for e in entries
+    ):
+        raise SourceError("hours_columns must be a list of {day: ..., opens: COLUMN, closes: COLUMN}")
     return mapping
+
+
+def spread_hours(row: dict, entries: list[dict]) -> str:
+    """Hours spread over columns as one text for the hours reader: `Monday 9:00-17:00; Saturday ...`.
+
+    An entry's `day` is a column when the file has one of that name, else the day itself."""
+    parts = []
+    for entry in entries:
+        opens, closes = (row.get(entry[k], "").strip() for k in ("opens", "closes"))
+        day = row.get(entry["day"], "").strip() if entry["day"] in row else entry["day"]
+        if opens or closes:
+            parts.append(f"{day} {opens}-{closes}")
+    return "; ".join(parts)
 
 
 def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
@@ -81,7 +105,8 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
     for note in notes:
         result.note(path.name, None, note, kind="file")
     if rows:
-        missing = [c for c in columns.values() if c not in rows[0][1]]
+        spread = [e[k] for e in mapping.get("hours_columns") or [] for k in ("opens", "closes")]
+        missing = [c for c in [*columns.values(), *spread] if c not in rows[0][1]]
         if missing:
             raise SourceError(f"columns {missing} of the mapping are not in {path.name}")
     orgs: dict[str, OrganizationRecord] = {}
@@ -140,7 +165,10 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         if note:
             result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
         service.phones = (phone,) if phone else ()
-        service.schedules, service.hours_text, note = hours_of(get("hours"))
+        hours = "; ".join(
+            t for t in (get("hours"), spread_hours(row, mapping.get("hours_columns") or [])) if t
+        )
+        service.schedules, service.hours_text, note = hours_of(hours)
         if note:
             result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
         service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())

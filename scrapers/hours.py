@@ -290,12 +290,16 @@ def day_words(byday: str) -> str:
     return f"{_ORDINAL_WORDS[int(byday[:-2])]} {name} of the month"
 
 
+def _clock_words(moment: time) -> str:
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d}{'pm' if moment.hour >= 12 else 'am'}"
+
+
 def format_hours(schedules) -> str:
-    """Text `read_hours` reads back to the same schedules: `Monday 09:00-17:00; 1st Wednesday ...`."""
+    """Text `read_hours` reads back to the same schedules: `Monday 9:00am-5:00pm; 1st Wednesday ...`."""
     parts = []
     for byday, opens, closes in sort_slots((s.byday, s.opens_at, s.closes_at) for s in schedules):
-        end = "24:00" if closes == time(0) else f"{closes:%H:%M}"
-        parts.append(f"{day_words(byday)} {opens:%H:%M}-{end}")
+        parts.append(f"{day_words(byday)} {_clock_words(opens)}-{_clock_words(closes)}")
     return "; ".join(parts)
 
 
