@@ -13,6 +13,8 @@ from sqlalchemy import select
 from directory.domain.hours import is_open, open_now_sql
 from directory.domain.hsds_export import export
 from directory.domain.imports import run_import
+from directory.domain.reference import Reference
+from directory.domain.search import parse_query, search
 from directory.models import ImportRun, Schedule, Service
 from scrapers import generic_csv, hsds
 from tests.conftest import FIXED_NOW
@@ -138,3 +140,18 @@ def test_the_hsds_export_carries_monthly_hours_and_kept_words_back(app, session,
     run, _ = run_import(session, "hsds", str(target), lambda: hsds.parse(target), FIXED_NOW)
     after = {s.name: (_slots(s), s.hours_text) for s in session.scalars(select(Service))}
     assert after == before
+
+
+def test_open_now_says_call_for_hours_it_could_not_read(client, app, session, tmp_path):
+    _import(session, tmp_path)
+    session.commit()
+    page = client.get("/search?q=clinic").get_data(as_text=True)
+    assert "Appointment Clinic" in page and "Hours unknown — call" in page
+    page = client.get("/search?q=weekday").get_data(as_text=True)
+    assert "Weekday Pantry" in page and "Hours unknown" not in page
+    # Unknown hours are neither open nor closed now: the "closed now" filter does not list them either.
+    site = app.config["SITE"]
+    for flag, listed in (("true", "Weekday Pantry"), ("false", "Spread Columns")):  # Tuesday 10:00
+        query = parse_query({"open_now": flag}, Reference.load(session), None, site.default_radius_km)
+        names = {service.name for service, _ in search(session, query, site, FIXED_NOW).items}
+        assert listed in names and "Appointment Clinic" not in names
