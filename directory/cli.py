@@ -394,38 +394,41 @@ def scrape_run(
 
 
 def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
-    """The summary table: per kind, read / added / changed / unchanged / deactivated / repaired / rejected."""
+    """The summary table: per kind, read = added + changed + unchanged + merged + rejected, then deactivated
+    and the records kept with a repair or a dropped value; which way records without a place went."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     title = f"import run {run_id}" + (" (dry run: nothing written)" if dry_run else "")
     verb = "would be " if dry_run else ""
-    table = Table(
-        "records",
+    columns = (
         "read",
-        f"{verb}added",
-        f"{verb}changed",
+        "added",
+        "changed",
         "unchanged",
-        f"{verb}deactivated",
-        "repaired",
+        "merged",
         "rejected",
-        title=title,
+        "deactivated",
+        "repaired",
+        "dropped",
     )
-    result = outcome.result
-    for kind in ("organization", "location", "service"):
-        counts = result.outcome(kind)
-        table.add_row(
-            kind,
-            str(counts["read"]),
-            str(outcome.added[kind]),
-            str(outcome.changed[kind]),
-            str(outcome.unchanged[kind]),
-            str(outcome.deactivated[kind]),
-            str(counts["repaired"]),
-            str(counts["rejected"]),
-        )
+    labels = [f"{verb}{c}" if c in ("added", "changed", "deactivated") else c for c in columns]
+    table = Table("records", *labels, title=title)
+    accounts = outcome.accounts()
+    for kind, row in accounts.items():
+        table.add_row(kind, *(str(row[c]) for c in columns))
     console.print(table)
+    for kind, row in accounts.items():
+        if row["unaccounted"]:
+            console.print(f"warning: {row['unaccounted']} {kind} record(s) read but not accounted for")
+    result = outcome.result
+    if result.no_location is not None:
+        console.print(
+            "services without a place: imported with no location (the mapping allows it)"
+            if result.no_location
+            else "services without a place: rejected (the mapping does not allow 'no location')"
+        )
     if outcome.kept_confirmed:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
@@ -440,7 +443,7 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
         console.print(problems)
     click.echo(
         f"{len(result.problems)} problem(s) recorded on import run {run_id}"
-        + (": see the import run" if result.problems else "")
+        + (f": list them with `flask scrape problems {run_id}`" if result.problems else "")
     )
 
 

@@ -616,6 +616,9 @@ class ImportRun(db.Model):
     repaired: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
     problems: Mapped[str | None] = mapped_column(Text)  # JSON list of {where, record, problem, action}
+    # JSON: per kind {read, added, changed, unchanged, merged, rejected, deactivated, repaired, dropped,
+    # unaccounted}, and no_location (whether services without a place were allowed).
+    counts: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (

@@ -32,7 +32,7 @@ def place(
     longitude,
     street2: str | None = None,
 ) -> LocationRecord | None:
-    """A location from flat address and coordinate columns, or None (with a rejection) if it has no place.
+    """A location from flat address and coordinate columns, or None if it has no place (see `unplaced`).
 
     Coordinates that fail the checks are dropped with a reason; a blank address keeps the source's
     coordinates as approximate and shows no address; a bare ZIP is placed at its centroid (precision zip).
@@ -68,5 +68,19 @@ def place(
             location.latitude, location.longitude, location.precision = point.latitude, point.longitude, "zip"
             result.note(where, sid, "only a ZIP: placed at the ZIP centroid", field="address")
             return location
-    result.reject(where, sid, "no usable address, ZIP or coordinates")
     return None
+
+
+NO_PLACE = "no usable address, ZIP or coordinates"
+
+
+def unplaced(result: ParseResult, where: str, sid: str, allowed: bool) -> bool:
+    """For a record `place` found no place for: True when it must be left out (rejected), False when the
+    mapping allows services with no location (noted on the record either way)."""
+    if allowed:
+        result.note(
+            where, sid, f"{NO_PLACE}: imported with no location (the mapping allows it)", field="location"
+        )
+        return False
+    result.reject(where, sid, f"{NO_PLACE} (the mapping does not allow 'no location')")
+    return True

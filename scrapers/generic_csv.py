@@ -47,7 +47,7 @@ from .common import (
     read_csv,
     repair_url,
 )
-from .flat import key, place, slug
+from .flat import key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
@@ -101,7 +101,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
     path = Path(path)
     rows, notes = read_csv(path)
     columns, defaults = mapping["columns"], mapping.get("defaults") or {}
-    result = ParseResult()
+    result = ParseResult(no_location=bool(mapping.get("no_location")))
     for note in notes:
         result.note(path.name, None, note, kind="file")
     if rows:
@@ -146,6 +146,8 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
             result, where, sid, get("address_1"), get("city"), get("state"), get("zip"),
             get("latitude"), get("longitude"), get("address_2"),
         )  # fmt: skip
+        if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
+            continue
         org_name = plain(get("organization"), 300) or name
         org_id = slug(org_name)
         if org_id not in orgs:

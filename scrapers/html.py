@@ -38,7 +38,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
-from .flat import key, place, slug
+from .flat import key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
@@ -105,7 +105,8 @@ def _select(item, selector: str) -> str:
 def parse_html(text: str, config: dict, where: str) -> ParseResult:
     """Services from a page's HTML with the configured selectors; pure."""
     soup = BeautifulSoup(text, "html.parser")
-    result = ParseResult()
+    allowed = bool(config.get("no_location"))
+    result = ParseResult(no_location=allowed)
     fields = config["fields"]
     org_name = plain(config.get("organization"), 300) or where
     org = OrganizationRecord(slug(org_name), org_name)
@@ -134,16 +135,17 @@ def parse_html(text: str, config: dict, where: str) -> ParseResult:
         service.schedules, service.hours_text, note = hours_of(values.get("hours"))
         if note:
             result.note(here, sid, note, KEPT_AS_TEXT, field="schedules")
-        if any(values.get(f) for f in ("address_1", "zip", "latitude")):
-            location = place(
-                result, here, sid, values.get("address_1"), values.get("city"), values.get("state"),
-                values.get("zip"), values.get("latitude"), values.get("longitude"),
-            )  # fmt: skip
-            if location is not None:
-                location.organization_id = org.source_id
-                result.locations.append(location)
-                result.read["location"] += 1
-                service.location_ids = (sid,)
+        location = place(
+            result, here, sid, values.get("address_1"), values.get("city"), values.get("state"),
+            values.get("zip"), values.get("latitude"), values.get("longitude"),
+        )  # fmt: skip
+        if location is None and unplaced(result, here, sid, allowed):
+            continue
+        if location is not None:
+            location.organization_id = org.source_id
+            result.locations.append(location)
+            result.read["location"] += 1
+            service.location_ids = (sid,)
         if "maximum" in fields or "available" in fields:
             service.capacity = _capacity(result, here, sid, values, config)
         result.services.append(service)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import parse_count, read_csv
-from .flat import place
+from .flat import place, unplaced
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -26,7 +26,7 @@ def parse(path: str | Path) -> ParseResult:
     """Parse a HUD site file; pure."""
     path = Path(path)
     rows, notes = read_csv(path)
-    result = ParseResult()
+    result = ParseResult(no_location=False)
     for note in notes:
         result.note(path.name, None, note, kind="file")
     states: dict[str, OrganizationRecord] = {}
@@ -58,7 +58,7 @@ def parse(path: str | Path) -> ParseResult:
             _get(row, "Latitude"),
             _get(row, "Longitude"),
         )
-        if location is None:
+        if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = f"coc-{state or 'unknown'}"
         if org_id not in states:

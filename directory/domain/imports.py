@@ -61,6 +61,8 @@ from .errors import ValidationError
 from .listing import reindex_services
 
 CHUNK = 2000
+KINDS = ("organization", "location", "service")
+BALANCE = ("added", "changed", "unchanged", "merged", "rejected")  # read is their sum, per kind
 SERVICE_CHUNK = 2000
 # Service text columns with a length limit in the schema, and the limit: longer source text is cut to fit.
 TEXT_LIMITS = tuple(
@@ -88,17 +90,33 @@ class Outcome:
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
     result: ParseResult | None = None
 
+    def accounts(self) -> dict[str, dict[str, int]]:
+        """Per kind of record: read = added + changed + unchanged + merged + rejected (`unaccounted` says by
+        how much a parser missed that, and is 0 for every importer); deactivated, and the records kept with
+        a repair or with a dropped value, are counted on their own."""
+        out = {}
+        for kind in KINDS:
+            parsed = self.result.outcome(kind)
+            row = {
+                "read": parsed["read"],
+                "added": self.added[kind],
+                "changed": self.changed[kind],
+                "unchanged": self.unchanged[kind],
+                "merged": parsed["merged"],
+                "rejected": parsed["rejected"],
+                "deactivated": self.deactivated[kind],
+                "repaired": parsed["repaired"],
+                "dropped": parsed["dropped"],
+            }
+            row["unaccounted"] = row["read"] - sum(row[k] for k in BALANCE)
+            out[kind] = row
+        return out
+
     def totals(self) -> dict[str, int]:
         """Totals over all kinds, as the import run stores them."""
-        kinds = [self.result.outcome(kind) for kind in ("organization", "location", "service")]
-        return {
-            "added": sum(self.added.values()),
-            "changed": sum(self.changed.values()),
-            "unchanged": sum(self.unchanged.values()),
-            "deactivated": sum(self.deactivated.values()),
-            "repaired": sum(k["repaired"] for k in kinds),
-            "rejected": sum(k["rejected"] for k in kinds),
-        }
+        kinds = self.accounts().values()
+        names = ("added", "changed", "unchanged", "deactivated", "repaired", "rejected")
+        return {name: sum(k[name] for k in kinds) for name in names}
 
 
 @dataclass
@@ -301,7 +319,7 @@ class Writer:
         """Drop what the directory cannot hold (unknown terms, codes, places) with a note; None = reject."""
         result = self.outcome.result
         if self.ref.terms.get(record.primary_domain, "missing") is not None:
-            result.reject(record.source_id, record.source_id, f"unknown IIP domain {record.primary_domain!r}")
+            result.leave_out(record.source_id, f"unknown IIP domain {record.primary_domain!r}")
             return None
         for name, known, values in (
             ("terms", self.ref.terms, record.terms),
@@ -377,10 +395,8 @@ class Writer:
         for record in records:
             org_id = org_ids.get(record.organization_id)
             if org_id is None:
-                result.reject(
-                    record.source_id,
-                    record.source_id,
-                    f"organization {record.organization_id!r} is not in the source",
+                result.leave_out(
+                    record.source_id, f"organization {record.organization_id!r} is not in the source"
                 )
                 continue
             h = digest(record)
@@ -654,7 +670,7 @@ class Writer:
         touched = self.services(result, org_ids, loc_ids)
         if result.full:
             if not result.service_ids():
-                raise SourceError("the source has no services: a full import would deactivate every listing")
+                raise SourceError(no_services_reason(result))
             self.deactivate_missing(result)
         reindex = set(touched)
         if self.changed_org_ids:
@@ -666,6 +682,22 @@ class Writer:
         reindex_services(self.session, reindex)
         self.progress("search index", len(reindex), len(reindex))
         return self.outcome
+
+
+def no_services_reason(result: ParseResult) -> str:
+    """Why a full import has no service to keep, in words that point at the cause."""
+    head = "the source has no services (a full import would deactivate every listing): "
+    read = result.read["service"]
+    if not read:
+        files = [p.problem for p in result.problems if p.kind == "file"][:3]
+        return (
+            head
+            + "no file or column was recognized as services"
+            + (f" ({'; '.join(files)})" if files else "")
+        )
+    reasons = Counter(p.problem for p in result.problems if p.action == "rejected" and not p.field)
+    first = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(3))
+    return head + f"every one of the {read} service record(s) read was rejected; first reasons: {first}"
 
 
 def _plain(values: dict | None) -> dict | None:
@@ -736,5 +768,8 @@ def _gc_paused():
 def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
     for name, value in outcome.totals().items():
         setattr(run, name, value)
+    run.counts = json.dumps(
+        {**outcome.accounts(), "no_location": outcome.result.no_location}, separators=(",", ":")
+    )
     run.status, run.finished_at = "succeeded", now
     run.problems = json.dumps([p.as_dict() for p in outcome.result.problems], ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""monthly schedules (HSDS 3 ordinal byday) and hours kept as the provider wrote them
+"""monthly schedules (HSDS 3 ordinal byday), hours kept as the provider wrote them, import counts per kind
 
 Revision ID: 0008
 Revises: 0005
@@ -35,9 +35,13 @@ def upgrade():
         batch_op.create_check_constraint(op.f('ck_schedule_freq'), "freq IN ('WEEKLY', 'MONTHLY')")
     with op.batch_alter_table('service', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hours_text', sa.String(length=1000), nullable=True))
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('counts', sa.Text(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.drop_column('counts')
     with op.batch_alter_table('service', schema=None) as batch_op:
         batch_op.drop_column('hours_text')
     op.execute("DELETE FROM schedule WHERE freq <> 'WEEKLY'")
