@@ -230,7 +230,9 @@ class ParseResult:
     # Services with no place: None when the importer always gives one, False when they are rejected,
     # True when the mapping allows them (imported as "no location").
     no_location: bool | None = None
-    left_out: set[str] = field(default_factory=set)  # services the writer rejected after parsing
+    left_out: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (kind, id) the writer rejected after parsing
 
     def chunks(self, size: int) -> Iterator[list[ServiceRecord]]:
         """Services in lists of at most size: those built already, then those still pending (built now)."""
@@ -269,10 +271,10 @@ class ParseResult:
         """Record that a whole record was left out, and why."""
         self.problems.append(Problem(where, record, problem, "rejected", kind, None))
 
-    def leave_out(self, record: str, problem: str) -> None:
-        """The writer's rejection of a service the parser kept (unknown domain, no organization)."""
-        self.left_out.add(record)
-        self.reject(record, record, problem)
+    def leave_out(self, record: str, problem: str, kind: str = "service") -> None:
+        """The writer's rejection of a record the parser kept (unknown domain, no organization, unused)."""
+        self.left_out.add((kind, record))
+        self.reject(record, record, problem, kind)
 
     def merge(self, where: str, record: str | None, into: str, kind: str = "service") -> None:
         """Record that a record read is the same as one already read, and was folded into it."""
@@ -291,8 +293,9 @@ class ParseResult:
         rejected = sum(1 for p in whole if p.action == "rejected")
         merged = sum(1 for p in whole if p.action == "merged")
         kept = self.service_ids() if kind == "service" else {r.source_id for r in self.of_kind(kind)}
-        if kind == "service":
-            kept -= self.left_out  # kept by the parser, rejected by the writer
+        kept -= {
+            record for of, record in self.left_out if of == kind
+        }  # kept by the parser, not by the writer
         fields = [p for p in self.problems if p.kind == kind and p.field and p.record in kept]
         dropped = {p.record for p in fields if p.action == "rejected"}
         repaired = {p.record for p in fields if p.action != "rejected"}

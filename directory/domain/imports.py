@@ -188,6 +188,7 @@ class Writer:
         self.progress = progress or (lambda stage, done, total: None)
         self.ref = _Reference.load(session)
         self.outcome = Outcome()
+        self.new_ids: dict[str, dict[str, int]] = {"organization": {}, "location": {}}
 
     # -- organizations ---------------------------------------------------------------------------------------
     def organizations(self, records: list[OrganizationRecord]) -> dict[str, int]:
@@ -213,7 +214,9 @@ class Writer:
             else:
                 self.outcome.unchanged["organization"] += 1
         ids = {sid: row[0] for sid, row in existing.items()}
-        ids.update(_insert_returning(self.session, table, new))
+        added = _insert_returning(self.session, table, new)
+        ids.update(added)
+        self.new_ids["organization"] = added
         _update_by_id(self.session, table, changed)
         self.outcome.added["organization"] += len(new)
         self.outcome.changed["organization"] += len(changed)
@@ -268,7 +271,9 @@ class Writer:
                 continue
             if record.address is not None and not record.confidential:
                 addresses[record.source_id] = record.address
-        ids.update(_insert_returning(self.session, table, new))
+        added = _insert_returning(self.session, table, new)
+        ids.update(added)
+        self.new_ids["location"].update(added)
         _update_by_id(self.session, table, changed)
         _delete_children(self.session, Address.__table__, "location_id", [row["_id"] for row in changed])
         _insert(
@@ -635,6 +640,46 @@ class Writer:
         for name, table in tables.items():
             _insert(self.session, table, rows[name])
 
+    # -- records no service uses ----------------------------------------------------------------------------
+    def drop_unused(self) -> None:
+        """Organizations and locations this run added that no service kept uses are taken out again and
+        counted as rejected: a directory of places with nothing offered there misleads."""
+        result = self.outcome.result
+        new_locations = self.new_ids["location"]
+        used = set()
+        for part in chunks(list(new_locations.values()), 500):
+            used.update(
+                self.session.scalars(
+                    select(service_at_location.c.location_id).where(
+                        service_at_location.c.location_id.in_(part)
+                    )
+                )
+            )
+        unused = {sid: lid for sid, lid in new_locations.items() if lid not in used}
+        for part in chunks(list(unused.values()), 500):
+            self.session.execute(delete(Address).where(Address.location_id.in_(part)))
+            self.session.execute(delete(Location).where(Location.id.in_(part)))
+        for sid in unused:
+            result.leave_out(sid, "no service kept is at this location: left out", "location")
+        self.outcome.added["location"] -= len(unused)
+        new_orgs = self.new_ids["organization"]
+        used = set()
+        for part in chunks(list(new_orgs.values()), 500):
+            used.update(
+                self.session.scalars(select(Service.organization_id).where(Service.organization_id.in_(part)))
+            )
+            used.update(
+                self.session.scalars(
+                    select(Location.organization_id).where(Location.organization_id.in_(part))
+                )
+            )
+        unused = {sid: oid for sid, oid in new_orgs.items() if oid not in used}
+        for part in chunks(list(unused.values()), 500):
+            self.session.execute(delete(Organization).where(Organization.id.in_(part)))
+        for sid in unused:
+            result.leave_out(sid, "no service kept belongs to this organization: left out", "organization")
+        self.outcome.added["organization"] -= len(unused)
+
     # -- missing records -------------------------------------------------------------------------------------
     def deactivate_missing(self, result: ParseResult) -> None:
         present = result.service_ids()
@@ -668,8 +713,9 @@ class Writer:
         self.progress("locations", 0, len(result.locations))
         loc_ids = self.locations(result.locations, org_ids)
         touched = self.services(result, org_ids, loc_ids)
+        self.drop_unused()
         if result.full:
-            if not result.service_ids():
+            if not result.service_ids() - {sid for kind, sid in result.left_out if kind == "service"}:
                 raise SourceError(no_services_reason(result))
             self.deactivate_missing(result)
         reindex = set(touched)

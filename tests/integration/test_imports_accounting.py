@@ -112,3 +112,30 @@ def test_the_cli_summary_balances_and_says_how_places_were_handled(app, tmp_path
     assert "flask scrape problems" in out.output
     assert "not accounted for" not in out.output
     shutil.rmtree(tmp_path)
+
+
+def test_organizations_and_locations_no_kept_service_uses_are_not_left_behind(session):
+    from tests.scrapers.helpers import small_result
+
+    def parse():
+        result = small_result(3)
+        result.services[1].primary_domain = "mental_helth"  # a misspelt domain: the writer rejects it
+        return result
+
+    run, outcome = run_import(session, "test", "memory", parse, FIXED_NOW)
+    accounts = outcome.accounts()
+    _balanced(accounts)
+    assert (accounts["service"]["added"], accounts["service"]["rejected"]) == (2, 1)
+    assert (accounts["location"]["added"], accounts["location"]["rejected"]) == (2, 1)
+    assert session.scalar(select(func.count()).select_from(Location)) == 2
+    orphans = session.scalar(select(func.count()).select_from(Location).where(~Location.services.any()))
+    assert orphans == 0
+
+    def parse_all_bad():
+        result = small_result(2)
+        for service in result.services:
+            service.primary_domain = "mental_helth"
+        return result
+
+    with pytest.raises(Exception, match="every one of the 2 service record"):
+        run_import(session, "other", "memory", parse_all_bad, FIXED_NOW)
