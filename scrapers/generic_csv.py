@@ -50,8 +50,19 @@ from .common import (
 from .flat import key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
+from .mappings import check_domain, check_keys, check_pairs, closest, resolve_columns
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
+KEYS = {
+    "columns",
+    "domain",
+    "domain_column",
+    "domain_values",
+    "unit",
+    "defaults",
+    "hours_columns",
+    "no_location",
+}
 FIELDS = {
     "id", "name", "organization", "description", "address_1", "address_2", "city", "state", "zip", "latitude",
     "longitude", "phone", "url", "email", "hours", "eligibility_description", "application_process",
@@ -64,11 +75,21 @@ def load_mapping(path: str | Path | dict) -> dict:
     mapping = read_config(path, "mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         raise SourceError("the mapping needs a `columns` table (our field: the spreadsheet's column)")
-    unknown = set(mapping["columns"]) - FIELDS
-    if unknown:
-        raise SourceError(f"the mapping names unknown fields {sorted(unknown)}; known: {sorted(FIELDS)}")
+    check_keys(mapping, KEYS, "mapping")
+    for name in mapping["columns"]:
+        if name not in FIELDS:
+            raise SourceError(
+                f"the mapping names an unknown field {name!r}{closest(name, FIELDS)}; known: {sorted(FIELDS)}"
+            )
     if "name" not in mapping["columns"]:
         raise SourceError("the mapping must say which column holds the service name (columns.name)")
+    check_pairs(mapping["columns"], "mapping")
+    if "domain" in mapping:
+        check_domain(mapping["domain"], "the mapping's domain")
+    elif "domain_column" not in mapping:
+        raise SourceError("the mapping must give a `domain` for every row or a `domain_column`")
+    for value, domain in (mapping.get("domain_values") or {}).items():
+        check_domain(domain, f"domain_values[{value!r}]")
     entries = mapping.get("hours_columns") or []
     if not isinstance(entries, list) or not all(
         isinstance(e, dict)
@@ -78,6 +99,25 @@ def load_mapping(path: str | Path | dict) -> dict:
     ):
         raise SourceError("hours_columns must be a list of {day: ..., opens: COLUMN, closes: COLUMN}")
     return mapping
+
+
+def _resolve(mapping: dict, header: list[str], file_name: str) -> tuple[dict, dict]:
+    """The mapping with every column spelled as the file spells it (or a SourceError naming the closest)."""
+    columns = resolve_columns(mapping["columns"], header, file_name)
+    entries = [dict(e) for e in mapping.get("hours_columns") or []]
+    for index, entry in enumerate(entries):
+        wanted = {f"hours_columns[{index}].{k}": entry[k] for k in ("opens", "closes")}
+        found = resolve_columns(wanted, header, file_name)
+        entry["opens"], entry["closes"] = (
+            found[f"hours_columns[{index}].opens"],
+            found[f"hours_columns[{index}].closes"],
+        )
+    mapping = {**mapping, "hours_columns": entries}
+    if "domain_column" in mapping:
+        mapping["domain_column"] = resolve_columns(
+            {"domain_column": mapping["domain_column"]}, header, file_name
+        )["domain_column"]
+    return columns, mapping
 
 
 def spread_hours(row: dict, entries: list[dict]) -> str:
@@ -105,10 +145,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
     for note in notes:
         result.note(path.name, None, note, kind="file")
     if rows:
-        spread = [e[k] for e in mapping.get("hours_columns") or [] for k in ("opens", "closes")]
-        missing = [c for c in [*columns.values(), *spread] if c not in rows[0][1]]
-        if missing:
-            raise SourceError(f"columns {missing} of the mapping are not in {path.name}")
+        columns, mapping = _resolve(mapping, list(rows[0][1]), path.name)
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
     for line, row in rows:

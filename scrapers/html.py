@@ -40,8 +40,10 @@ from bs4 import BeautifulSoup
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
 from .flat import key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
+from .mappings import check_domain, check_keys, check_pairs
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
+KEYS = {"item", "fields", "organization", "domain", "unit", "timeout", "user_agent", "no_location"}
 USER_AGENT = "lead-directory-importer/1.0 (+https://github.com/lead-directory)"
 _COUNT = re.compile(
     r"^\s*(\d{1,6})\s*(?:beds?|spots?|slots?|units?|places?|people|open|available|free|\s)*$", re.I
@@ -57,6 +59,9 @@ def load_selectors(path: str | Path | dict) -> dict:
         raise SourceError("the selectors file must say where the service name is (fields.name)")
     if not config.get("domain"):
         raise SourceError("the selectors file must give the IIP `domain` of the page's services")
+    check_keys(config, KEYS, "selectors file")
+    check_domain(config["domain"], "the selectors file's domain")
+    check_pairs(config["fields"], "selectors file")
     return config
 
 
