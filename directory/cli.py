@@ -384,7 +384,17 @@ def scrape_run(
         try:
             run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar)
         except SourceError as exc:
-            click.echo(f"error: {exc}", err=True)
+            message = str(exc)
+            where = Path(path_or_url).name
+            click.echo(f"error: {message if where in message else f'{path_or_url}: {message}'}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - any input ends with a message and exit 1, never a traceback
+            # The run is recorded as failed and rolled back (run_import): nothing was written.
+            click.echo(
+                f"error: {path_or_url}: the {source} importer could not read it "
+                f"({exc.__class__.__name__}: {exc}); nothing was written",
+                err=True,
+            )
             sys.exit(1)
     if not dry_run and outcome is not None:
         from .database import analyze

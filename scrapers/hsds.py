@@ -248,6 +248,53 @@ def _row(obj: dict, **extra) -> dict:
     return row
 
 
+# A list of plain strings is read as these objects ("phones": ["206-555-0100"]); a lone string as a list.
+_STRING_AS = {"phones": "number", "languages": "language", "required_documents": "document"}
+
+
+def _kind(value) -> str:
+    """What a JSON value is, in words."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {int: "a number", float: "a number", str: "a text", list: "a list", dict: "an object"}.get(
+        type(value), "a value"
+    )
+
+
+def _children(tables: Tables, parent: dict, key: str, where: str):
+    """(path, object) for each object under parent[key]; anything else is noted at its JSON path."""
+    value = parent.get(key)
+    if value is None or value == "" or value == []:
+        return
+    if isinstance(value, dict) or (isinstance(value, str) and key in _STRING_AS):
+        value = [value]
+    if not isinstance(value, list):
+        tables.notes.append(
+            (f"{where}.{key}", f"{_kind(value)} where a list was expected: left out")
+        )
+        return
+    for index, item in enumerate(value):
+        here = f"{where}.{key}[{index}]"
+        if isinstance(item, str) and key in _STRING_AS and item.strip():
+            item = {_STRING_AS[key]: item}
+        if isinstance(item, dict):
+            yield here, item
+        else:
+            tables.notes.append((here, f"{_kind(item)} where an object was expected: left out"))
+
+
+def _object(tables: Tables, parent: dict, key: str, where: str) -> dict:
+    """parent[key] when it is an object; {} (noted when it was something else) otherwise."""
+    value = parent.get(key)
+    if isinstance(value, dict):
+        return value
+    if value not in (None, "", []):
+        tables.notes.append(
+            (f"{where}.{key}", f"{_kind(value)} where an object was expected: left out")
+        )
+    return {}
+
+
 def _flatten_document(tables: Tables, data, name: str) -> None:
     """Nested HSDS 3.x JSON (a service, organization, service_at_location, or a page/list of them)."""
     if isinstance(data, dict) and isinstance(data.get("contents"), list):
@@ -266,10 +313,11 @@ def _flatten_document(tables: Tables, data, name: str) -> None:
         elif "location_type" in item or "addresses" in item or "latitude" in item:
             _flatten_location(tables, item, where, item.get("organization_id"))
         elif "service" in item and "location" in item:
-            service = dict(item.get("service") or {})
-            service.setdefault("service_at_locations", []).append(
-                {"id": item.get("id"), "location": item.get("location")}
-            )
+            service = dict(_object(tables, item, "service", where))
+            links = service.get("service_at_locations")
+            service["service_at_locations"] = [*(links if isinstance(links, list) else []), {
+                "id": item.get("id"), "location": _object(tables, item, "location", where)
+            }]  # fmt: skip
             _flatten_service(tables, service, where + ".service", None)
         else:
             _flatten_service(tables, item, where, None)
@@ -277,87 +325,89 @@ def _flatten_document(tables: Tables, data, name: str) -> None:
 
 def _flatten_organization(tables: Tables, org: dict, where: str) -> None:
     tables.add("organizations", where, _row(org))
-    for index, location in enumerate(org.get("locations") or []):
-        _flatten_location(tables, location, f"{where}.locations[{index}]", org.get("id"))
-    for index, service in enumerate(org.get("services") or []):
-        _flatten_service(tables, service, f"{where}.services[{index}]", org.get("id"))
+    for here, location in _children(tables, org, "locations", where):
+        _flatten_location(tables, location, here, _scalar(org.get("id")))
+    for here, service in _children(tables, org, "services", where):
+        _flatten_service(tables, service, here, _scalar(org.get("id")))
 
 
 def _flatten_location(tables: Tables, location: dict, where: str, org_id) -> None:
-    if location.get("id") in tables.seen["locations"]:
+    lid = _scalar(location.get("id"))
+    if not isinstance(lid, str) or lid in tables.seen["locations"]:
         return
-    tables.seen["locations"].add(location.get("id"))
+    tables.seen["locations"].add(lid)
     tables.add("locations", where, _row(location, organization_id=location.get("organization_id") or org_id))
-    for index, address in enumerate(location.get("addresses") or []):
-        tables.add("addresses", f"{where}.addresses[{index}]", _row(address, location_id=location.get("id")))
-    for index, phone in enumerate(location.get("phones") or []):
-        tables.add("phones", f"{where}.phones[{index}]", _row(phone, location_id=location.get("id")))
-    for index, attribute in enumerate(location.get("attributes") or []):
-        _flatten_attribute(tables, attribute, f"{where}.attributes[{index}]", location.get("id"), "location")
+    for here, address in _children(tables, location, "addresses", where):
+        tables.add("addresses", here, _row(address, location_id=lid))
+    for here, phone in _children(tables, location, "phones", where):
+        tables.add("phones", here, _row(phone, location_id=lid))
+    for here, attribute in _children(tables, location, "attributes", where):
+        _flatten_attribute(tables, attribute, here, lid, "location")
 
 
 def _flatten_attribute(tables: Tables, attribute: dict, where: str, link_id, entity: str) -> None:
-    term = attribute.get("taxonomy_term") or {}
+    term = _object(tables, attribute, "taxonomy_term", where)
     term_id = attribute.get("taxonomy_term_id") or term.get("id")
     if term:
         tables.add("taxonomy_terms", where + ".taxonomy_term", _row(term))
     tables.add(
         "attributes",
         where,
-        _row(attribute, link_id=attribute.get("link_id") or link_id, taxonomy_term_id=term_id)
+        _row(attribute, link_id=attribute.get("link_id") or link_id, taxonomy_term_id=_scalar(term_id))
         | {"link_entity": attribute.get("link_entity") or entity},
     )
 
 
 def _flatten_service(tables: Tables, service: dict, where: str, org_id) -> None:
-    organization = service.get("organization") or {}
-    if organization.get("id"):
-        if organization["id"] not in tables.seen["organizations"]:
-            tables.seen["organizations"].add(organization["id"])
+    organization = _object(tables, service, "organization", where)
+    oid = _scalar(organization.get("id"))
+    if oid and isinstance(oid, str):
+        if oid not in tables.seen["organizations"]:
+            tables.seen["organizations"].add(oid)
             tables.add("organizations", where + ".organization", _row(organization))
-        org_id = organization["id"]
-    sid = service.get("id")
+        org_id = oid
+    sid = _scalar(service.get("id"))
+    sid = sid if isinstance(sid, str) else None
     tables.add("services", where, _row(service, organization_id=service.get("organization_id") or org_id))
-    for key, table in (
-        ("phones", "phones"),
-        ("schedules", "schedules"),
-        ("languages", "languages"),
-        ("required_documents", "required_documents"),
-        ("service_areas", "service_areas"),
-    ):
-        for index, child in enumerate(service.get(key) or []):
-            tables.add(table, f"{where}.{key}[{index}]", _row(child, service_id=sid))
-    for index, attribute in enumerate(service.get("attributes") or []):
-        _flatten_attribute(tables, attribute, f"{where}.attributes[{index}]", sid, "service")
+    for key in ("phones", "schedules", "languages", "required_documents", "service_areas"):
+        for here, child in _children(tables, service, key, where):
+            tables.add(key, here, _row(child, service_id=sid))
+    for here, attribute in _children(tables, service, "attributes", where):
+        _flatten_attribute(tables, attribute, here, sid, "service")
     for key in ("capacities", "service_capacity", "capacity"):
-        value = service.get(key)
-        for index, capacity in enumerate(value if isinstance(value, list) else [value] if value else []):
-            unit = capacity.get("unit") or {}
-            row = _row(capacity, service_id=sid, unit_id=capacity.get("unit_id") or unit.get("id"))
-            tables.add("service_capacity", f"{where}.{key}[{index}]", row)
-            if unit:
-                tables.add("unit", f"{where}.{key}[{index}].unit", _row(unit))
-            for number, attribute in enumerate(capacity.get("attributes") or []):
-                path = f"{where}.{key}[{index}].attributes[{number}]"
-                _flatten_attribute(tables, attribute, path, capacity.get("id"), "service_capacity")
-    for index, sal in enumerate(service.get("service_at_locations") or []):
-        location = sal.get("location") or {}
-        here = f"{where}.service_at_locations[{index}]"
-        tables.add(
-            "service_at_location",
-            here,
-            {
-                "id": sal.get("id") or "",
-                "service_id": sid,
-                "location_id": location.get("id") or sal.get("location_id"),
-            },
-        )
-        if location:
-            _flatten_location(tables, location, here + ".location", org_id)
-        for number, schedule in enumerate(sal.get("schedules") or []):
-            tables.add("schedules", f"{here}.schedules[{number}]", _row(schedule, service_id=sid))
-        for number, phone in enumerate(sal.get("phones") or []):
-            tables.add("phones", f"{here}.phones[{number}]", _row(phone, service_id=sid))
+        for here, capacity in _children(tables, service, key, where):
+            _flatten_capacity(tables, capacity, here, sid)
+    for here, sal in _children(tables, service, "service_at_locations", where):
+        _flatten_service_at_location(tables, sal, here, sid, org_id)
+
+
+def _flatten_capacity(tables: Tables, capacity: dict, where: str, sid) -> None:
+    unit = _object(tables, capacity, "unit", where)
+    row = _row(capacity, service_id=sid, unit_id=capacity.get("unit_id") or _scalar(unit.get("id")))
+    tables.add("service_capacity", where, row)
+    if unit:
+        tables.add("unit", f"{where}.unit", _row(unit))
+    for here, attribute in _children(tables, capacity, "attributes", where):
+        _flatten_attribute(tables, attribute, here, _scalar(capacity.get("id")), "service_capacity")
+
+
+def _flatten_service_at_location(tables: Tables, sal: dict, where: str, sid, org_id) -> None:
+    location = _object(tables, sal, "location", where)
+    tables.add(
+        "service_at_location",
+        where,
+        {
+            "id": _scalar(sal.get("id")) or "",
+            "service_id": sid,
+            "location_id": _scalar(location.get("id") or sal.get("location_id")),
+        },
+    )
+    if location:
+        _flatten_location(tables, location, where + ".location", org_id)
+    for here, schedule in _children(tables, sal, "schedules", where):
+        tables.add("schedules", here, _row(schedule, service_id=sid))
+    for here, phone in _children(tables, sal, "phones", where):
+        tables.add("phones", here, _row(phone, service_id=sid))
 
 
 # -- building records ---------------------------------------------------------------------------------------

@@ -735,12 +735,9 @@ def no_services_reason(result: ParseResult) -> str:
     head = "the source has no services (a full import would deactivate every listing): "
     read = result.read["service"]
     if not read:
-        files = [p.problem for p in result.problems if p.kind == "file"][:3]
-        return (
-            head
-            + "no file or column was recognized as services"
-            + (f" ({'; '.join(files)})" if files else "")
-        )
+        first = [f"{p.where}: {p.problem}" for p in result.problems][:3]
+        found = f" ({'; '.join(first)})" if first else ""
+        return head + "no file or column was recognized as services" + found
     reasons = Counter(p.problem for p in result.problems if p.action == "rejected" and not p.field)
     first = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(3))
     return head + f"every one of the {read} service record(s) read was rejected; first reasons: {first}"
