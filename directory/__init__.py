@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         context,
+        import_problems,
         mapview,
         pm,
         provider,
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(provider.bp)
     app.register_blueprint(referrals.bp)
     app.register_blueprint(pm.bp)
+    app.register_blueprint(import_problems.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(mapview.bp)
     transactions.install(app)  # last: its after_request runs first, before headers and logging

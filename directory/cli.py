@@ -457,6 +457,35 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
     )
 
 
+@scrape.command("problems")
+@click.argument("run_id", type=int)
+@click.option("--csv", "as_csv", is_flag=True, help="all problems as CSV on standard output")
+def scrape_problems(run_id: int, as_csv: bool) -> None:
+    """List the problems import run RUN_ID recorded: record, file and line or JSON path, field, action."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .domain.errors import NotFound
+    from .domain.imports import PROBLEM_COLUMNS, problems_csv, run_problems
+
+    try:
+        run, rows = run_problems(db.session, run_id)
+    except NotFound as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        db.session.rollback()
+    if as_csv:
+        click.echo(problems_csv(rows), nl=False)
+        return
+    table = Table(
+        *PROBLEM_COLUMNS, title=f"import run {run.id} ({run.source}, {run.status}): {len(rows)} problem(s)"
+    )
+    for row in rows:
+        table.add_row(*(str(row[name]) for name in PROBLEM_COLUMNS))
+    Console().print(table)
+
+
 @scrape.command("export")
 @click.argument("target", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)

@@ -8,9 +8,12 @@ are kept. The whole run is one write transaction: a failure (or a kill) leaves t
 
 from __future__ import annotations
 
+import csv
 import gc
 import hashlib
+import io
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -57,7 +60,7 @@ from ..models import (
 )
 from . import audit
 from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 from .listing import reindex_services
 
 CHUNK = 2000
@@ -816,3 +819,67 @@ def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
     )
     run.status, run.finished_at = "succeeded", now
     run.problems = json.dumps([p.as_dict() for p in outcome.result.problems], ensure_ascii=False)
+
+
+PROBLEM_COLUMNS = ("record", "kind", "file", "place", "field", "action", "problem")
+
+
+def _where_parts(where: str) -> tuple[str, str]:
+    """(file, line or JSON path) of a problem's place: `a.csv:12` -> (a.csv, 12); `f.json$[0].x` -> (f.json,
+    $[0].x); `page.html div.item[3]` -> (page.html, div.item[3]); a record id (found writing) -> ("", id)."""
+    if "$" in where:
+        file, _, path = where.partition("$")
+        return file, "$" + path
+    file, sep, line = where.rpartition(":")
+    if sep and line.isdigit():
+        return file, line
+    first, _, rest = where.partition(" ")
+    if re.search(r"\.[A-Za-z0-9]{2,5}$", first):
+        return first, rest
+    return "", where
+
+
+def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
+    """An import run and each problem it recorded: record, kind, file, line or JSON path, field, action."""
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"no import run {run_id}")
+    try:
+        stored = json.loads(run.problems or "[]")
+    except ValueError:
+        stored = []
+    rows = []
+    for item in stored if isinstance(stored, list) else []:
+        if not isinstance(item, dict):
+            continue
+        file, place = _where_parts(str(item.get("where") or ""))
+        rows.append(
+            {
+                "record": item.get("record") or "",
+                "kind": item.get("kind") or "service",
+                "file": file,
+                "place": place,
+                "field": item.get("field") or "",
+                "action": item.get("action") or "",
+                "problem": item.get("problem") or "",
+            }
+        )
+    return run, rows
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula (source text is untrusted)."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not text.lstrip("-").isdigit():
+        return "'" + text
+    return text
+
+
+def problems_csv(rows: list[dict]) -> str:
+    """The problems as CSV, one per line, formulas neutralized."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(PROBLEM_COLUMNS)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[name]) for name in PROBLEM_COLUMNS])
+    return out.getvalue()
