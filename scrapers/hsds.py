@@ -269,9 +269,7 @@ def _children(tables: Tables, parent: dict, key: str, where: str):
     if isinstance(value, dict) or (isinstance(value, str) and key in _STRING_AS):
         value = [value]
     if not isinstance(value, list):
-        tables.notes.append(
-            (f"{where}.{key}", f"{_kind(value)} where a list was expected: left out")
-        )
+        tables.notes.append((f"{where}.{key}", f"{_kind(value)} where a list was expected: left out"))
         return
     for index, item in enumerate(value):
         here = f"{where}.{key}[{index}]"
@@ -289,9 +287,7 @@ def _object(tables: Tables, parent: dict, key: str, where: str) -> dict:
     if isinstance(value, dict):
         return value
     if value not in (None, "", []):
-        tables.notes.append(
-            (f"{where}.{key}", f"{_kind(value)} where an object was expected: left out")
-        )
+        tables.notes.append((f"{where}.{key}", f"{_kind(value)} where an object was expected: left out"))
     return {}
 
 
