@@ -133,6 +133,53 @@ def spread_hours(row: dict, entries: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _domain(mapping: dict, row: dict, name: str, description: str | None) -> str | None:
+    """The row's IIP domain: the mapping's, its domain column's value mapped, or what the words suggest."""
+    if "domain_column" in mapping:
+        value = row.get(mapping["domain_column"], "").strip()
+        return (mapping.get("domain_values") or {}).get(value) or (classify(names=(value,)) or (None,))[0]
+    return mapping.get("domain") or (classify(text=(name, description)) or (None,))[0]
+
+
+def _organization(result: ParseResult, orgs: dict[str, OrganizationRecord], name: str) -> str:
+    """The id of the organization of that name, read once however many rows name it."""
+    org_id = slug(name)
+    if org_id not in orgs:
+        orgs[org_id] = OrganizationRecord(org_id, name)
+        result.read["organization"] += 1
+    return org_id
+
+
+def _contacts(result: ParseResult, where: str, sid: str, get, service: ServiceRecord) -> None:
+    """Website, email and phone, each repaired or dropped with a note."""
+    service.url, note = repair_url(get("url"))
+    if note:
+        result.note(where, sid, note, field="url")
+    service.email, note = clean_email(get("email"))
+    if note:
+        result.note(where, sid, note, field="email")
+    phone, note = parse_phone(get("phone"))
+    if note:
+        result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
+    service.phones = (phone,) if phone else ()
+
+
+def _capacity(result: ParseResult, where: str, sid: str, get, unit: str) -> CapacityRecord | None:
+    """Capacity from the count columns; a count that is not one is dropped, free above maximum capped."""
+    counts = {}
+    for name in ("maximum", "available", "waitlist"):
+        counts[name], problem = parse_count(get(name))
+        if problem:
+            result.note(where, sid, f"{name}: {problem}: left out", "rejected", field=name)
+    if counts["maximum"] is None:
+        return None
+    available = counts["available"]
+    if available is not None and available > counts["maximum"]:
+        result.note(where, sid, f"available {available} above maximum: capped", field="available")
+        available = counts["maximum"]
+    return CapacityRecord(unit, counts["maximum"], available, counts["waitlist"])
+
+
 def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
     """Parse a spreadsheet with its mapping; pure."""
     if mapping_path is None:
@@ -169,13 +216,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         description, note = clean_text(get("description"))
         if note:
             result.note(where, sid, f"description: {note}", field="description")
-        if "domain_column" in mapping:
-            value = row.get(mapping["domain_column"], "").strip()
-            domain = (mapping.get("domain_values") or {}).get(value) or (classify(names=(value,)) or (None,))[
-                0
-            ]
-        else:
-            domain = mapping.get("domain") or (classify(text=(name, description)) or (None,))[0]
+        domain = _domain(mapping, row, name, description)
         if not domain:
             result.reject(where, sid, "no IIP domain for this row (set `domain` or `domain_values`)")
             continue
@@ -185,25 +226,12 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         )  # fmt: skip
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
-        org_name = plain(get("organization"), 300) or name
-        org_id = slug(org_name)
-        if org_id not in orgs:
-            orgs[org_id] = OrganizationRecord(org_id, org_name)
-            result.read["organization"] += 1
+        org_id = _organization(result, orgs, plain(get("organization"), 300) or name)
         service = ServiceRecord(sid, org_id, name, domain, description=description)
         service.alternate_name = plain(get("alternate_name"), 300)
         for text_field in ("eligibility_description", "application_process", "fees_description"):
             setattr(service, text_field, clean_text(get(text_field))[0])
-        service.url, note = repair_url(get("url"))
-        if note:
-            result.note(where, sid, note, field="url")
-        service.email, note = clean_email(get("email"))
-        if note:
-            result.note(where, sid, note, field="email")
-        phone, note = parse_phone(get("phone"))
-        if note:
-            result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
-        service.phones = (phone,) if phone else ()
+        _contacts(result, where, sid, get, service)
         hours = "; ".join(
             t for t in (get("hours"), spread_hours(row, mapping.get("hours_columns") or [])) if t
         )
@@ -217,19 +245,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
             result.read["location"] += 1
             service.location_ids = (sid,)
         if columns.get("maximum"):
-            counts = {}
-            for name_ in ("maximum", "available", "waitlist"):
-                counts[name_], problem = parse_count(get(name_))
-                if problem:
-                    result.note(where, sid, f"{name_}: {problem}: left out", "rejected", field=name_)
-            if counts["maximum"] is not None:
-                available = counts["available"]
-                if available is not None and available > counts["maximum"]:
-                    result.note(where, sid, f"available {available} above maximum: capped", field="available")
-                    available = counts["maximum"]
-                service.capacity = CapacityRecord(
-                    mapping.get("unit", "slot"), counts["maximum"], available, counts["waitlist"]
-                )
+            service.capacity = _capacity(result, where, sid, get, mapping.get("unit", "slot"))
         result.services.append(service)
     result.organizations.extend(orgs.values())
     return result
