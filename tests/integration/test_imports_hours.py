@@ -15,10 +15,11 @@ from directory.domain.hsds_export import export
 from directory.domain.imports import run_import
 from directory.domain.reference import Reference
 from directory.domain.search import parse_query, search
-from directory.models import ImportRun, Schedule, Service
+from directory.models import ImportRun, Referral, Schedule, Service
 from scrapers import generic_csv, hsds
 from tests.conftest import FIXED_NOW
 from tests.factories import make_service
+from tests.web.test_case_manager_pages import cm_world  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.db
 
@@ -155,3 +156,28 @@ def test_open_now_says_call_for_hours_it_could_not_read(client, app, session, tm
         query = parse_query({"open_now": flag}, Reference.load(session), None, site.default_radius_km)
         names = {service.name for service, _ in search(session, query, site, FIXED_NOW).items}
         assert listed in names and "Appointment Clinic" not in names
+
+
+def test_the_slip_prints_the_providers_words_and_monthly_hours(client, session, cm_world):  # noqa: F811
+    spare = session.get(Service, cm_world["spare"])
+    spare.hours_text = "Doors open after the 7pm meal <ask at the desk>"
+    session.commit()
+    client.post(
+        "/referrals",
+        data={"service_id": cm_world["spare"], "participant": cm_world["code"], "action": "claim"},
+    )
+    referral_id = session.scalars(select(Referral.id).where(Referral.service_id == cm_world["spare"])).one()
+    english = client.get(f"/referrals/{referral_id}/slip").get_data(as_text=True)
+    spanish = client.get(f"/referrals/{referral_id}/slip?lang=es").get_data(as_text=True)
+    assert "Hours as the provider wrote them" in english and "Hours unknown — call" in english
+    assert "Horario tal como lo escribió el proveedor" in spanish and "Horario desconocido: llame" in spanish
+    for html in (english, spanish):
+        assert "Doors open after the 7pm meal &lt;ask at the desk&gt;" in html and "<ask at" not in html
+    # The provider sends hours that read: the slip gives them, and no longer the words or "call".
+    spare = session.get(Service, cm_world["spare"])
+    spare.hours_text = None
+    spare.schedules.append(Schedule(freq="MONTHLY", byday="1WE", opens_at=time(10), closes_at=time(12)))
+    session.commit()
+    monthly = client.get(f"/referrals/{referral_id}/slip").get_data(as_text=True)
+    assert "1st Wed of the month 10:00–12:00" in monthly
+    assert "Hours as the provider wrote them" not in monthly and "Hours unknown" not in monthly
