@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import NamedTuple
 
 from .common import check_coordinates, plain, repair_zip, state_code
 from .records import AddressRecord, LocationRecord, ParseResult
@@ -20,23 +21,25 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "x"
 
 
-def place(
-    result: ParseResult,
-    where: str,
-    sid: str,
-    street: str | None,
-    city: str | None,
-    state: str | None,
-    zip_code: str | None,
-    latitude,
-    longitude,
-    street2: str | None = None,
-) -> LocationRecord | None:
+class Where(NamedTuple):
+    """A flat row's address and coordinate cells, as the source wrote them."""
+
+    street: str | None
+    city: str | None
+    state: str | None
+    zip_code: str | None
+    latitude: object = None
+    longitude: object = None
+    street2: str | None = None
+
+
+def place(result: ParseResult, where: str, sid: str, cells: Where) -> LocationRecord | None:
     """A location from flat address and coordinate columns, or None if it has no place (see `unplaced`).
 
     Coordinates that fail the checks are dropped with a reason; a blank address keeps the source's
     coordinates as approximate and shows no address; a bare ZIP is placed at its centroid (precision zip).
     """
+    street, city, state, zip_code, latitude, longitude, street2 = cells
     location = LocationRecord(sid)
     postal, note = repair_zip(zip_code)
     if note:

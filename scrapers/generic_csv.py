@@ -47,7 +47,7 @@ from .common import (
     read_csv,
     repair_url,
 )
-from .flat import key, place, slug, unplaced
+from .flat import Where, key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .mappings import check_domain, check_keys, check_pairs, closest, resolve_columns
@@ -220,10 +220,10 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         if not domain:
             result.reject(where, sid, "no IIP domain for this row (set `domain` or `domain_values`)")
             continue
-        location = place(
-            result, where, sid, get("address_1"), get("city"), get("state"), get("zip"),
-            get("latitude"), get("longitude"), get("address_2"),
-        )  # fmt: skip
+        cells = Where(
+            *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
+        )
+        location = place(result, where, sid, cells)
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
         org_id = _organization(result, orgs, plain(get("organization"), 300) or name)

@@ -38,7 +38,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
-from .flat import key, place, slug, unplaced
+from .flat import Where, key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .mappings import check_domain, check_keys, check_pairs
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
@@ -140,10 +140,10 @@ def parse_html(text: str, config: dict, where: str) -> ParseResult:
         service.schedules, service.hours_text, note = hours_of(values.get("hours"))
         if note:
             result.note(here, sid, note, KEPT_AS_TEXT, field="schedules")
-        location = place(
-            result, here, sid, values.get("address_1"), values.get("city"), values.get("state"),
-            values.get("zip"), values.get("latitude"), values.get("longitude"),
-        )  # fmt: skip
+        cells = Where(
+            *(values.get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude"))
+        )
+        location = place(result, here, sid, cells)
         if location is None and unplaced(result, here, sid, allowed):
             continue
         if location is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import parse_count, read_csv
-from .flat import place, unplaced
+from .flat import Where, place, unplaced
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -47,17 +47,10 @@ def parse(path: str | Path) -> ParseResult:
         year_round, _ = parse_count(_get(row, "year_round_beds"))
         state = _get(row, "STATE").strip().upper()
         city = _get(row, "city").strip()
-        location = place(
-            result,
-            where,
-            sid,
-            _get(row, "ADDRESS"),
-            city,
-            state,
-            _get(row, "zip"),
-            _get(row, "Latitude"),
-            _get(row, "Longitude"),
+        cells = Where(
+            _get(row, "ADDRESS"), city, state, _get(row, "zip"), _get(row, "Latitude"), _get(row, "Longitude")
         )
+        location = place(result, where, sid, cells)
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = f"coc-{state or 'unknown'}"

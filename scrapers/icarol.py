@@ -142,12 +142,10 @@ class _Parser:
         service.documents = (DocumentRecord(documents),) if documents else ()
         return service
 
-    def parse(self, rows: list[tuple[str, dict]]) -> ParseResult:
-        levels: dict[str, list] = defaultdict(list)
-        for where, row in rows:
-            levels[(row.get("TaxonomyLevelName") or "").strip().lower()].append((where, row))
+    def agencies(self, rows: list[tuple[str, dict]]) -> dict[str, tuple[str, dict]]:
+        """Agencies as organizations; returns agency number -> (where, row)."""
         agencies = {}
-        for where, row in levels["agency"]:
+        for where, row in rows:
             self.result.read["organization"] += 1
             oid, name = (row.get("ResourceAgencyNum") or "").strip(), plain(row.get("PublicName"), 300)
             if not oid or not name or oid in agencies:
@@ -163,6 +161,13 @@ class _Parser:
                     oid, name, plain(row.get("AlternateName"), 300), description, email, website
                 )
             )
+        return agencies
+
+    def parse(self, rows: list[tuple[str, dict]]) -> ParseResult:
+        levels: dict[str, list] = defaultdict(list)
+        for where, row in rows:
+            levels[(row.get("TaxonomyLevelName") or "").strip().lower()].append((where, row))
+        agencies = self.agencies(levels["agency"])
         sites_of: dict[str, list[str]] = defaultdict(list)
         children = set()
         for where, row in levels["site"]:

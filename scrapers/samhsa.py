@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import plain, read_csv
-from .flat import key, place, slug, unplaced
+from .flat import Where, key, place, slug, unplaced
 from .records import OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -46,13 +46,15 @@ def parse(path: str | Path) -> ParseResult:
             result,
             where,
             sid,
-            row.get("street1"),
-            row.get("city"),
-            row.get("state"),
-            row.get("zip"),
-            row.get("latitude"),
-            row.get("longitude"),
-            row.get("street2"),
+            Where(
+                row.get("street1"),
+                row.get("city"),
+                row.get("state"),
+                row.get("zip"),
+                row.get("latitude"),
+                row.get("longitude"),
+                row.get("street2"),
+            ),
         )
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
