@@ -50,7 +50,7 @@ from .common import (
 from .flat import Where, key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
-from .mappings import check_domain, check_keys, check_pairs, closest, resolve_columns
+from .mappings import PAIRED, check_domain, check_keys, check_pairs, closest, resolve_columns
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 KEYS = {
@@ -83,7 +83,8 @@ def load_mapping(path: str | Path | dict) -> dict:
             )
     if "name" not in mapping["columns"]:
         raise SourceError("the mapping must say which column holds the service name (columns.name)")
-    check_pairs(mapping["columns"], "mapping")
+    # A spreadsheet's capacity is read from its maximum column: free places alone would be ignored.
+    check_pairs(mapping["columns"], "mapping", (*PAIRED, ("available", "maximum")))
     if "domain" in mapping:
         check_domain(mapping["domain"], "the mapping's domain")
     elif "domain_column" not in mapping:

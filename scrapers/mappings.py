@@ -11,8 +11,8 @@ from pathlib import Path
 from .common import SourceError
 
 TAXONOMY = Path(__file__).parents[1] / "data" / "taxonomy.toml"
-# Fields that mean nothing alone: a latitude needs its longitude, an address its city.
-PAIRED = (("latitude", "longitude"), ("longitude", "latitude"), ("available", "maximum"))
+# Fields that mean nothing alone: a latitude needs its longitude (and the other way round).
+PAIRED = (("latitude", "longitude"), ("longitude", "latitude"))
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +47,9 @@ def check_domain(value, where: str) -> None:
         )
 
 
-def check_pairs(fields, what: str) -> None:
+def check_pairs(fields, what: str, pairs=PAIRED) -> None:
     """A field given without the one it needs (latitude without longitude)."""
-    for field, needs in PAIRED:
+    for field, needs in pairs:
         if field in fields and needs not in fields:
             raise SourceError(f"the {what} gives {field!r} without {needs!r}: give both or neither")
 

@@ -217,3 +217,25 @@ def test_the_issues_examples_are_read_or_refused_at_their_json_path(tmp_path):
     assert ("lines.jsonl$[0].services[0]", "a text where an object was expected: left out") in _problems(
         result
     )
+
+
+SELECTORS = {
+    "item": "div.program",
+    "fields": {"name": "h2", "address_1": ".street", "zip": ".zip", "hours": ".hours", "available": ".open"},
+    "domain": "housing",
+}
+_HTML_PARTS = st.sampled_from(
+    ['<div class="program">', "</div>", "<h2>", "</h2>", '<p class="street">', '<p class="zip">', "</p>",
+     '<p class="hours">', '<span class="open">', "</span>", "<", ">", "&amp;", "Mon-Fri 9-5", "98104", "12"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(_HTML_PARTS | st.text(max_size=8), max_size=30))
+def test_html_pages_any_markup(parts):
+    from scrapers import html
+
+    result = html.parse_html("".join(parts), html.load_selectors(SELECTORS), "page.html")
+    assert isinstance(result, ParseResult)
+    kept = result.outcome("service")
+    assert kept["read"] == kept["kept"] + kept["merged"] + kept["rejected"]

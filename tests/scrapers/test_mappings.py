@@ -84,3 +84,10 @@ def test_selectors_files_are_checked_the_same_way():
         html.load_selectors({**base, "fields": {"name": "h2", "latitude": ".lat"}})
     with pytest.raises(SourceError, match="unknown key 'organisation'; did you mean 'organization'"):
         html.load_selectors({**base, "organisation": "x"})
+
+
+def test_free_places_without_a_maximum_are_refused_in_a_spreadsheet_but_read_on_a_page(sheet):
+    with pytest.raises(SourceError, match="gives 'available' without 'maximum'"):
+        parse(sheet, columns={"name": "Program", "available": "Kind"})
+    page = {"item": "div", "fields": {"name": "h2", "available": ".open"}, "domain": "housing"}
+    assert html.load_selectors(page) == page  # a page's free places alone are its maximum too
