@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from .classify import classify
 from .common import (
@@ -180,46 +181,7 @@ def read_tables(path: Path) -> Tables:
         path = path.parent
     tables = Tables()
     if path.is_dir():
-        package = path / "datapackage.json"
-        resources = []
-        meta = None
-        if package.exists():
-            try:
-                meta, _ = _load_json(package)
-            except SourceError:
-                tables.notes.append(("datapackage.json", "not JSON (a link?): the folder's tables are read"))
-        if isinstance(meta, dict):
-            for resource in meta.get("resources", []):
-                relative = resource.get("path") or ""
-                for file in (path / relative, path / "data" / relative):
-                    if relative and file.is_file():
-                        resources.append((file.stem, file))
-                        break
-            profile = str(meta.get("profile", "")) + " " + json.dumps(meta.get("resources", [])[:1])[:2000]
-            tables.version = "3" if "3." in profile or _has_v3_tables(resources) else "1"
-        if not resources:
-            folders = [path, path / "data"]
-            resources = [
-                (f.stem, f)
-                for folder in folders
-                if folder.is_dir()
-                for f in sorted(folder.iterdir())
-                if f.suffix in (".csv", ".json") and f.name != "datapackage.json"
-            ]
-            tables.version = "3" if _has_v3_tables(resources) else "1"
-        if not resources:
-            raise SourceError(f"{path} holds no HSDS tables")
-        for name, file in resources:
-            if file.suffix == ".csv":
-                table = CsvTable(file)
-                tables.notes.extend((file.name, n) for n in table.notes)
-                tables.rows[TABLE_ALIASES.get(name, name)] = table
-            else:
-                data, notes = _load_json(file)
-                tables.notes.extend((file.name, n) for n in notes)
-                for index, row in enumerate(data if isinstance(data, list) else [data]):
-                    if isinstance(row, dict):
-                        tables.add(name, f"{file.name}$[{index}]", {k: _scalar(v) for k, v in row.items()})
+        _read_folder(path, tables)
         return tables
     if path.suffix.lower() == ".csv":
         raise SourceError("an HSDS CSV source is a datapackage folder (datapackage.json + tables)")
@@ -227,6 +189,53 @@ def read_tables(path: Path) -> Tables:
     tables.notes.extend((path.name, n) for n in notes)
     _flatten_document(tables, data, path.name)
     return tables
+
+
+def _read_folder(path: Path, tables: Tables) -> None:
+    """A datapackage folder (or a folder of table files) into tables."""
+    package = path / "datapackage.json"
+    resources = []
+    meta = None
+    if package.exists():
+        try:
+            meta, _ = _load_json(package)
+        except SourceError:
+            tables.notes.append(("datapackage.json", "not JSON (a link?): the folder's tables are read"))
+    if isinstance(meta, dict):
+        listed = meta.get("resources") if isinstance(meta.get("resources"), list) else []
+        for resource in listed:
+            relative = resource.get("path") if isinstance(resource, dict) else None
+            if not relative or not isinstance(relative, str) or ".." in relative:
+                continue  # a resource without a readable path (or one leaving the folder) is not read
+            for file in (path / relative, path / "data" / relative):
+                if file.is_file():
+                    resources.append((file.stem, file))
+                    break
+        profile = str(meta.get("profile", "")) + " " + json.dumps(listed[:1], default=str)[:2000]
+        tables.version = "3" if "3." in profile or _has_v3_tables(resources) else "1"
+    if not resources:
+        folders = [path, path / "data"]
+        resources = [
+            (f.stem, f)
+            for folder in folders
+            if folder.is_dir()
+            for f in sorted(folder.iterdir())
+            if f.suffix in (".csv", ".json") and f.name != "datapackage.json"
+        ]
+        tables.version = "3" if _has_v3_tables(resources) else "1"
+    if not resources:
+        raise SourceError(f"{path} holds no HSDS tables")
+    for name, file in resources:
+        if file.suffix == ".csv":
+            table = CsvTable(file)
+            tables.notes.extend((file.name, n) for n in table.notes)
+            tables.rows[TABLE_ALIASES.get(name, name)] = table
+        else:
+            data, notes = _load_json(file)
+            tables.notes.extend((file.name, n) for n in notes)
+            for index, row in enumerate(data if isinstance(data, list) else [data]):
+                if isinstance(row, dict):
+                    tables.add(name, f"{file.name}$[{index}]", {k: _scalar(v) for k, v in row.items()})
 
 
 def _has_v3_tables(resources) -> bool:
@@ -614,9 +623,12 @@ class Builder:
         attributes = self._categories()
         lead = self._lead_attributes("service")
         lead_capacity = self._lead_attributes("service_capacity")
+        lists = SimpleNamespace(
+            sal=sal, phones=phones, location_phones=location_phones, schedules=schedules, languages=languages,
+            documents=documents, areas=areas, location_ids={loc.source_id for loc in self.result.locations},
+        )  # fmt: skip
         org_ids = {o.source_id for o in self.result.organizations}
         location_orgs: dict[str, str | None] = {}  # filled only for sources that need it (Ohana)
-        location_ids = {loc.source_id for loc in self.result.locations}
         seen = set()
         for where, row in self.t.rows.get("services", []):
             self.result.read["service"] += 1
@@ -630,118 +642,138 @@ class Builder:
             if not name:
                 self.result.reject(where, sid, "service without a name")
                 continue
-            org_id = str(row.get("organization_id") or "").strip()
             own_location = str(row.get("location_id") or "").strip()  # Ohana / SMC Connect: via its location
-            if not org_id and own_location:
-                if not location_orgs:
-                    location_orgs.update(
-                        (loc.source_id, loc.organization_id) for loc in self.result.locations
-                    )
-                org_id = location_orgs.get(own_location) or ""
-            org_id = canon.get(org_id, org_id)
+            org_id = self._service_org(row, own_location, location_orgs)
             if org_id not in org_ids:
                 self.result.reject(where, sid, f"organization {org_id or '(none)'} is not in the source")
                 continue
             ext = lead.get(sid, {})
-            codes, names, iip = [], [], []
             linked = [str(r.get("taxonomy_id") or "") for _w, r in links.get(sid, [])] + attributes.pop(
                 sid, []
             )
-            for term_id in linked:
-                if term_id.startswith(LEAD):
-                    continue
-                term = terms.get(term_id, {})
-                if term.get("taxonomy") == IIP_TAXONOMY or term.get("vocabulary") == IIP_TAXONOMY:
-                    iip.append(term.get("code") or term_id)
-                    continue
-                codes.append(term.get("code") or term_id)
-                if term.get("name"):
-                    names.append(str(term.get("name")))
             description = self.text(where, sid, "service", row.get("description"), "description")
-            domain_term = None
-            if ext.get("primary_domain"):
-                domain = ext["primary_domain"][0]
-            else:
-                found = classify(tuple(codes), tuple(names), (name, description))
-                if found is None:
-                    self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
-                    continue
-                domain, domain_term = found
-                if not codes and not names and not iip:
-                    self.result.note(
-                        where, sid, f"IIP domain {domain} inferred from its words", field="primary_domain"
-                    )
+            found = self._domain(where, sid, ext, linked, terms, (name, description))
+            if found is None:
+                continue
+            domain, record_terms = found
             record = ServiceRecord(sid, org_id, name, domain)
-            record.terms = tuple(dict.fromkeys([*iip, *([domain_term] if domain_term and not iip else [])]))
+            record.terms = record_terms
             record.description = description
-            record.alternate_name = plain(row.get("alternate_name"), 300)
-            status = (plain(row.get("status")) or "active").lower()
-            if status not in SERVICE_STATUSES:
-                self.result.note(where, sid, f"status {status!r} read as active", field="status")
-                status = "active"
-            record.status = status
-            record.url, note = repair_url(row.get("url"))
-            if note:
-                self.result.note(where, sid, note, field="url")
-            record.email, note = clean_email(row.get("email"))
-            if note:
-                self.result.note(where, sid, note, field="email")
-            elig = (
-                row.get("eligibility_description")
-                or row.get("eligibility")
-                or "\n".join(eligibility.pop(sid, []))
-            )
-            record.eligibility_description = self.text(where, sid, "service", elig, "eligibility_description")
-            record.application_process = self.text(
-                where, sid, "service", row.get("application_process"), "application_process"
-            )
-            fees = row.get("fees_description") or row.get("fees")
-            record.fees_description = self.text(where, sid, "service", fees, "fees_description")
-            record.alert = self.text(where, sid, "service", row.get("alert"), "alert")
-            for bound in ("minimum_age", "maximum_age"):
-                value, note = parse_count(row.get(bound))
-                if note or (value is not None and value > 130):
-                    self.result.note(
-                        where, sid, f"{bound} {row.get(bound)!r} is not an age: left out", field=bound
-                    )
-                    value = None
-                setattr(record, bound, value)
-            record.updated = parse_datetime(row.get("last_modified"))
-            # locations
-            locs = []
-            for loc in [*sal.pop(sid, []), *([own_location] if own_location else [])]:
-                if loc in location_ids:
-                    locs.append(loc)
-                elif loc:
-                    self.result.note(
-                        where, sid, f"location {loc} is not in the source: link left out", field="location"
-                    )
-            record.location_ids = tuple(dict.fromkeys(locs))
-            # phones: the service's own, else its locations'
-            own = phones.pop(sid, None)
-            if own is None:
-                rows = [p for loc in record.location_ids for p in location_phones.get(loc, [])]
-                own = list(self._phones(sid, rows))
-            record.phones = tuple({(p.number, p.extension): p for p in own}.values())
-            record.schedules = tuple(dict.fromkeys(schedules.pop(sid, [])))
-            record.hours_text = self.hours_text.pop(sid, None) if not record.schedules else None
-            langs = languages.pop(sid, None) or (
-                self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
-            )
-            record.languages = tuple({lang.code: lang for lang in langs}.values())
-            record.documents = tuple(
-                DocumentRecord(d, r.get("uri") or None)
-                for _w, r in documents.get(sid, [])
-                if (d := plain(r.get("document"), 300))
-            )
-            record.areas = tuple(
-                a for _w, r in areas.get(sid, []) if (a := plain(r.get("name"))) and ext.get("area")
-            )
+            self._service_texts(record, where, row, eligibility.pop(sid, []))
+            self._service_lists(record, where, row, own_location, lists, ext)
             self._extensions(record, ext)
             caps = capacities.get(sid, [])
             if caps:
                 record.capacity = self._capacity(sid, caps[0], lead_capacity)
             yield record
+
+    def _service_lists(self, record: ServiceRecord, where: str, row: dict, own_location: str, lists, ext):
+        """Locations, phones (its own, else its locations'), hours, languages, documents and areas."""
+        sid = record.source_id
+        # locations
+        locs = []
+        for loc in [*lists.sal.pop(sid, []), *([own_location] if own_location else [])]:
+            if loc in lists.location_ids:
+                locs.append(loc)
+            elif loc:
+                self.result.note(
+                    where, sid, f"location {loc} is not in the source: link left out", field="location"
+                )
+        record.location_ids = tuple(dict.fromkeys(locs))
+        # phones: the service's own, else its locations'
+        own = lists.phones.pop(sid, None)
+        if own is None:
+            rows = [p for loc in record.location_ids for p in lists.location_phones.get(loc, [])]
+            own = list(self._phones(sid, rows))
+        record.phones = tuple({(p.number, p.extension): p for p in own}.values())
+        record.schedules = tuple(dict.fromkeys(lists.schedules.pop(sid, [])))
+        record.hours_text = self.hours_text.pop(sid, None) if not record.schedules else None
+        langs = lists.languages.pop(sid, None) or (
+            self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
+        )
+        record.languages = tuple({lang.code: lang for lang in langs}.values())
+        record.documents = tuple(
+            DocumentRecord(d, r.get("uri") or None)
+            for _w, r in lists.documents.get(sid, [])
+            if (d := plain(r.get("document"), 300))
+        )
+        record.areas = tuple(
+            a for _w, r in lists.areas.get(sid, []) if (a := plain(r.get("name"))) and ext.get("area")
+        )
+
+    def _service_org(self, row: dict, own_location: str, location_orgs: dict) -> str:
+        """The service's organization id: its own, else its location's (filled on first need)."""
+        org_id = str(row.get("organization_id") or "").strip()
+        if not org_id and own_location:
+            if not location_orgs:
+                location_orgs.update((loc.source_id, loc.organization_id) for loc in self.result.locations)
+            org_id = location_orgs.get(own_location) or ""
+        return self.canon.get(org_id, org_id)
+
+    def _domain(self, where, sid, ext, linked, terms, words) -> tuple[str, tuple] | None:
+        """(IIP domain, IIP terms) from the LEAD extension, taxonomy links or words; None: rejected."""
+        codes, names, iip = [], [], []
+        for term_id in linked:
+            if term_id.startswith(LEAD):
+                continue
+            term = terms.get(term_id, {})
+            if term.get("taxonomy") == IIP_TAXONOMY or term.get("vocabulary") == IIP_TAXONOMY:
+                iip.append(term.get("code") or term_id)
+                continue
+            codes.append(term.get("code") or term_id)
+            if term.get("name"):
+                names.append(str(term.get("name")))
+        domain_term = None
+        if ext.get("primary_domain"):
+            domain = ext["primary_domain"][0]
+        else:
+            found = classify(tuple(codes), tuple(names), words)
+            if found is None:
+                self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
+                return None
+            domain, domain_term = found
+            if not codes and not names and not iip:
+                self.result.note(
+                    where, sid, f"IIP domain {domain} inferred from its words", field="primary_domain"
+                )
+        return domain, tuple(dict.fromkeys([*iip, *([domain_term] if domain_term and not iip else [])]))
+
+    def _service_texts(self, record: ServiceRecord, where: str, row: dict, eligibility: list) -> None:
+        """Status, links, eligibility, process, fees, alert, ages and the source's update time."""
+        sid = record.source_id
+        record.alternate_name = plain(row.get("alternate_name"), 300)
+        status = (plain(row.get("status")) or "active").lower()
+        if status not in SERVICE_STATUSES:
+            self.result.note(where, sid, f"status {status!r} read as active", field="status")
+            status = "active"
+        record.status = status
+        record.url, note = repair_url(row.get("url"))
+        if note:
+            self.result.note(where, sid, note, field="url")
+        record.email, note = clean_email(row.get("email"))
+        if note:
+            self.result.note(where, sid, note, field="email")
+        elig = (
+            row.get("eligibility_description")
+            or row.get("eligibility")
+            or "\n".join(eligibility)
+        )
+        record.eligibility_description = self.text(where, sid, "service", elig, "eligibility_description")
+        record.application_process = self.text(
+            where, sid, "service", row.get("application_process"), "application_process"
+        )
+        fees = row.get("fees_description") or row.get("fees")
+        record.fees_description = self.text(where, sid, "service", fees, "fees_description")
+        record.alert = self.text(where, sid, "service", row.get("alert"), "alert")
+        for bound in ("minimum_age", "maximum_age"):
+            value, note = parse_count(row.get(bound))
+            if note or (value is not None and value > 130):
+                self.result.note(
+                    where, sid, f"{bound} {row.get(bound)!r} is not an age: left out", field=bound
+                )
+                value = None
+            setattr(record, bound, value)
+        record.updated = parse_datetime(row.get("last_modified"))
 
     def grouped(self, table: str, column: str, convert, orphans: bool = False) -> dict[str, list]:
         """column value -> converted rows; conversion (and its notes) happens while the table streams by.
