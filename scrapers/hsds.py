@@ -753,11 +753,7 @@ class Builder:
         record.email, note = clean_email(row.get("email"))
         if note:
             self.result.note(where, sid, note, field="email")
-        elig = (
-            row.get("eligibility_description")
-            or row.get("eligibility")
-            or "\n".join(eligibility)
-        )
+        elig = row.get("eligibility_description") or row.get("eligibility") or "\n".join(eligibility)
         record.eligibility_description = self.text(where, sid, "service", elig, "eligibility_description")
         record.application_process = self.text(
             where, sid, "service", row.get("application_process"), "application_process"
