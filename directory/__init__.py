@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         context,
+        import_problems,
         mapview,
         pm,
         provider,
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(provider.bp)
     app.register_blueprint(referrals.bp)
     app.register_blueprint(pm.bp)
+    app.register_blueprint(import_problems.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(mapview.bp)
     app.register_blueprint(access_log.bp)

@@ -485,7 +485,17 @@ def scrape_run(
         try:
             run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar)
         except SourceError as exc:
-            click.echo(f"error: {exc}", err=True)
+            message = str(exc)
+            where = Path(path_or_url).name
+            click.echo(f"error: {message if where in message else f'{path_or_url}: {message}'}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - any input ends with a message and exit 1, never a traceback
+            # The run is recorded as failed and rolled back (run_import): nothing was written.
+            click.echo(
+                f"error: {path_or_url}: the {source} importer could not read it "
+                f"({exc.__class__.__name__}: {exc}); nothing was written",
+                err=True,
+            )
             sys.exit(1)
     if not dry_run and outcome is not None:
         from .database import analyze
@@ -495,38 +505,41 @@ def scrape_run(
 
 
 def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
-    """The summary table: per kind, read / added / changed / unchanged / deactivated / repaired / rejected."""
+    """The summary table: per kind, read = added + changed + unchanged + merged + rejected, then deactivated
+    and the records kept with a repair or a dropped value; which way records without a place went."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     title = f"import run {run_id}" + (" (dry run: nothing written)" if dry_run else "")
     verb = "would be " if dry_run else ""
-    table = Table(
-        "records",
+    columns = (
         "read",
-        f"{verb}added",
-        f"{verb}changed",
+        "added",
+        "changed",
         "unchanged",
-        f"{verb}deactivated",
-        "repaired",
+        "merged",
         "rejected",
-        title=title,
+        "deactivated",
+        "repaired",
+        "dropped",
     )
-    result = outcome.result
-    for kind in ("organization", "location", "service"):
-        counts = result.outcome(kind)
-        table.add_row(
-            kind,
-            str(counts["read"]),
-            str(outcome.added[kind]),
-            str(outcome.changed[kind]),
-            str(outcome.unchanged[kind]),
-            str(outcome.deactivated[kind]),
-            str(counts["repaired"]),
-            str(counts["rejected"]),
-        )
+    labels = [f"{verb}{c}" if c in ("added", "changed", "deactivated") else c for c in columns]
+    table = Table("records", *labels, title=title)
+    accounts = outcome.accounts()
+    for kind, row in accounts.items():
+        table.add_row(kind, *(str(row[c]) for c in columns))
     console.print(table)
+    for kind, row in accounts.items():
+        if row["unaccounted"]:
+            console.print(f"warning: {row['unaccounted']} {kind} record(s) read but not accounted for")
+    result = outcome.result
+    if result.no_location is not None:
+        console.print(
+            "services without a place: imported with no location (the mapping allows it)"
+            if result.no_location
+            else "services without a place: rejected (the mapping does not allow 'no location')"
+        )
     if outcome.kept_confirmed:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
@@ -541,8 +554,37 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
         console.print(problems)
     click.echo(
         f"{len(result.problems)} problem(s) recorded on import run {run_id}"
-        + (": see the import run" if result.problems else "")
+        + (f": list them with `flask scrape problems {run_id}`" if result.problems else "")
     )
+
+
+@scrape.command("problems")
+@click.argument("run_id", type=int)
+@click.option("--csv", "as_csv", is_flag=True, help="all problems as CSV on standard output")
+def scrape_problems(run_id: int, as_csv: bool) -> None:
+    """List the problems import run RUN_ID recorded: record, file and line or JSON path, field, action."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .domain.errors import NotFound
+    from .domain.imports import PROBLEM_COLUMNS, problems_csv, run_problems
+
+    try:
+        run, rows = run_problems(db.session, run_id)
+    except NotFound as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        db.session.rollback()
+    if as_csv:
+        click.echo(problems_csv(rows), nl=False)
+        return
+    table = Table(
+        *PROBLEM_COLUMNS, title=f"import run {run.id} ({run.source}, {run.status}): {len(rows)} problem(s)"
+    )
+    for row in rows:
+        table.add_row(*(str(row[name]) for name in PROBLEM_COLUMNS))
+    Console().print(table)
 
 
 @scrape.command("export")

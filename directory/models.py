@@ -238,6 +238,8 @@ class Service(db.Model):
     fees_description: Mapped[str | None] = mapped_column(Text)
     insurance: Mapped[str | None] = mapped_column(String(300))
     alert: Mapped[str | None] = mapped_column(Text)
+    # Opening hours the importer could not read exactly, kept as the provider wrote them (never guessed).
+    hours_text: Mapped[str | None] = mapped_column(String(1000))
     minimum_age: Mapped[int | None]
     maximum_age: Mapped[int | None]
 
@@ -399,15 +401,19 @@ class Phone(db.Model):
     )
 
 
+# HSDS 3 ordinal weekdays of a MONTHLY schedule: 1WE is the first Wednesday, -1FR the last Friday.
+MONTHLY_DAYS = tuple(f"{n}{day}" for n in ("1", "2", "3", "4", "5", "-1") for day in WEEKDAYS)
+
+
 class Schedule(db.Model):
-    """A weekly opening (HSDS schedule, freq WEEKLY); closes_at <= opens_at means it closes after midnight."""
+    """A weekly (MO) or monthly (1WE, -1FR) HSDS opening; closes_at <= opens_at closes after midnight."""
 
     __tablename__ = "schedule"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     freq: Mapped[str] = mapped_column(String(10), default="WEEKLY")
-    byday: Mapped[str] = mapped_column(String(2))
+    byday: Mapped[str] = mapped_column(String(4))
     opens_at: Mapped[time] = mapped_column(Time)
     closes_at: Mapped[time] = mapped_column(Time)
     description: Mapped[str | None] = mapped_column(String(300))
@@ -415,8 +421,12 @@ class Schedule(db.Model):
     service: Mapped[Service] = relationship(back_populates="schedules")
 
     __table_args__ = (
-        CheckConstraint(_in("byday", WEEKDAYS), name="byday"),
-        CheckConstraint("freq = 'WEEKLY'", name="freq"),
+        CheckConstraint(
+            f"(freq = 'WEEKLY' AND {_in('byday', WEEKDAYS)}) "
+            f"OR (freq = 'MONTHLY' AND {_in('byday', MONTHLY_DAYS)})",
+            name="byday",
+        ),
+        CheckConstraint("freq IN ('WEEKLY', 'MONTHLY')", name="freq"),
         Index("ix_schedule_day", "byday", "service_id"),
     )
 
@@ -621,6 +631,9 @@ class ImportRun(db.Model):
     repaired: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
     problems: Mapped[str | None] = mapped_column(Text)  # JSON list of {where, record, problem, action}
+    # JSON: per kind {read, added, changed, unchanged, merged, rejected, deactivated, repaired, dropped,
+    # unaccounted}, and no_location (whether services without a place were allowed).
+    counts: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (

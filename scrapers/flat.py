@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import NamedTuple
 
 from .common import check_coordinates, plain, repair_zip, state_code
 from .records import AddressRecord, LocationRecord, ParseResult
@@ -20,23 +21,25 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "x"
 
 
-def place(
-    result: ParseResult,
-    where: str,
-    sid: str,
-    street: str | None,
-    city: str | None,
-    state: str | None,
-    zip_code: str | None,
-    latitude,
-    longitude,
-    street2: str | None = None,
-) -> LocationRecord | None:
-    """A location from flat address and coordinate columns, or None (with a rejection) if it has no place.
+class Where(NamedTuple):
+    """A flat row's address and coordinate cells, as the source wrote them."""
+
+    street: str | None
+    city: str | None
+    state: str | None
+    zip_code: str | None
+    latitude: object = None
+    longitude: object = None
+    street2: str | None = None
+
+
+def place(result: ParseResult, where: str, sid: str, cells: Where) -> LocationRecord | None:
+    """A location from flat address and coordinate columns, or None if it has no place (see `unplaced`).
 
     Coordinates that fail the checks are dropped with a reason; a blank address keeps the source's
     coordinates as approximate and shows no address; a bare ZIP is placed at its centroid (precision zip).
     """
+    street, city, state, zip_code, latitude, longitude, street2 = cells
     location = LocationRecord(sid)
     postal, note = repair_zip(zip_code)
     if note:
@@ -68,5 +71,19 @@ def place(
             location.latitude, location.longitude, location.precision = point.latitude, point.longitude, "zip"
             result.note(where, sid, "only a ZIP: placed at the ZIP centroid", field="address")
             return location
-    result.reject(where, sid, "no usable address, ZIP or coordinates")
     return None
+
+
+NO_PLACE = "no usable address, ZIP or coordinates"
+
+
+def unplaced(result: ParseResult, where: str, sid: str, allowed: bool) -> bool:
+    """For a record `place` found no place for: True when it must be left out (rejected), False when the
+    mapping allows services with no location (noted on the record either way)."""
+    if allowed:
+        result.note(
+            where, sid, f"{NO_PLACE}: imported with no location (the mapping allows it)", field="location"
+        )
+        return False
+    result.reject(where, sid, f"{NO_PLACE} (the mapping does not allow 'no location')")
+    return True

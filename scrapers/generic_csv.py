@@ -25,6 +25,9 @@ Mapping keys (all optional except `columns.name` and a domain):
     domain_column: Type             # a column whose values `domain_values` maps to IIP domains
     domain_values: {Shelter: housing}
     unit: bed                       # capacity unit (default slot)
+    hours_columns:                  # hours spread over columns, one entry per day group
+      - {day: day1, opens: day1_open, closes: day1_close}   # day: a column holding the day(s) ...
+      - {day: Saturday, opens: sat_open, closes: sat_close}  # ... or the day itself
     defaults: {state: WA}           # values for blank cells
 """
 
@@ -44,11 +47,22 @@ from .common import (
     read_csv,
     repair_url,
 )
-from .flat import key, place, slug
-from .icarol import parse_hours
+from .flat import Where, key, place, slug, unplaced
+from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
+from .mappings import PAIRED, check_domain, check_keys, check_pairs, closest, resolve_columns
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
+KEYS = {
+    "columns",
+    "domain",
+    "domain_column",
+    "domain_values",
+    "unit",
+    "defaults",
+    "hours_columns",
+    "no_location",
+}
 FIELDS = {
     "id", "name", "organization", "description", "address_1", "address_2", "city", "state", "zip", "latitude",
     "longitude", "phone", "url", "email", "hours", "eligibility_description", "application_process",
@@ -61,12 +75,110 @@ def load_mapping(path: str | Path | dict) -> dict:
     mapping = read_config(path, "mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         raise SourceError("the mapping needs a `columns` table (our field: the spreadsheet's column)")
-    unknown = set(mapping["columns"]) - FIELDS
-    if unknown:
-        raise SourceError(f"the mapping names unknown fields {sorted(unknown)}; known: {sorted(FIELDS)}")
+    check_keys(mapping, KEYS, "mapping")
+    for name in mapping["columns"]:
+        if name not in FIELDS:
+            raise SourceError(
+                f"the mapping names an unknown field {name!r}{closest(name, FIELDS)}; known: {sorted(FIELDS)}"
+            )
     if "name" not in mapping["columns"]:
         raise SourceError("the mapping must say which column holds the service name (columns.name)")
+    # A spreadsheet's capacity is read from its maximum column: free places alone would be ignored.
+    check_pairs(mapping["columns"], "mapping", (*PAIRED, ("available", "maximum")))
+    if "domain" in mapping:
+        check_domain(mapping["domain"], "the mapping's domain")
+    elif "domain_column" not in mapping:
+        raise SourceError("the mapping must give a `domain` for every row or a `domain_column`")
+    for value, domain in (mapping.get("domain_values") or {}).items():
+        check_domain(domain, f"domain_values[{value!r}]")
+    entries = mapping.get("hours_columns") or []
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict)
+        and set(e) == {"day", "opens", "closes"}
+        and all(isinstance(v, str) for v in e.values())
+        for e in entries
+    ):
+        raise SourceError("hours_columns must be a list of {day: ..., opens: COLUMN, closes: COLUMN}")
     return mapping
+
+
+def _resolve(mapping: dict, header: list[str], file_name: str) -> tuple[dict, dict]:
+    """The mapping with every column spelled as the file spells it (or a SourceError naming the closest)."""
+    columns = resolve_columns(mapping["columns"], header, file_name)
+    entries = [dict(e) for e in mapping.get("hours_columns") or []]
+    for index, entry in enumerate(entries):
+        wanted = {f"hours_columns[{index}].{k}": entry[k] for k in ("opens", "closes")}
+        found = resolve_columns(wanted, header, file_name)
+        entry["opens"], entry["closes"] = (
+            found[f"hours_columns[{index}].opens"],
+            found[f"hours_columns[{index}].closes"],
+        )
+    mapping = {**mapping, "hours_columns": entries}
+    if "domain_column" in mapping:
+        mapping["domain_column"] = resolve_columns(
+            {"domain_column": mapping["domain_column"]}, header, file_name
+        )["domain_column"]
+    return columns, mapping
+
+
+def spread_hours(row: dict, entries: list[dict]) -> str:
+    """Hours spread over columns as one text for the hours reader: `Monday 9:00-17:00; Saturday ...`.
+
+    An entry's `day` is a column when the file has one of that name, else the day itself."""
+    parts = []
+    for entry in entries:
+        opens, closes = (row.get(entry[k], "").strip() for k in ("opens", "closes"))
+        day = row.get(entry["day"], "").strip() if entry["day"] in row else entry["day"]
+        if opens or closes:
+            parts.append(f"{day} {opens}-{closes}")
+    return "; ".join(parts)
+
+
+def _domain(mapping: dict, row: dict, name: str, description: str | None) -> str | None:
+    """The row's IIP domain: the mapping's, its domain column's value mapped, or what the words suggest."""
+    if "domain_column" in mapping:
+        value = row.get(mapping["domain_column"], "").strip()
+        return (mapping.get("domain_values") or {}).get(value) or (classify(names=(value,)) or (None,))[0]
+    return mapping.get("domain") or (classify(text=(name, description)) or (None,))[0]
+
+
+def _organization(result: ParseResult, orgs: dict[str, OrganizationRecord], name: str) -> str:
+    """The id of the organization of that name, read once however many rows name it."""
+    org_id = slug(name)
+    if org_id not in orgs:
+        orgs[org_id] = OrganizationRecord(org_id, name)
+        result.read["organization"] += 1
+    return org_id
+
+
+def _contacts(result: ParseResult, where: str, sid: str, get, service: ServiceRecord) -> None:
+    """Website, email and phone, each repaired or dropped with a note."""
+    service.url, note = repair_url(get("url"))
+    if note:
+        result.note(where, sid, note, field="url")
+    service.email, note = clean_email(get("email"))
+    if note:
+        result.note(where, sid, note, field="email")
+    phone, note = parse_phone(get("phone"))
+    if note:
+        result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
+    service.phones = (phone,) if phone else ()
+
+
+def _capacity(result: ParseResult, where: str, sid: str, get, unit: str) -> CapacityRecord | None:
+    """Capacity from the count columns; a count that is not one is dropped, free above maximum capped."""
+    counts = {}
+    for name in ("maximum", "available", "waitlist"):
+        counts[name], problem = parse_count(get(name))
+        if problem:
+            result.note(where, sid, f"{name}: {problem}: left out", "rejected", field=name)
+    if counts["maximum"] is None:
+        return None
+    available = counts["available"]
+    if available is not None and available > counts["maximum"]:
+        result.note(where, sid, f"available {available} above maximum: capped", field="available")
+        available = counts["maximum"]
+    return CapacityRecord(unit, counts["maximum"], available, counts["waitlist"])
 
 
 def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
@@ -77,13 +189,11 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
     path = Path(path)
     rows, notes = read_csv(path)
     columns, defaults = mapping["columns"], mapping.get("defaults") or {}
-    result = ParseResult()
+    result = ParseResult(no_location=bool(mapping.get("no_location")))
     for note in notes:
         result.note(path.name, None, note, kind="file")
     if rows:
-        missing = [c for c in columns.values() if c not in rows[0][1]]
-        if missing:
-            raise SourceError(f"columns {missing} of the mapping are not in {path.name}")
+        columns, mapping = _resolve(mapping, list(rows[0][1]), path.name)
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
     for line, row in rows:
@@ -107,43 +217,28 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         description, note = clean_text(get("description"))
         if note:
             result.note(where, sid, f"description: {note}", field="description")
-        if "domain_column" in mapping:
-            value = row.get(mapping["domain_column"], "").strip()
-            domain = (mapping.get("domain_values") or {}).get(value) or (classify(names=(value,)) or (None,))[
-                0
-            ]
-        else:
-            domain = mapping.get("domain") or (classify(text=(name, description)) or (None,))[0]
+        domain = _domain(mapping, row, name, description)
         if not domain:
             result.reject(where, sid, "no IIP domain for this row (set `domain` or `domain_values`)")
             continue
-        location = place(
-            result, where, sid, get("address_1"), get("city"), get("state"), get("zip"),
-            get("latitude"), get("longitude"), get("address_2"),
-        )  # fmt: skip
-        org_name = plain(get("organization"), 300) or name
-        org_id = slug(org_name)
-        if org_id not in orgs:
-            orgs[org_id] = OrganizationRecord(org_id, org_name)
-            result.read["organization"] += 1
+        cells = Where(
+            *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
+        )
+        location = place(result, where, sid, cells)
+        if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
+            continue
+        org_id = _organization(result, orgs, plain(get("organization"), 300) or name)
         service = ServiceRecord(sid, org_id, name, domain, description=description)
         service.alternate_name = plain(get("alternate_name"), 300)
         for text_field in ("eligibility_description", "application_process", "fees_description"):
             setattr(service, text_field, clean_text(get(text_field))[0])
-        service.url, note = repair_url(get("url"))
+        _contacts(result, where, sid, get, service)
+        hours = "; ".join(
+            t for t in (get("hours"), spread_hours(row, mapping.get("hours_columns") or [])) if t
+        )
+        service.schedules, service.hours_text, note = hours_of(hours)
         if note:
-            result.note(where, sid, note, field="url")
-        service.email, note = clean_email(get("email"))
-        if note:
-            result.note(where, sid, note, field="email")
-        phone, note = parse_phone(get("phone"))
-        if note:
-            result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
-        service.phones = (phone,) if phone else ()
-        schedules, note = parse_hours(get("hours"))
-        if note:
-            result.note(where, sid, note, field="schedules")
-        service.schedules = tuple(dict.fromkeys(schedules))
+            result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
         service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
         if location is not None:
             location.organization_id = org_id
@@ -151,19 +246,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
             result.read["location"] += 1
             service.location_ids = (sid,)
         if columns.get("maximum"):
-            counts = {}
-            for name_ in ("maximum", "available", "waitlist"):
-                counts[name_], problem = parse_count(get(name_))
-                if problem:
-                    result.note(where, sid, f"{name_}: {problem}: left out", "rejected", field=name_)
-            if counts["maximum"] is not None:
-                available = counts["available"]
-                if available is not None and available > counts["maximum"]:
-                    result.note(where, sid, f"available {available} above maximum: capped", field="available")
-                    available = counts["maximum"]
-                service.capacity = CapacityRecord(
-                    mapping.get("unit", "slot"), counts["maximum"], available, counts["waitlist"]
-                )
+            service.capacity = _capacity(result, where, sid, get, mapping.get("unit", "slot"))
         result.services.append(service)
     result.organizations.extend(orgs.values())
     return result

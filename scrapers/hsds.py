@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from .classify import classify
 from .common import (
@@ -35,6 +36,7 @@ from .common import (
     state_code,
     truthy,
 )
+from .hours import KEPT_AS_TEXT, WEEK, hours_of, is_byday
 from .languages import language
 from .records import (
     LEAD_FLAGS,
@@ -179,46 +181,7 @@ def read_tables(path: Path) -> Tables:
         path = path.parent
     tables = Tables()
     if path.is_dir():
-        package = path / "datapackage.json"
-        resources = []
-        meta = None
-        if package.exists():
-            try:
-                meta, _ = _load_json(package)
-            except SourceError:
-                tables.notes.append(("datapackage.json", "not JSON (a link?): the folder's tables are read"))
-        if isinstance(meta, dict):
-            for resource in meta.get("resources", []):
-                relative = resource.get("path") or ""
-                for file in (path / relative, path / "data" / relative):
-                    if relative and file.is_file():
-                        resources.append((file.stem, file))
-                        break
-            profile = str(meta.get("profile", "")) + " " + json.dumps(meta.get("resources", [])[:1])[:2000]
-            tables.version = "3" if "3." in profile or _has_v3_tables(resources) else "1"
-        if not resources:
-            folders = [path, path / "data"]
-            resources = [
-                (f.stem, f)
-                for folder in folders
-                if folder.is_dir()
-                for f in sorted(folder.iterdir())
-                if f.suffix in (".csv", ".json") and f.name != "datapackage.json"
-            ]
-            tables.version = "3" if _has_v3_tables(resources) else "1"
-        if not resources:
-            raise SourceError(f"{path} holds no HSDS tables")
-        for name, file in resources:
-            if file.suffix == ".csv":
-                table = CsvTable(file)
-                tables.notes.extend((file.name, n) for n in table.notes)
-                tables.rows[TABLE_ALIASES.get(name, name)] = table
-            else:
-                data, notes = _load_json(file)
-                tables.notes.extend((file.name, n) for n in notes)
-                for index, row in enumerate(data if isinstance(data, list) else [data]):
-                    if isinstance(row, dict):
-                        tables.add(name, f"{file.name}$[{index}]", {k: _scalar(v) for k, v in row.items()})
+        _read_folder(path, tables)
         return tables
     if path.suffix.lower() == ".csv":
         raise SourceError("an HSDS CSV source is a datapackage folder (datapackage.json + tables)")
@@ -226,6 +189,53 @@ def read_tables(path: Path) -> Tables:
     tables.notes.extend((path.name, n) for n in notes)
     _flatten_document(tables, data, path.name)
     return tables
+
+
+def _read_folder(path: Path, tables: Tables) -> None:
+    """A datapackage folder (or a folder of table files) into tables."""
+    package = path / "datapackage.json"
+    resources = []
+    meta = None
+    if package.exists():
+        try:
+            meta, _ = _load_json(package)
+        except SourceError:
+            tables.notes.append(("datapackage.json", "not JSON (a link?): the folder's tables are read"))
+    if isinstance(meta, dict):
+        listed = meta.get("resources") if isinstance(meta.get("resources"), list) else []
+        for resource in listed:
+            relative = resource.get("path") if isinstance(resource, dict) else None
+            if not relative or not isinstance(relative, str) or ".." in relative:
+                continue  # a resource without a readable path (or one leaving the folder) is not read
+            for file in (path / relative, path / "data" / relative):
+                if file.is_file():
+                    resources.append((file.stem, file))
+                    break
+        profile = str(meta.get("profile", "")) + " " + json.dumps(listed[:1], default=str)[:2000]
+        tables.version = "3" if "3." in profile or _has_v3_tables(resources) else "1"
+    if not resources:
+        folders = [path, path / "data"]
+        resources = [
+            (f.stem, f)
+            for folder in folders
+            if folder.is_dir()
+            for f in sorted(folder.iterdir())
+            if f.suffix in (".csv", ".json") and f.name != "datapackage.json"
+        ]
+        tables.version = "3" if _has_v3_tables(resources) else "1"
+    if not resources:
+        raise SourceError(f"{path} holds no HSDS tables")
+    for name, file in resources:
+        if file.suffix == ".csv":
+            table = CsvTable(file)
+            tables.notes.extend((file.name, n) for n in table.notes)
+            tables.rows[TABLE_ALIASES.get(name, name)] = table
+        else:
+            data, notes = _load_json(file)
+            tables.notes.extend((file.name, n) for n in notes)
+            for index, row in enumerate(data if isinstance(data, list) else [data]):
+                if isinstance(row, dict):
+                    tables.add(name, f"{file.name}$[{index}]", {k: _scalar(v) for k, v in row.items()})
 
 
 def _has_v3_tables(resources) -> bool:
@@ -247,6 +257,49 @@ def _row(obj: dict, **extra) -> dict:
     return row
 
 
+# A list of plain strings is read as these objects ("phones": ["206-555-0100"]); a lone string as a list.
+_STRING_AS = {"phones": "number", "languages": "language", "required_documents": "document"}
+
+
+def _kind(value) -> str:
+    """What a JSON value is, in words."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {int: "a number", float: "a number", str: "a text", list: "a list", dict: "an object"}.get(
+        type(value), "a value"
+    )
+
+
+def _children(tables: Tables, parent: dict, key: str, where: str):
+    """(path, object) for each object under parent[key]; anything else is noted at its JSON path."""
+    value = parent.get(key)
+    if value is None or value == "" or value == []:
+        return
+    if isinstance(value, dict) or (isinstance(value, str) and key in _STRING_AS):
+        value = [value]
+    if not isinstance(value, list):
+        tables.notes.append((f"{where}.{key}", f"{_kind(value)} where a list was expected: left out"))
+        return
+    for index, item in enumerate(value):
+        here = f"{where}.{key}[{index}]"
+        if isinstance(item, str) and key in _STRING_AS and item.strip():
+            item = {_STRING_AS[key]: item}
+        if isinstance(item, dict):
+            yield here, item
+        else:
+            tables.notes.append((here, f"{_kind(item)} where an object was expected: left out"))
+
+
+def _object(tables: Tables, parent: dict, key: str, where: str) -> dict:
+    """parent[key] when it is an object; {} (noted when it was something else) otherwise."""
+    value = parent.get(key)
+    if isinstance(value, dict):
+        return value
+    if value not in (None, "", []):
+        tables.notes.append((f"{where}.{key}", f"{_kind(value)} where an object was expected: left out"))
+    return {}
+
+
 def _flatten_document(tables: Tables, data, name: str) -> None:
     """Nested HSDS 3.x JSON (a service, organization, service_at_location, or a page/list of them)."""
     if isinstance(data, dict) and isinstance(data.get("contents"), list):
@@ -265,10 +318,11 @@ def _flatten_document(tables: Tables, data, name: str) -> None:
         elif "location_type" in item or "addresses" in item or "latitude" in item:
             _flatten_location(tables, item, where, item.get("organization_id"))
         elif "service" in item and "location" in item:
-            service = dict(item.get("service") or {})
-            service.setdefault("service_at_locations", []).append(
-                {"id": item.get("id"), "location": item.get("location")}
-            )
+            service = dict(_object(tables, item, "service", where))
+            links = service.get("service_at_locations")
+            service["service_at_locations"] = [*(links if isinstance(links, list) else []), {
+                "id": item.get("id"), "location": _object(tables, item, "location", where)
+            }]  # fmt: skip
             _flatten_service(tables, service, where + ".service", None)
         else:
             _flatten_service(tables, item, where, None)
@@ -276,87 +330,89 @@ def _flatten_document(tables: Tables, data, name: str) -> None:
 
 def _flatten_organization(tables: Tables, org: dict, where: str) -> None:
     tables.add("organizations", where, _row(org))
-    for index, location in enumerate(org.get("locations") or []):
-        _flatten_location(tables, location, f"{where}.locations[{index}]", org.get("id"))
-    for index, service in enumerate(org.get("services") or []):
-        _flatten_service(tables, service, f"{where}.services[{index}]", org.get("id"))
+    for here, location in _children(tables, org, "locations", where):
+        _flatten_location(tables, location, here, _scalar(org.get("id")))
+    for here, service in _children(tables, org, "services", where):
+        _flatten_service(tables, service, here, _scalar(org.get("id")))
 
 
 def _flatten_location(tables: Tables, location: dict, where: str, org_id) -> None:
-    if location.get("id") in tables.seen["locations"]:
+    lid = _scalar(location.get("id"))
+    if not isinstance(lid, str) or lid in tables.seen["locations"]:
         return
-    tables.seen["locations"].add(location.get("id"))
+    tables.seen["locations"].add(lid)
     tables.add("locations", where, _row(location, organization_id=location.get("organization_id") or org_id))
-    for index, address in enumerate(location.get("addresses") or []):
-        tables.add("addresses", f"{where}.addresses[{index}]", _row(address, location_id=location.get("id")))
-    for index, phone in enumerate(location.get("phones") or []):
-        tables.add("phones", f"{where}.phones[{index}]", _row(phone, location_id=location.get("id")))
-    for index, attribute in enumerate(location.get("attributes") or []):
-        _flatten_attribute(tables, attribute, f"{where}.attributes[{index}]", location.get("id"), "location")
+    for here, address in _children(tables, location, "addresses", where):
+        tables.add("addresses", here, _row(address, location_id=lid))
+    for here, phone in _children(tables, location, "phones", where):
+        tables.add("phones", here, _row(phone, location_id=lid))
+    for here, attribute in _children(tables, location, "attributes", where):
+        _flatten_attribute(tables, attribute, here, lid, "location")
 
 
 def _flatten_attribute(tables: Tables, attribute: dict, where: str, link_id, entity: str) -> None:
-    term = attribute.get("taxonomy_term") or {}
+    term = _object(tables, attribute, "taxonomy_term", where)
     term_id = attribute.get("taxonomy_term_id") or term.get("id")
     if term:
         tables.add("taxonomy_terms", where + ".taxonomy_term", _row(term))
     tables.add(
         "attributes",
         where,
-        _row(attribute, link_id=attribute.get("link_id") or link_id, taxonomy_term_id=term_id)
+        _row(attribute, link_id=attribute.get("link_id") or link_id, taxonomy_term_id=_scalar(term_id))
         | {"link_entity": attribute.get("link_entity") or entity},
     )
 
 
 def _flatten_service(tables: Tables, service: dict, where: str, org_id) -> None:
-    organization = service.get("organization") or {}
-    if organization.get("id"):
-        if organization["id"] not in tables.seen["organizations"]:
-            tables.seen["organizations"].add(organization["id"])
+    organization = _object(tables, service, "organization", where)
+    oid = _scalar(organization.get("id"))
+    if oid and isinstance(oid, str):
+        if oid not in tables.seen["organizations"]:
+            tables.seen["organizations"].add(oid)
             tables.add("organizations", where + ".organization", _row(organization))
-        org_id = organization["id"]
-    sid = service.get("id")
+        org_id = oid
+    sid = _scalar(service.get("id"))
+    sid = sid if isinstance(sid, str) else None
     tables.add("services", where, _row(service, organization_id=service.get("organization_id") or org_id))
-    for key, table in (
-        ("phones", "phones"),
-        ("schedules", "schedules"),
-        ("languages", "languages"),
-        ("required_documents", "required_documents"),
-        ("service_areas", "service_areas"),
-    ):
-        for index, child in enumerate(service.get(key) or []):
-            tables.add(table, f"{where}.{key}[{index}]", _row(child, service_id=sid))
-    for index, attribute in enumerate(service.get("attributes") or []):
-        _flatten_attribute(tables, attribute, f"{where}.attributes[{index}]", sid, "service")
+    for key in ("phones", "schedules", "languages", "required_documents", "service_areas"):
+        for here, child in _children(tables, service, key, where):
+            tables.add(key, here, _row(child, service_id=sid))
+    for here, attribute in _children(tables, service, "attributes", where):
+        _flatten_attribute(tables, attribute, here, sid, "service")
     for key in ("capacities", "service_capacity", "capacity"):
-        value = service.get(key)
-        for index, capacity in enumerate(value if isinstance(value, list) else [value] if value else []):
-            unit = capacity.get("unit") or {}
-            row = _row(capacity, service_id=sid, unit_id=capacity.get("unit_id") or unit.get("id"))
-            tables.add("service_capacity", f"{where}.{key}[{index}]", row)
-            if unit:
-                tables.add("unit", f"{where}.{key}[{index}].unit", _row(unit))
-            for number, attribute in enumerate(capacity.get("attributes") or []):
-                path = f"{where}.{key}[{index}].attributes[{number}]"
-                _flatten_attribute(tables, attribute, path, capacity.get("id"), "service_capacity")
-    for index, sal in enumerate(service.get("service_at_locations") or []):
-        location = sal.get("location") or {}
-        here = f"{where}.service_at_locations[{index}]"
-        tables.add(
-            "service_at_location",
-            here,
-            {
-                "id": sal.get("id") or "",
-                "service_id": sid,
-                "location_id": location.get("id") or sal.get("location_id"),
-            },
-        )
-        if location:
-            _flatten_location(tables, location, here + ".location", org_id)
-        for number, schedule in enumerate(sal.get("schedules") or []):
-            tables.add("schedules", f"{here}.schedules[{number}]", _row(schedule, service_id=sid))
-        for number, phone in enumerate(sal.get("phones") or []):
-            tables.add("phones", f"{here}.phones[{number}]", _row(phone, service_id=sid))
+        for here, capacity in _children(tables, service, key, where):
+            _flatten_capacity(tables, capacity, here, sid)
+    for here, sal in _children(tables, service, "service_at_locations", where):
+        _flatten_service_at_location(tables, sal, here, sid, org_id)
+
+
+def _flatten_capacity(tables: Tables, capacity: dict, where: str, sid) -> None:
+    unit = _object(tables, capacity, "unit", where)
+    row = _row(capacity, service_id=sid, unit_id=capacity.get("unit_id") or _scalar(unit.get("id")))
+    tables.add("service_capacity", where, row)
+    if unit:
+        tables.add("unit", f"{where}.unit", _row(unit))
+    for here, attribute in _children(tables, capacity, "attributes", where):
+        _flatten_attribute(tables, attribute, here, _scalar(capacity.get("id")), "service_capacity")
+
+
+def _flatten_service_at_location(tables: Tables, sal: dict, where: str, sid, org_id) -> None:
+    location = _object(tables, sal, "location", where)
+    tables.add(
+        "service_at_location",
+        where,
+        {
+            "id": _scalar(sal.get("id")) or "",
+            "service_id": sid,
+            "location_id": _scalar(location.get("id") or sal.get("location_id")),
+        },
+    )
+    if location:
+        _flatten_location(tables, location, where + ".location", org_id)
+    for here, schedule in _children(tables, sal, "schedules", where):
+        tables.add("schedules", here, _row(schedule, service_id=sid))
+    for here, phone in _children(tables, sal, "phones", where):
+        tables.add("phones", here, _row(phone, service_id=sid))
 
 
 # -- building records ---------------------------------------------------------------------------------------
@@ -369,6 +425,7 @@ class Builder:
         self.t, self.result, self.us = tables, result, us
         self.canon: dict[str, str] = {}
         self.by: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        self.hours_text: dict[str, str] = {}  # service id -> hours not understood, as the provider wrote them
 
     def index(self, table: str, column: str) -> dict[str, list[tuple[str, dict]]]:
         key = (table, column)
@@ -566,9 +623,12 @@ class Builder:
         attributes = self._categories()
         lead = self._lead_attributes("service")
         lead_capacity = self._lead_attributes("service_capacity")
+        lists = SimpleNamespace(
+            sal=sal, phones=phones, location_phones=location_phones, schedules=schedules, languages=languages,
+            documents=documents, areas=areas, location_ids={loc.source_id for loc in self.result.locations},
+        )  # fmt: skip
         org_ids = {o.source_id for o in self.result.organizations}
         location_orgs: dict[str, str | None] = {}  # filled only for sources that need it (Ohana)
-        location_ids = {loc.source_id for loc in self.result.locations}
         seen = set()
         for where, row in self.t.rows.get("services", []):
             self.result.read["service"] += 1
@@ -582,117 +642,134 @@ class Builder:
             if not name:
                 self.result.reject(where, sid, "service without a name")
                 continue
-            org_id = str(row.get("organization_id") or "").strip()
             own_location = str(row.get("location_id") or "").strip()  # Ohana / SMC Connect: via its location
-            if not org_id and own_location:
-                if not location_orgs:
-                    location_orgs.update(
-                        (loc.source_id, loc.organization_id) for loc in self.result.locations
-                    )
-                org_id = location_orgs.get(own_location) or ""
-            org_id = canon.get(org_id, org_id)
+            org_id = self._service_org(row, own_location, location_orgs)
             if org_id not in org_ids:
                 self.result.reject(where, sid, f"organization {org_id or '(none)'} is not in the source")
                 continue
             ext = lead.get(sid, {})
-            codes, names, iip = [], [], []
             linked = [str(r.get("taxonomy_id") or "") for _w, r in links.get(sid, [])] + attributes.pop(
                 sid, []
             )
-            for term_id in linked:
-                if term_id.startswith(LEAD):
-                    continue
-                term = terms.get(term_id, {})
-                if term.get("taxonomy") == IIP_TAXONOMY or term.get("vocabulary") == IIP_TAXONOMY:
-                    iip.append(term.get("code") or term_id)
-                    continue
-                codes.append(term.get("code") or term_id)
-                if term.get("name"):
-                    names.append(str(term.get("name")))
             description = self.text(where, sid, "service", row.get("description"), "description")
-            domain_term = None
-            if ext.get("primary_domain"):
-                domain = ext["primary_domain"][0]
-            else:
-                found = classify(tuple(codes), tuple(names), (name, description))
-                if found is None:
-                    self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
-                    continue
-                domain, domain_term = found
-                if not codes and not names and not iip:
-                    self.result.note(
-                        where, sid, f"IIP domain {domain} inferred from its words", field="primary_domain"
-                    )
+            found = self._domain(where, sid, ext, linked, terms, (name, description))
+            if found is None:
+                continue
+            domain, record_terms = found
             record = ServiceRecord(sid, org_id, name, domain)
-            record.terms = tuple(dict.fromkeys([*iip, *([domain_term] if domain_term and not iip else [])]))
+            record.terms = record_terms
             record.description = description
-            record.alternate_name = plain(row.get("alternate_name"), 300)
-            status = (plain(row.get("status")) or "active").lower()
-            if status not in SERVICE_STATUSES:
-                self.result.note(where, sid, f"status {status!r} read as active", field="status")
-                status = "active"
-            record.status = status
-            record.url, note = repair_url(row.get("url"))
-            if note:
-                self.result.note(where, sid, note, field="url")
-            record.email, note = clean_email(row.get("email"))
-            if note:
-                self.result.note(where, sid, note, field="email")
-            elig = (
-                row.get("eligibility_description")
-                or row.get("eligibility")
-                or "\n".join(eligibility.pop(sid, []))
-            )
-            record.eligibility_description = self.text(where, sid, "service", elig, "eligibility_description")
-            record.application_process = self.text(
-                where, sid, "service", row.get("application_process"), "application_process"
-            )
-            fees = row.get("fees_description") or row.get("fees")
-            record.fees_description = self.text(where, sid, "service", fees, "fees_description")
-            record.alert = self.text(where, sid, "service", row.get("alert"), "alert")
-            for bound in ("minimum_age", "maximum_age"):
-                value, note = parse_count(row.get(bound))
-                if note or (value is not None and value > 130):
-                    self.result.note(
-                        where, sid, f"{bound} {row.get(bound)!r} is not an age: left out", field=bound
-                    )
-                    value = None
-                setattr(record, bound, value)
-            record.updated = parse_datetime(row.get("last_modified"))
-            # locations
-            locs = []
-            for loc in [*sal.pop(sid, []), *([own_location] if own_location else [])]:
-                if loc in location_ids:
-                    locs.append(loc)
-                elif loc:
-                    self.result.note(
-                        where, sid, f"location {loc} is not in the source: link left out", field="location"
-                    )
-            record.location_ids = tuple(dict.fromkeys(locs))
-            # phones: the service's own, else its locations'
-            own = phones.pop(sid, None)
-            if own is None:
-                rows = [p for loc in record.location_ids for p in location_phones.get(loc, [])]
-                own = list(self._phones(sid, rows))
-            record.phones = tuple({(p.number, p.extension): p for p in own}.values())
-            record.schedules = tuple(dict.fromkeys(schedules.pop(sid, [])))
-            langs = languages.pop(sid, None) or (
-                self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
-            )
-            record.languages = tuple({lang.code: lang for lang in langs}.values())
-            record.documents = tuple(
-                DocumentRecord(d, r.get("uri") or None)
-                for _w, r in documents.get(sid, [])
-                if (d := plain(r.get("document"), 300))
-            )
-            record.areas = tuple(
-                a for _w, r in areas.get(sid, []) if (a := plain(r.get("name"))) and ext.get("area")
-            )
+            self._service_texts(record, where, row, eligibility.pop(sid, []))
+            self._service_lists(record, where, row, own_location, lists, ext)
             self._extensions(record, ext)
             caps = capacities.get(sid, [])
             if caps:
                 record.capacity = self._capacity(sid, caps[0], lead_capacity)
             yield record
+
+    def _service_lists(self, record: ServiceRecord, where: str, row: dict, own_location: str, lists, ext):
+        """Locations, phones (its own, else its locations'), hours, languages, documents and areas."""
+        sid = record.source_id
+        # locations
+        locs = []
+        for loc in [*lists.sal.pop(sid, []), *([own_location] if own_location else [])]:
+            if loc in lists.location_ids:
+                locs.append(loc)
+            elif loc:
+                self.result.note(
+                    where, sid, f"location {loc} is not in the source: link left out", field="location"
+                )
+        record.location_ids = tuple(dict.fromkeys(locs))
+        # phones: the service's own, else its locations'
+        own = lists.phones.pop(sid, None)
+        if own is None:
+            rows = [p for loc in record.location_ids for p in lists.location_phones.get(loc, [])]
+            own = list(self._phones(sid, rows))
+        record.phones = tuple({(p.number, p.extension): p for p in own}.values())
+        record.schedules = tuple(dict.fromkeys(lists.schedules.pop(sid, [])))
+        record.hours_text = self.hours_text.pop(sid, None) if not record.schedules else None
+        langs = lists.languages.pop(sid, None) or (
+            self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
+        )
+        record.languages = tuple({lang.code: lang for lang in langs}.values())
+        record.documents = tuple(
+            DocumentRecord(d, r.get("uri") or None)
+            for _w, r in lists.documents.get(sid, [])
+            if (d := plain(r.get("document"), 300))
+        )
+        record.areas = tuple(
+            a for _w, r in lists.areas.get(sid, []) if (a := plain(r.get("name"))) and ext.get("area")
+        )
+
+    def _service_org(self, row: dict, own_location: str, location_orgs: dict) -> str:
+        """The service's organization id: its own, else its location's (filled on first need)."""
+        org_id = str(row.get("organization_id") or "").strip()
+        if not org_id and own_location:
+            if not location_orgs:
+                location_orgs.update((loc.source_id, loc.organization_id) for loc in self.result.locations)
+            org_id = location_orgs.get(own_location) or ""
+        return self.canon.get(org_id, org_id)
+
+    def _domain(self, where, sid, ext, linked, terms, words) -> tuple[str, tuple] | None:
+        """(IIP domain, IIP terms) from the LEAD extension, taxonomy links or words; None: rejected."""
+        codes, names, iip = [], [], []
+        for term_id in linked:
+            if term_id.startswith(LEAD):
+                continue
+            term = terms.get(term_id, {})
+            if term.get("taxonomy") == IIP_TAXONOMY or term.get("vocabulary") == IIP_TAXONOMY:
+                iip.append(term.get("code") or term_id)
+                continue
+            codes.append(term.get("code") or term_id)
+            if term.get("name"):
+                names.append(str(term.get("name")))
+        domain_term = None
+        if ext.get("primary_domain"):
+            domain = ext["primary_domain"][0]
+        else:
+            found = classify(tuple(codes), tuple(names), words)
+            if found is None:
+                self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
+                return None
+            domain, domain_term = found
+            if not codes and not names and not iip:
+                self.result.note(
+                    where, sid, f"IIP domain {domain} inferred from its words", field="primary_domain"
+                )
+        return domain, tuple(dict.fromkeys([*iip, *([domain_term] if domain_term and not iip else [])]))
+
+    def _service_texts(self, record: ServiceRecord, where: str, row: dict, eligibility: list) -> None:
+        """Status, links, eligibility, process, fees, alert, ages and the source's update time."""
+        sid = record.source_id
+        record.alternate_name = plain(row.get("alternate_name"), 300)
+        status = (plain(row.get("status")) or "active").lower()
+        if status not in SERVICE_STATUSES:
+            self.result.note(where, sid, f"status {status!r} read as active", field="status")
+            status = "active"
+        record.status = status
+        record.url, note = repair_url(row.get("url"))
+        if note:
+            self.result.note(where, sid, note, field="url")
+        record.email, note = clean_email(row.get("email"))
+        if note:
+            self.result.note(where, sid, note, field="email")
+        elig = row.get("eligibility_description") or row.get("eligibility") or "\n".join(eligibility)
+        record.eligibility_description = self.text(where, sid, "service", elig, "eligibility_description")
+        record.application_process = self.text(
+            where, sid, "service", row.get("application_process"), "application_process"
+        )
+        fees = row.get("fees_description") or row.get("fees")
+        record.fees_description = self.text(where, sid, "service", fees, "fees_description")
+        record.alert = self.text(where, sid, "service", row.get("alert"), "alert")
+        for bound in ("minimum_age", "maximum_age"):
+            value, note = parse_count(row.get(bound))
+            if note or (value is not None and value > 130):
+                self.result.note(
+                    where, sid, f"{bound} {row.get(bound)!r} is not an age: left out", field=bound
+                )
+                value = None
+            setattr(record, bound, value)
+        record.updated = parse_datetime(row.get("last_modified"))
 
     def grouped(self, table: str, column: str, convert, orphans: bool = False) -> dict[str, list]:
         """column value -> converted rows; conversion (and its notes) happens while the table streams by.
@@ -800,29 +877,15 @@ class Builder:
     def _schedules(self, sid, rows):
         seen = set()
         for where, row in rows:
-            if row.get("freq") and str(row["freq"]).upper() not in ("WEEKLY", ""):
-                self.result.note(
-                    where, sid, f"{row['freq']} schedule is not weekly: left out", field="schedules"
-                )
+            freq = str(row.get("freq") or "").strip().upper()
+            days = self._schedule_days(where, sid, row, freq)
+            if days is None:
                 continue
-            days = []
-            raw_days = row.get("byday") or row.get("weekday") or ""
-            for part in re.split(r"[,\s]+", str(raw_days)):
-                if not part:
-                    continue
-                day = parse_day(part) or (
-                    ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[int(part) - 1]
-                    if part.isdigit() and 1 <= int(part) <= 7
-                    else None
-                )
-                if day is None:
-                    self.result.note(
-                        where, sid, f"weekday {part!r} not understood: left out", field="schedules"
-                    )
-                else:
-                    days.append(day)
             opens = parse_compact_time(str(row.get("opens_at") or ""))
             closes = parse_compact_time(str(row.get("closes_at") or ""))
+            if not days and not (row.get("opens_at") or row.get("closes_at")):
+                yield from self._schedule_text(where, sid, row)
+                continue
             if opens is None or closes is None:
                 if row.get("opens_at") or row.get("closes_at"):
                     self.result.note(
@@ -841,6 +904,43 @@ class Builder:
                     seen.add((day, opens, closes))
                     key = (day, opens, closes, description)
                     yield _SCHEDULES.get(key) or _SCHEDULES.setdefault(key, ScheduleRecord(*key))
+
+    def _schedule_days(self, where, sid, row, freq) -> list[str] | None:
+        """The row's HSDS weekday codes (ordinal ones for MONTHLY); None when the row is left out."""
+        if freq not in ("WEEKLY", "MONTHLY", ""):
+            self.result.note(
+                where, sid, f"{freq} schedule is neither weekly nor monthly: left out", field="schedules"
+            )
+            return None
+        days = []
+        raw_days = row.get("byday") or row.get("weekday") or ""
+        for part in re.split(r"[,\s]+", str(raw_days)):
+            if not part:
+                continue
+            if freq == "MONTHLY":
+                day = part.upper() if is_byday(part.upper()) and len(part) > 2 else None
+            else:
+                day = parse_day(part) or (
+                    WEEK[int(part) - 1] if part.isdigit() and 1 <= int(part) <= 7 else None
+                )
+            if day is None:
+                self.result.note(where, sid, f"weekday {part!r} not understood: left out", field="schedules")
+            else:
+                days.append(day)
+        if freq == "MONTHLY" and not days:
+            self.result.note(
+                where, sid, "monthly schedule without an ordinal weekday: left out", field="schedules"
+            )
+            return None
+        return days
+
+    def _schedule_text(self, where, sid, row):
+        """A schedule row that only describes the hours in words: read exactly, or kept as written."""
+        schedules, kept, note = hours_of(row.get("description") or row.get("original_text"))
+        if kept:
+            self.hours_text.setdefault(sid, kept)
+            self.result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
+        yield from schedules
 
     def _capacity(self, sid, item, lead_capacity) -> CapacityRecord | None:
         where, row = item

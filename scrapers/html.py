@@ -38,10 +38,12 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
-from .flat import key, place, slug
-from .icarol import parse_hours
+from .flat import Where, key, place, slug, unplaced
+from .hours import KEPT_AS_TEXT, hours_of
+from .mappings import check_domain, check_keys, check_pairs
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
+KEYS = {"item", "fields", "organization", "domain", "unit", "timeout", "user_agent", "no_location"}
 USER_AGENT = "lead-directory-importer/1.0 (+https://github.com/lead-directory)"
 _COUNT = re.compile(
     r"^\s*(\d{1,6})\s*(?:beds?|spots?|slots?|units?|places?|people|open|available|free|\s)*$", re.I
@@ -57,6 +59,9 @@ def load_selectors(path: str | Path | dict) -> dict:
         raise SourceError("the selectors file must say where the service name is (fields.name)")
     if not config.get("domain"):
         raise SourceError("the selectors file must give the IIP `domain` of the page's services")
+    check_keys(config, KEYS, "selectors file")
+    check_domain(config["domain"], "the selectors file's domain")
+    check_pairs(config["fields"], "selectors file")
     return config
 
 
@@ -105,7 +110,8 @@ def _select(item, selector: str) -> str:
 def parse_html(text: str, config: dict, where: str) -> ParseResult:
     """Services from a page's HTML with the configured selectors; pure."""
     soup = BeautifulSoup(text, "html.parser")
-    result = ParseResult()
+    allowed = bool(config.get("no_location"))
+    result = ParseResult(no_location=allowed)
     fields = config["fields"]
     org_name = plain(config.get("organization"), 300) or where
     org = OrganizationRecord(slug(org_name), org_name)
@@ -131,20 +137,20 @@ def parse_html(text: str, config: dict, where: str) -> ParseResult:
         if note:
             result.note(here, sid, note, "rejected" if phone is None else "repaired", field="phones")
         service.phones = (phone,) if phone else ()
-        schedules, note = parse_hours(values.get("hours") or "")
+        service.schedules, service.hours_text, note = hours_of(values.get("hours"))
         if note:
-            result.note(here, sid, note, field="schedules")
-        service.schedules = tuple(dict.fromkeys(schedules))
-        if any(values.get(f) for f in ("address_1", "zip", "latitude")):
-            location = place(
-                result, here, sid, values.get("address_1"), values.get("city"), values.get("state"),
-                values.get("zip"), values.get("latitude"), values.get("longitude"),
-            )  # fmt: skip
-            if location is not None:
-                location.organization_id = org.source_id
-                result.locations.append(location)
-                result.read["location"] += 1
-                service.location_ids = (sid,)
+            result.note(here, sid, note, KEPT_AS_TEXT, field="schedules")
+        cells = Where(
+            *(values.get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude"))
+        )
+        location = place(result, here, sid, cells)
+        if location is None and unplaced(result, here, sid, allowed):
+            continue
+        if location is not None:
+            location.organization_id = org.source_id
+            result.locations.append(location)
+            result.read["location"] += 1
+            service.location_ids = (sid,)
         if "maximum" in fields or "available" in fields:
             service.capacity = _capacity(result, here, sid, values, config)
         result.services.append(service)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import parse_count, read_csv
-from .flat import place
+from .flat import Where, place, unplaced
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -26,7 +26,7 @@ def parse(path: str | Path) -> ParseResult:
     """Parse a HUD site file; pure."""
     path = Path(path)
     rows, notes = read_csv(path)
-    result = ParseResult()
+    result = ParseResult(no_location=False)
     for note in notes:
         result.note(path.name, None, note, kind="file")
     states: dict[str, OrganizationRecord] = {}
@@ -47,18 +47,11 @@ def parse(path: str | Path) -> ParseResult:
         year_round, _ = parse_count(_get(row, "year_round_beds"))
         state = _get(row, "STATE").strip().upper()
         city = _get(row, "city").strip()
-        location = place(
-            result,
-            where,
-            sid,
-            _get(row, "ADDRESS"),
-            city,
-            state,
-            _get(row, "zip"),
-            _get(row, "Latitude"),
-            _get(row, "Longitude"),
+        cells = Where(
+            _get(row, "ADDRESS"), city, state, _get(row, "zip"), _get(row, "Latitude"), _get(row, "Longitude")
         )
-        if location is None:
+        location = place(result, where, sid, cells)
+        if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = f"coc-{state or 'unknown'}"
         if org_id not in states:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from datetime import time
 from pathlib import Path
 
 from .classify import classify
@@ -29,6 +28,7 @@ from .common import (
     state_code,
     truthy,
 )
+from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .records import (
     AddressRecord,
@@ -37,7 +37,6 @@ from .records import (
     OrganizationRecord,
     ParseResult,
     PhoneRecord,
-    ScheduleRecord,
     ServiceRecord,
 )
 
@@ -52,49 +51,6 @@ PHONES = (
     ("PhoneTTY", "PhoneTTYIsPrivate", "PhoneTTYDescription", "tty"),
     ("PhoneFax", "PhoneFaxIsPrivate", "PhoneFaxDescription", "fax"),
 )
-DAY_ORDER = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-DAY_NAMES = {
-    "monday": "MO", "mon": "MO", "tuesday": "TU", "tue": "TU", "tues": "TU", "wednesday": "WE", "wed": "WE",
-    "thursday": "TH", "thu": "TH", "thur": "TH", "thurs": "TH", "friday": "FR", "fri": "FR", "saturday": "SA",
-    "sat": "SA", "sunday": "SU", "sun": "SU",
-}  # fmt: skip
-_DAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
-_CLOCK = r"(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?"
-_HOURS = re.compile(rf"{_DAY}\s*(?:-|–|to|through)?\s*{_DAY}?\s*,?\s*{_CLOCK}\s*(?:-|–|to)\s*{_CLOCK}", re.I)
-
-
-def _clock(hour: str, minute: str | None, meridiem: str | None) -> time | None:
-    h, m = int(hour), int(minute or 0)
-    if meridiem:
-        if not 1 <= h <= 12:
-            return None
-        h = h % 12 + (12 if meridiem.lower().startswith("p") else 0)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        return None
-    return time(h, m)
-
-
-def parse_hours(text: str) -> tuple[list[ScheduleRecord], str | None]:
-    """Weekly hours from iCarol's free text ("Monday-Friday, 8:30-5"); returns (schedules, note)."""
-    schedules, notes = [], []
-    if re.search(r"24\s*(?:hours|hrs)|24/7", text or "", re.I):
-        return [ScheduleRecord(day, time(0), time(0), plain(text, 300)) for day in DAY_ORDER], None
-    for match in _HOURS.finditer(text or ""):
-        first, last = DAY_NAMES[match.group(1).lower()], match.group(2)
-        last = DAY_NAMES[last.lower()] if last else first
-        opens = _clock(match.group(3), match.group(4), match.group(5))
-        closes = _clock(match.group(6), match.group(7), match.group(8))
-        if opens is None or closes is None:
-            continue
-        if not match.group(8) and closes <= opens and closes.hour < 12:
-            closes = time(closes.hour + 12, closes.minute)  # "9-5": five in the afternoon
-            notes.append(f"'{match.group(0).strip()}' read as {opens:%H:%M}-{closes:%H:%M}")
-        start, end = DAY_ORDER.index(first), DAY_ORDER.index(last)
-        days = DAY_ORDER[start : end + 1] if start <= end else DAY_ORDER[start:] + DAY_ORDER[: end + 1]
-        schedules.extend(ScheduleRecord(day, opens, closes, plain(text, 300)) for day in days)
-    if text and text.strip() and not schedules:
-        return [], f"hours {text[:60]!r} not understood: left out"
-    return schedules, ("; ".join(notes) or None)
 
 
 class _Parser:
@@ -175,22 +131,21 @@ class _Parser:
             if phone and phone.number not in {p.number for p in phones}:
                 phones.append(phone)
         service.phones = tuple(phones)
-        schedules, note = parse_hours(row.get("HoursOfOperation") or row.get("Hours") or "")
+        service.schedules, service.hours_text, note = hours_of(
+            row.get("HoursOfOperation") or row.get("Hours")
+        )
         if note:
-            self.note(where, sid, note, "schedules")
-        service.schedules = tuple(dict.fromkeys(schedules))
+            self.note(where, sid, note, "schedules", KEPT_AS_TEXT)
         langs = language(None, row.get("LanguagesOfferedList") or row.get("LanguagesOffered"))
         service.languages = tuple({lang.code: lang for lang in langs}.values())
         documents = plain(row.get("DocumentsRequired"), 300)
         service.documents = (DocumentRecord(documents),) if documents else ()
         return service
 
-    def parse(self, rows: list[tuple[str, dict]]) -> ParseResult:
-        levels: dict[str, list] = defaultdict(list)
-        for where, row in rows:
-            levels[(row.get("TaxonomyLevelName") or "").strip().lower()].append((where, row))
+    def agencies(self, rows: list[tuple[str, dict]]) -> dict[str, tuple[str, dict]]:
+        """Agencies as organizations; returns agency number -> (where, row)."""
         agencies = {}
-        for where, row in levels["agency"]:
+        for where, row in rows:
             self.result.read["organization"] += 1
             oid, name = (row.get("ResourceAgencyNum") or "").strip(), plain(row.get("PublicName"), 300)
             if not oid or not name or oid in agencies:
@@ -206,6 +161,13 @@ class _Parser:
                     oid, name, plain(row.get("AlternateName"), 300), description, email, website
                 )
             )
+        return agencies
+
+    def parse(self, rows: list[tuple[str, dict]]) -> ParseResult:
+        levels: dict[str, list] = defaultdict(list)
+        for where, row in rows:
+            levels[(row.get("TaxonomyLevelName") or "").strip().lower()].append((where, row))
+        agencies = self.agencies(levels["agency"])
         sites_of: dict[str, list[str]] = defaultdict(list)
         children = set()
         for where, row in levels["site"]:

@@ -41,6 +41,7 @@ SERVICE_TEXT = (
     "fees_description",
     "insurance",
     "alert",
+    "hours_text",
 )
 
 
@@ -183,6 +184,7 @@ class ServiceRecord:
     fees_description: str | None = None
     insurance: str | None = None
     alert: str | None = None
+    hours_text: str | None = None  # hours not understood, kept as the provider wrote them
     minimum_age: int | None = None
     maximum_age: int | None = None
     flags: dict[str, bool] = field(default_factory=dict)
@@ -225,6 +227,12 @@ class ParseResult:
     full: bool = True  # a full import marks records missing from it inactive
     pending: Iterator[ServiceRecord] | None = None  # services still to build (lazy parse): see chunks()
     drained: list[str] = field(default_factory=list)  # source ids of services built from `pending`
+    # Services with no place: None when the importer always gives one, False when they are rejected,
+    # True when the mapping allows them (imported as "no location").
+    no_location: bool | None = None
+    left_out: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (kind, id) the writer rejected after parsing
 
     def chunks(self, size: int) -> Iterator[list[ServiceRecord]]:
         """Services in lists of at most size: those built already, then those still pending (built now)."""
@@ -263,24 +271,42 @@ class ParseResult:
         """Record that a whole record was left out, and why."""
         self.problems.append(Problem(where, record, problem, "rejected", kind, None))
 
-    def outcome(self, kind: str) -> dict[str, int]:
-        """Per kind: records read, left out, imported with a repair or a dropped value, imported clean.
+    def leave_out(self, record: str, problem: str, kind: str = "service") -> None:
+        """The writer's rejection of a record the parser kept (unknown domain, no organization, unused)."""
+        self.left_out.add((kind, record))
+        self.reject(record, record, problem, kind)
 
-        Each record left out carries exactly one record-level rejection, so read = clean + repaired +
-        rejected holds whenever a parser accounts for every record it read.
+    def merge(self, where: str, record: str | None, into: str, kind: str = "service") -> None:
+        """Record that a record read is the same as one already read, and was folded into it."""
+        self.problems.append(
+            Problem(where, record, f"the same {kind} as {into}: merged into it", "merged", kind)
+        )
+
+    def outcome(self, kind: str) -> dict[str, int]:
+        """Per kind: records read, left out, merged into another, and those kept with a repair or with a
+        value dropped (a record may have both), and those kept clean.
+
+        Each record left out carries exactly one record-level rejection and each merged one one merge, so
+        read = kept + merged + rejected holds whenever a parser accounts for every record it read.
         """
-        rejected = sum(1 for p in self.problems if p.kind == kind and p.action == "rejected" and not p.field)
+        whole = [p for p in self.problems if p.kind == kind and not p.field]
+        rejected = sum(1 for p in whole if p.action == "rejected")
+        merged = sum(1 for p in whole if p.action == "merged")
         kept = self.service_ids() if kind == "service" else {r.source_id for r in self.of_kind(kind)}
-        repaired = {
-            p.record
-            for p in self.problems
-            if p.kind == kind and p.record in kept and not (p.action == "rejected" and not p.field)
-        }
+        kept -= {
+            record for of, record in self.left_out if of == kind
+        }  # kept by the parser, not by the writer
+        fields = [p for p in self.problems if p.kind == kind and p.field and p.record in kept]
+        dropped = {p.record for p in fields if p.action == "rejected"}
+        repaired = {p.record for p in fields if p.action != "rejected"}
         return {
             "read": self.read[kind],
+            "kept": len(kept),
             "rejected": rejected,
+            "merged": merged,
             "repaired": len(repaired),
-            "clean": len(kept) - len(repaired),
+            "dropped": len(dropped),
+            "clean": len(kept - repaired - dropped),
         }
 
     def of_kind(self, kind: str) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import plain, read_csv
-from .flat import key, place, slug
+from .flat import Where, key, place, slug, unplaced
 from .records import OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -17,7 +17,7 @@ def parse(path: str | Path) -> ParseResult:
     """Parse a SAMHSA facility file; pure."""
     path = Path(path)
     rows, notes = read_csv(path)
-    result = ParseResult()
+    result = ParseResult(no_location=False)
     for note in notes:
         result.note(path.name, None, note, kind="file")
     orgs: dict[str, OrganizationRecord] = {}
@@ -39,22 +39,24 @@ def parse(path: str | Path) -> ParseResult:
             result.reject(where, sid, "facility without a name")
             continue
         if sid in seen:
-            result.reject(where, sid, f"duplicate of {seen[sid]} (same name and address)")
+            result.merge(where, sid, f"{seen[sid]} (same name and address)")
             continue
         seen[sid] = where
         location = place(
             result,
             where,
             sid,
-            row.get("street1"),
-            row.get("city"),
-            row.get("state"),
-            row.get("zip"),
-            row.get("latitude"),
-            row.get("longitude"),
-            row.get("street2"),
+            Where(
+                row.get("street1"),
+                row.get("city"),
+                row.get("state"),
+                row.get("zip"),
+                row.get("latitude"),
+                row.get("longitude"),
+                row.get("street2"),
+            ),
         )
-        if location is None:
+        if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = slug(name)
         if org_id not in orgs:

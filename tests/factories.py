@@ -82,7 +82,8 @@ def make_service(
     for term in terms:
         service.categories.append(session.get(TaxonomyTerm, term))
     for byday, opens, closes in schedules:
-        service.schedules.append(Schedule(byday=byday, opens_at=opens, closes_at=closes))
+        freq = "WEEKLY" if len(byday) == 2 else "MONTHLY"  # "4TU": the fourth Tuesday of the month
+        service.schedules.append(Schedule(freq=freq, byday=byday, opens_at=opens, closes_at=closes))
     if capacity is not None:
         values = {"unit_id": "bed", "maximum": 10, "available": 0, "waitlist": 0}
         values.update(capacity)

@@ -296,11 +296,25 @@ def _service_contacts(session: Session, t: _Tables, ids: list[int]) -> None:
             {
                 "id": uid("schedule", s.id),
                 "service_id": uid("service", s.service_id),
-                "freq": "WEEKLY",
+                "freq": "WEEKLY" if len(s.byday) == 2 else "MONTHLY",
                 "byday": s.byday,
                 "opens_at": _value(s.opens_at),
                 "closes_at": _value(s.closes_at),
                 "description": _value(s.description),
+            }
+        )
+    # Hours the importer could not read: a schedule row with only a description, as HSDS allows.
+    kept = select(Service.id, Service.hours_text).where(Service.hours_text.is_not(None))
+    for service_id, text in _per_service(session, kept, ids):
+        t.rows["schedules"].append(
+            {
+                "id": uid("schedule-text", service_id),
+                "service_id": uid("service", service_id),
+                "freq": "",
+                "byday": "",
+                "opens_at": "",
+                "closes_at": "",
+                "description": text,
             }
         )
     languages = select(Language.service_id, Language.id, Language.name, Language.code, Language.note)

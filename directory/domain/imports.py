@@ -8,9 +8,12 @@ are kept. The whole run is one write transaction: a failure (or a kill) leaves t
 
 from __future__ import annotations
 
+import csv
 import gc
 import hashlib
+import io
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -57,10 +60,12 @@ from ..models import (
 )
 from . import audit
 from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 from .listing import reindex_services
 
 CHUNK = 2000
+KINDS = ("organization", "location", "service")
+BALANCE = ("added", "changed", "unchanged", "merged", "rejected")  # read is their sum, per kind
 SERVICE_CHUNK = 2000
 # Service text columns with a length limit in the schema, and the limit: longer source text is cut to fit.
 TEXT_LIMITS = tuple(
@@ -88,17 +93,33 @@ class Outcome:
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
     result: ParseResult | None = None
 
+    def accounts(self) -> dict[str, dict[str, int]]:
+        """Per kind of record: read = added + changed + unchanged + merged + rejected (`unaccounted` says by
+        how much a parser missed that, and is 0 for every importer); deactivated, and the records kept with
+        a repair or with a dropped value, are counted on their own."""
+        out = {}
+        for kind in KINDS:
+            parsed = self.result.outcome(kind)
+            row = {
+                "read": parsed["read"],
+                "added": self.added[kind],
+                "changed": self.changed[kind],
+                "unchanged": self.unchanged[kind],
+                "merged": parsed["merged"],
+                "rejected": parsed["rejected"],
+                "deactivated": self.deactivated[kind],
+                "repaired": parsed["repaired"],
+                "dropped": parsed["dropped"],
+            }
+            row["unaccounted"] = row["read"] - sum(row[k] for k in BALANCE)
+            out[kind] = row
+        return out
+
     def totals(self) -> dict[str, int]:
         """Totals over all kinds, as the import run stores them."""
-        kinds = [self.result.outcome(kind) for kind in ("organization", "location", "service")]
-        return {
-            "added": sum(self.added.values()),
-            "changed": sum(self.changed.values()),
-            "unchanged": sum(self.unchanged.values()),
-            "deactivated": sum(self.deactivated.values()),
-            "repaired": sum(k["repaired"] for k in kinds),
-            "rejected": sum(k["rejected"] for k in kinds),
-        }
+        kinds = self.accounts().values()
+        names = ("added", "changed", "unchanged", "deactivated", "repaired", "rejected")
+        return {name: sum(k[name] for k in kinds) for name in names}
 
 
 @dataclass
@@ -170,6 +191,7 @@ class Writer:
         self.progress = progress or (lambda stage, done, total: None)
         self.ref = _Reference.load(session)
         self.outcome = Outcome()
+        self.new_ids: dict[str, dict[str, int]] = {"organization": {}, "location": {}}
 
     # -- organizations ---------------------------------------------------------------------------------------
     def organizations(self, records: list[OrganizationRecord]) -> dict[str, int]:
@@ -195,7 +217,9 @@ class Writer:
             else:
                 self.outcome.unchanged["organization"] += 1
         ids = {sid: row[0] for sid, row in existing.items()}
-        ids.update(_insert_returning(self.session, table, new))
+        added = _insert_returning(self.session, table, new)
+        ids.update(added)
+        self.new_ids["organization"] = added
         _update_by_id(self.session, table, changed)
         self.outcome.added["organization"] += len(new)
         self.outcome.changed["organization"] += len(changed)
@@ -250,7 +274,9 @@ class Writer:
                 continue
             if record.address is not None and not record.confidential:
                 addresses[record.source_id] = record.address
-        ids.update(_insert_returning(self.session, table, new))
+        added = _insert_returning(self.session, table, new)
+        ids.update(added)
+        self.new_ids["location"].update(added)
         _update_by_id(self.session, table, changed)
         _delete_children(self.session, Address.__table__, "location_id", [row["_id"] for row in changed])
         _insert(
@@ -301,7 +327,7 @@ class Writer:
         """Drop what the directory cannot hold (unknown terms, codes, places) with a note; None = reject."""
         result = self.outcome.result
         if self.ref.terms.get(record.primary_domain, "missing") is not None:
-            result.reject(record.source_id, record.source_id, f"unknown IIP domain {record.primary_domain!r}")
+            result.leave_out(record.source_id, f"unknown IIP domain {record.primary_domain!r}")
             return None
         for name, known, values in (
             ("terms", self.ref.terms, record.terms),
@@ -377,10 +403,8 @@ class Writer:
         for record in records:
             org_id = org_ids.get(record.organization_id)
             if org_id is None:
-                result.reject(
-                    record.source_id,
-                    record.source_id,
-                    f"organization {record.organization_id!r} is not in the source",
+                result.leave_out(
+                    record.source_id, f"organization {record.organization_id!r} is not in the source"
                 )
                 continue
             h = digest(record)
@@ -565,7 +589,7 @@ class Writer:
                 rows["schedule"].append(
                     {
                         "service_id": service_id,
-                        "freq": "WEEKLY",
+                        "freq": "WEEKLY" if len(slot.byday) == 2 else "MONTHLY",
                         "byday": slot.byday,
                         "opens_at": slot.opens_at,
                         "closes_at": slot.closes_at,
@@ -619,6 +643,46 @@ class Writer:
         for name, table in tables.items():
             _insert(self.session, table, rows[name])
 
+    # -- records no service uses ----------------------------------------------------------------------------
+    def drop_unused(self) -> None:
+        """Organizations and locations this run added that no service kept uses are taken out again and
+        counted as rejected: a directory of places with nothing offered there misleads."""
+        result = self.outcome.result
+        new_locations = self.new_ids["location"]
+        used = set()
+        for part in chunks(list(new_locations.values()), 500):
+            used.update(
+                self.session.scalars(
+                    select(service_at_location.c.location_id).where(
+                        service_at_location.c.location_id.in_(part)
+                    )
+                )
+            )
+        unused = {sid: lid for sid, lid in new_locations.items() if lid not in used}
+        for part in chunks(list(unused.values()), 500):
+            self.session.execute(delete(Address).where(Address.location_id.in_(part)))
+            self.session.execute(delete(Location).where(Location.id.in_(part)))
+        for sid in unused:
+            result.leave_out(sid, "no service kept is at this location: left out", "location")
+        self.outcome.added["location"] -= len(unused)
+        new_orgs = self.new_ids["organization"]
+        used = set()
+        for part in chunks(list(new_orgs.values()), 500):
+            used.update(
+                self.session.scalars(select(Service.organization_id).where(Service.organization_id.in_(part)))
+            )
+            used.update(
+                self.session.scalars(
+                    select(Location.organization_id).where(Location.organization_id.in_(part))
+                )
+            )
+        unused = {sid: oid for sid, oid in new_orgs.items() if oid not in used}
+        for part in chunks(list(unused.values()), 500):
+            self.session.execute(delete(Organization).where(Organization.id.in_(part)))
+        for sid in unused:
+            result.leave_out(sid, "no service kept belongs to this organization: left out", "organization")
+        self.outcome.added["organization"] -= len(unused)
+
     # -- missing records -------------------------------------------------------------------------------------
     def deactivate_missing(self, result: ParseResult) -> None:
         present = result.service_ids()
@@ -652,9 +716,10 @@ class Writer:
         self.progress("locations", 0, len(result.locations))
         loc_ids = self.locations(result.locations, org_ids)
         touched = self.services(result, org_ids, loc_ids)
+        self.drop_unused()
         if result.full:
-            if not result.service_ids():
-                raise SourceError("the source has no services: a full import would deactivate every listing")
+            if not result.service_ids() - {sid for kind, sid in result.left_out if kind == "service"}:
+                raise SourceError(no_services_reason(result))
             self.deactivate_missing(result)
         reindex = set(touched)
         if self.changed_org_ids:
@@ -666,6 +731,19 @@ class Writer:
         reindex_services(self.session, reindex)
         self.progress("search index", len(reindex), len(reindex))
         return self.outcome
+
+
+def no_services_reason(result: ParseResult) -> str:
+    """Why a full import has no service to keep, in words that point at the cause."""
+    head = "the source has no services (a full import would deactivate every listing): "
+    read = result.read["service"]
+    if not read:
+        first = [f"{p.where}: {p.problem}" for p in result.problems][:3]
+        found = f" ({'; '.join(first)})" if first else ""
+        return head + "no file or column was recognized as services" + found
+    reasons = Counter(p.problem for p in result.problems if p.action == "rejected" and not p.field)
+    first = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(3))
+    return head + f"every one of the {read} service record(s) read was rejected; first reasons: {first}"
 
 
 def _plain(values: dict | None) -> dict | None:
@@ -736,5 +814,72 @@ def _gc_paused():
 def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
     for name, value in outcome.totals().items():
         setattr(run, name, value)
+    run.counts = json.dumps(
+        {**outcome.accounts(), "no_location": outcome.result.no_location}, separators=(",", ":")
+    )
     run.status, run.finished_at = "succeeded", now
     run.problems = json.dumps([p.as_dict() for p in outcome.result.problems], ensure_ascii=False)
+
+
+PROBLEM_COLUMNS = ("record", "kind", "file", "place", "field", "action", "problem")
+
+
+def _where_parts(where: str) -> tuple[str, str]:
+    """(file, line or JSON path) of a problem's place: `a.csv:12` -> (a.csv, 12); `f.json$[0].x` -> (f.json,
+    $[0].x); `page.html div.item[3]` -> (page.html, div.item[3]); a record id (found writing) -> ("", id)."""
+    if "$" in where:
+        file, _, path = where.partition("$")
+        return file, "$" + path
+    file, sep, line = where.rpartition(":")
+    if sep and line.isdigit():
+        return file, line
+    first, _, rest = where.partition(" ")
+    if re.search(r"\.[A-Za-z0-9]{2,5}$", first):
+        return first, rest
+    return "", where
+
+
+def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
+    """An import run and each problem it recorded: record, kind, file, line or JSON path, field, action."""
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"no import run {run_id}")
+    try:
+        stored = json.loads(run.problems or "[]")
+    except ValueError:
+        stored = []
+    rows = []
+    for item in stored if isinstance(stored, list) else []:
+        if not isinstance(item, dict):
+            continue
+        file, place = _where_parts(str(item.get("where") or ""))
+        rows.append(
+            {
+                "record": item.get("record") or "",
+                "kind": item.get("kind") or "service",
+                "file": file,
+                "place": place,
+                "field": item.get("field") or "",
+                "action": item.get("action") or "",
+                "problem": item.get("problem") or "",
+            }
+        )
+    return run, rows
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula (source text is untrusted)."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not text.lstrip("-").isdigit():
+        return "'" + text
+    return text
+
+
+def problems_csv(rows: list[dict]) -> str:
+    """The problems as CSV, one per line, formulas neutralized."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(PROBLEM_COLUMNS)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[name]) for name in PROBLEM_COLUMNS])
+    return out.getvalue()

@@ -351,7 +351,8 @@ def _filters(
         conditions.append(status.in_(AVAILABILITY[query.availability]))
     if query.open_now is not None:
         is_open = open_now_sql(Schedule.__table__, Service.id, now, site.time_zone)
-        conditions.append(is_open if query.open_now else ~is_open)
+        # Hours kept as the provider wrote them are unknown: such a service is neither open nor closed now.
+        conditions.append(is_open if query.open_now else and_(~is_open, Service.hours_text.is_(None)))
     return conditions
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from ..config import SiteConfig
 from ..domain import capacity as cap
 from ..domain import disclosure
+from ..domain.hours import day_words, hours_unknown, schedule_order
 from ..models import Service
 
 STATUS_LABELS = {
@@ -153,13 +154,17 @@ def service_dict(
         ],
         "schedule": [
             {
+                "freq": "WEEKLY" if len(s.byday) == 2 else "MONTHLY",
                 "byday": s.byday,
+                "day": day_words(s.byday),
                 "opens_at": hhmm(s.opens_at),
                 "closes_at": hhmm(s.closes_at),
                 "description": s.description,
             }
-            for s in sorted(service.schedules, key=lambda s: ("MOTUWETHFRSASU".index(s.byday), s.opens_at))
+            for s in sorted(service.schedules, key=schedule_order)
         ],
+        "hours_as_written": getattr(service, "hours_text", None),
+        "hours_unknown": hours_unknown(service),
         "languages": [
             {"code": lang.code, "name": lang.name} for lang in sorted(service.languages, key=lambda x: x.code)
         ],

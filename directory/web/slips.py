@@ -28,6 +28,10 @@ SLIP_TEXT = {
         "confidential": "Call this number to arrange how to get there.",
         "open24": "Open 24 hours",
         "days": {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"},
+        "ordinals": {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "-1": "last"},
+        "of_month": "of the month",
+        "hours_as_written": "Hours as the provider wrote them",
+        "hours_unknown": "Hours unknown — call",
         "held_until": "A place is kept for you until",
         "held_short": "Held until",
         "providers_words": "In the provider's words",
@@ -48,6 +52,10 @@ SLIP_TEXT = {
         "confidential": "Llame a este número para saber cómo llegar.",
         "open24": "Abierto las 24 horas",
         "days": {"MO": "lun", "TU": "mar", "WE": "mié", "TH": "jue", "FR": "vie", "SA": "sáb", "SU": "dom"},
+        "ordinals": {"1": "1.er", "2": "2.º", "3": "3.er", "4": "4.º", "5": "5.º", "-1": "último"},
+        "of_month": "del mes",
+        "hours_as_written": "Horario tal como lo escribió el proveedor",
+        "hours_unknown": "Horario desconocido: llame",
         "held_until": "Se le guarda un lugar hasta",
         "held_short": "Guardado hasta",
         "providers_words": "En palabras del proveedor",
@@ -100,21 +108,27 @@ def slip_choices(languages: tuple[str, ...]) -> list[dict]:
 
 
 def hours_lines(schedule: list[dict], words: dict) -> list[str]:
-    """Weekly hours as few lines as they read: days with the same hours together ("Mon–Fri 09:00–17:00"),
-    and "Open 24 hours" once when every day is."""
+    """Hours as few lines as they read: days with the same weekly hours together ("Mon–Fri 09:00–17:00"),
+    "Open 24 hours" once when every day is, then each monthly opening ("1st Wed of the month 18:00–20:00")."""
     by_day: dict[str, list[str]] = {}
     for slot in schedule:
         whole_day = slot["opens_at"] == slot["closes_at"] == "00:00"
         by_day.setdefault(slot["byday"], []).append(
             words["open24"] if whole_day else f"{slot['opens_at']}–{slot['closes_at']}"
         )
-    if len(by_day) == 7 and all(hours == [words["open24"]] for hours in by_day.values()):
-        return [words["open24"]]
+    weekly = {day: hours for day, hours in by_day.items() if len(day) == 2}
+    monthly = [
+        f"{words['ordinals'][day[:-2]]} {words['days'][day[-2:]]} {words['of_month']} {', '.join(hours)}"
+        for day, hours in sorted(by_day.items(), key=lambda item: (DAY_ORDER.index(item[0][-2:]), item[0]))
+        if len(day) > 2
+    ]
+    if len(weekly) == 7 and all(hours == [words["open24"]] for hours in weekly.values()):
+        return [words["open24"], *monthly]
     lines: list[tuple[list[str], str]] = []
     for day in DAY_ORDER:
-        if day not in by_day:
+        if day not in weekly:
             continue
-        hours = ", ".join(by_day[day])
+        hours = ", ".join(weekly[day])
         previous = lines[-1] if lines else None
         adjacent = previous and DAY_ORDER.index(previous[0][-1]) == DAY_ORDER.index(day) - 1
         if previous and adjacent and previous[1] == hours:
@@ -125,7 +139,7 @@ def hours_lines(schedule: list[dict], words: dict) -> list[str]:
     for days, hours in lines:
         label = words["days"][days[0]] + (f"–{words['days'][days[-1]]}" if len(days) > 1 else "")
         out.append(f"{label} {hours}")
-    return out
+    return out + monthly
 
 
 def text_message(data: dict, expires_at, zone: str, words: dict, locale: str) -> str:

@@ -46,7 +46,8 @@ def test_samhsa_fixture_with_duplicates_and_windows_1252():
     result = samhsa.parse(FIXTURES / "samhsa.csv")
     assert result.read["service"] == 3
     assert len(result.services) == 2
-    assert any("duplicate" in p for p in rejected(result).values())
+    assert [p.action for p in result.problems if "same name and address" in p.problem] == ["merged"]
+    assert result.outcome("service")["merged"] == 1
     names = sorted(s.name for s in result.services)
     assert names == ["Harbor Café Clinic", "New Dawn Recovery Center"]
     assert all(s.primary_domain == "substance_use_treatment" for s in result.services)
@@ -65,7 +66,7 @@ def test_hud_real_file_every_site_accounted_for():
     result = hud.parse(path)
     assert result.read["service"] == len(rows) == 23704
     counts = result.outcome("service")
-    assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"]
+    assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"]
     over = {
         r["ID"]
         for r in rows
@@ -98,9 +99,9 @@ def test_samhsa_real_file_every_facility_accounted_for():
         key(r["name1"], r["name2"], r["street1"], r["street2"], r["city"], r["state"], r["zip"]) for r in rows
     ]
     duplicates = len(keys) - len(set(keys))
-    assert sum(1 for p in rejected(result).values() if "duplicate" in p) == duplicates
+    assert result.outcome("service")["merged"] == duplicates == 7  # the same facility twice: merged
     counts = result.outcome("service")
-    assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"]
+    assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"]
 
 
 @pytest.mark.db
@@ -139,6 +140,6 @@ def test_real_file_imports_and_a_second_run_changes_nothing(session, source):
     assert first.status == "succeeded"
     assert session.scalar(select(func.count()).select_from(Service)) == kept
     counts = outcome.result.outcome("service")
-    assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"]
+    assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"]
     second, _ = run_import(session, source, path, lambda: parse_source(source, path), FIXED_NOW)
     assert (second.added, second.changed, second.deactivated) == (0, 0, 0)

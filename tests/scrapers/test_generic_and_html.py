@@ -46,7 +46,7 @@ def test_generic_csv_with_yaml_mapping():
 def test_generic_csv_mapping_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("columns:\n  name: Program\n  colour: Paint\n")
-    with pytest.raises(SourceError, match="unknown fields"):
+    with pytest.raises(SourceError, match="unknown field 'colour'"):
         generic_csv.parse(FIXTURES / "spreadsheet.csv", bad)
     missing = tmp_path / "missing.yaml"
     missing.write_text("columns:\n  name: Nope\ndomain: food\n")

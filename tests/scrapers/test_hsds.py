@@ -18,7 +18,7 @@ from tests.scrapers.helpers import FIXTURES, read_rows, shared
 
 def accounted(result, kind):
     counts = result.outcome(kind)
-    assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"], (kind, counts)
+    assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"], (kind, counts)
     return counts
 
 

@@ -32,7 +32,7 @@ def test_icarol_fixture():
     assert "no LEAD IIP domain" in rejected["agency-200"]
     for kind in ("organization", "location", "service"):
         counts = result.outcome(kind)
-        assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"]
+        assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"]
 
 
 def test_icarol_real_export_every_row_accounted_for():
@@ -53,7 +53,7 @@ def test_icarol_real_export_every_row_accounted_for():
     assert result.read["service"] == expected_services
     for kind in ("organization", "location", "service"):
         counts = result.outcome(kind)
-        assert counts["read"] == counts["clean"] + counts["repaired"] + counts["rejected"]
+        assert counts["read"] == counts["kept"] + counts["merged"] + counts["rejected"]
     private = {r["ResourceAgencyNum"] for r in levels["Site"] if r["PhysicalAddressIsPrivate"] == "Yes"}
     for loc in result.locations:
         if loc.source_id in private:
@@ -83,7 +83,7 @@ def test_servicenet_icarol_api_json(missing):
     assert result.read["organization"] == counts.get("Agency", 0)
     for kind in ("organization", "location", "service"):
         outcome = result.outcome(kind)
-        assert outcome["read"] == outcome["clean"] + outcome["repaired"] + outcome["rejected"]
+        assert outcome["read"] == outcome["kept"] + outcome["merged"] + outcome["rejected"]
 
 
 @pytest.mark.parametrize("name", ["complete", "minimal", "invalid_fields"])
@@ -95,4 +95,4 @@ def test_servicenet_icarol_single_files(name):
     assert result.read["location"] == counts["Site"]
     for kind in ("organization", "location", "service"):
         outcome = result.outcome(kind)
-        assert outcome["read"] == outcome["clean"] + outcome["repaired"] + outcome["rejected"]
+        assert outcome["read"] == outcome["kept"] + outcome["merged"] + outcome["rejected"]

@@ -1,11 +1,12 @@
 """Open now, in the site's time zone, including hours past midnight."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from types import SimpleNamespace
 
 import pytest
 
-from directory.domain.hours import is_open
+from directory.domain.hours import day_codes, is_open
+from directory.web.slips import SLIP_TEXT, hours_lines
 
 TZ = "America/Los_Angeles"
 
@@ -69,3 +70,44 @@ def test_time_zone_is_the_sites():
 def test_open_now_on_the_nights_the_clocks_change(moment, expected):
     saturday_night = [slot("SA", time(22), time(2))]  # Saturday 22:00 until Sunday 02:00, local time
     assert is_open(saturday_night, moment, TZ) is expected
+
+
+@pytest.mark.parametrize(
+    ("day", "codes"),
+    [
+        (date(2026, 11, 2), {"MO", "1MO"}),
+        (date(2026, 11, 24), {"TU", "4TU", "-1TU"}),  # 24 + 7 = 31 > 30 days: also the last Tuesday
+        (date(2026, 11, 23), {"MO", "4MO"}),  # the 30th is a Monday: the 23rd is not the last
+        (date(2026, 11, 30), {"MO", "5MO", "-1MO"}),
+        (date(2028, 2, 29), {"TU", "5TU", "-1TU"}),
+        (date(2026, 2, 22), {"SU", "4SU", "-1SU"}),
+    ],
+)
+def test_the_weekday_codes_of_a_date(day, codes):
+    assert day_codes(day) == codes
+
+
+def test_a_monthly_opening_opens_only_on_its_week():
+    first_tuesday = [slot("1TU", time(9), time(17))]
+    fourth_tuesday = [slot("4TU", time(9), time(17))]
+    assert not is_open(first_tuesday, local(10), TZ)  # 24 November: the fourth Tuesday
+    assert is_open(fourth_tuesday, local(10), TZ)
+    assert is_open(first_tuesday, local(10, day=3), TZ)  # 3 November: the first Tuesday
+
+
+def test_the_slip_says_monthly_hours_after_the_weekly_ones_in_its_language():
+    schedule = [
+        {"byday": d, "opens_at": "09:00", "closes_at": "17:00"} for d in ("MO", "TU", "WE", "TH", "FR")
+    ] + [
+        {"byday": "-1FR", "opens_at": "18:00", "closes_at": "20:00"},
+        {"byday": "1WE", "opens_at": "10:00", "closes_at": "12:00"},
+    ]
+    assert hours_lines(schedule, SLIP_TEXT["en"]) == [
+        "Mon–Fri 09:00–17:00",
+        "1st Wed of the month 10:00–12:00",
+        "last Fri of the month 18:00–20:00",
+    ]
+    assert hours_lines(schedule, SLIP_TEXT["es"])[1:] == [
+        "1.er mié del mes 10:00–12:00",
+        "último vie del mes 18:00–20:00",
+    ]
