@@ -620,6 +620,18 @@ CHANNELS = ("web", "api", "email_link", "import", "system")
 REASON_CODES = ("acute_need", "safety", "eligibility", "participant_choice", "other")
 REFERRAL_STATES = ("held", "requested", "waitlisted", "accepted", "declined", "cancelled", "expired")
 HOLD_KINDS = ("none", "general", "lead")
+# Why the participant declined the alternatives a check offered (domain.md, avoidable displacement).
+DECLINE_REASONS = (
+    "too_far",
+    "barred",
+    "someone_unsafe",
+    "not_allowed",
+    "schedule",
+    "identity",
+    "religious",
+    "tried_before",
+    "other",
+)
 
 
 class LoginAttempt(db.Model):
@@ -636,6 +648,26 @@ class LoginAttempt(db.Model):
     __table_args__ = (
         Index("ix_login_attempt_email_at", "email", "at"),
         Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+
+class AdditionalityBaseline(db.Model):
+    """A service's general maximum when LEAD-funded units were first bought there: later drops below it
+    are flagged (LEAD money supplanting, not adding), with the project manager's note."""
+
+    __tablename__ = "additionality_baseline"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    general_maximum: Mapped[int]
+    lead_funded_maximum: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    noted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint(_count_between("general_maximum"), name="general_maximum_range"),
+        CheckConstraint(_count_between("lead_funded_maximum"), name="lead_funded_maximum_range"),
     )
 
 
@@ -846,6 +878,12 @@ class Referral(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[str | None] = mapped_column(String(100))
+    # The participant's own reason for declining the alternatives offered (none: not said).
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    # At acceptance: what the numbers said at that moment (was anyone waiting?), for placements the check
+    # did not measure (requests); and the waitlist length then.
+    placement: Mapped[str | None] = mapped_column(String(30))
+    placement_waitlist: Mapped[int | None]
 
     service: Mapped[Service] = relationship()
     participant: Mapped[Participant | None] = relationship()
@@ -865,6 +903,11 @@ class Referral(db.Model):
         CheckConstraint(_in("state", REFERRAL_STATES), name="state"),
         CheckConstraint(_in("hold", HOLD_KINDS), name="hold"),
         CheckConstraint(f"reason_code IS NULL OR {_in('reason_code', REASON_CODES)}", name="reason_code"),
+        CheckConstraint(
+            f"decline_reason IS NULL OR {_in('decline_reason', DECLINE_REASONS)}", name="decline_reason"
+        ),
+        CheckConstraint(f"placement IS NULL OR {_in('placement', CLASSIFICATIONS)}", name="placement"),
+        CheckConstraint(_count_between("placement_waitlist", nullable=True), name="placement_waitlist"),
         # Which action each classification allows (domain.md): the schema refuses anything else.
         CheckConstraint(
             "(action = 'claim' AND classification IN ('lead_funded', 'spare_capacity'))"
@@ -921,6 +964,7 @@ class ReferralAlternative(db.Model):
     classification: Mapped[str] = mapped_column(String(30))
     distance_km: Mapped[float | None]
     rejection_reason: Mapped[str | None] = mapped_column(String(30))
+    free_units: Mapped[int | None]  # LEAD-funded or spare units free at the check (None: open access)
 
     referral: Mapped[Referral] = relationship(back_populates="alternatives")
     service: Mapped[Service] = relationship()

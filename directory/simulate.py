@@ -18,7 +18,7 @@ from .domain.errors import DomainError
 from .domain.participants import create_participant
 from .domain.reference import Reference
 from .domain.referrals import ReferralRequest, check, create_referral, transition
-from .models import Service, User
+from .models import DECLINE_REASONS, Service, User
 
 REASONS = ("acute_need", "safety", "eligibility", "participant_choice", "other")
 
@@ -84,6 +84,9 @@ def simulate_month(
                     "reason_code": rng.choice(REASONS),
                     "justification": "Cannot wait: the participant's situation is unsafe tonight.",
                 }
+            if result.alternatives and rng.random() < 0.5:
+                # Half the participants who decline the alternatives say why (the API leaves it optional).
+                extra["decline_reason"] = rng.choice(DECLINE_REASONS)
             try:
                 referral = create_referral(
                     session, actor, service, participant, ReferralRequest(action, **extra), moment, site
@@ -102,6 +105,7 @@ def simulate_month(
                     "provider": service.organization.name,
                     "case_manager": cm.email,
                     "alternatives": len(referral.alternatives),
+                    "decline_reason": referral.decline_reason,
                     "outcome": referral.state,
                 }
             )
