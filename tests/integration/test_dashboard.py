@@ -779,3 +779,19 @@ def test_avoidable_displacement_is_counted_from_the_stored_alternatives(month):
     assert "case_manager" in exported[0]
     admin_export = signed_in(app, "admin").get(f"/pm/export/avoidable.csv?{ASKED}").get_data(as_text=True)
     assert "case_manager" not in admin_export.splitlines()[0] and "@" not in admin_export
+
+
+@pytest.mark.parametrize("path", [f"/pm?{ASKED}", "/pm/report", "/pm/freshness"])
+def test_every_audit_table_scrolls_in_its_own_box(month, path):
+    """A wide table must not widen the page on a phone nor squeeze a chart beside it: each one sits in a
+    box that scrolls sideways, and a grid column may shrink below its content's width."""
+    from pathlib import Path
+
+    app, _ = month
+    html = signed_in(app, "project_manager").get(path).get_data(as_text=True)
+    tables = re.findall(r"(.{0,40})<table\b", html, flags=re.S)
+    assert tables and all(before.endswith('<div class="table-scroll">') for before in tables)
+    css = (Path(__file__).parents[2] / "static" / "css" / "app.css").read_text()
+    assert re.search(r"\.table-scroll \{[^}]*overflow-x: auto", css)
+    assert "grid-template-columns: minmax(0, 1fr) minmax(0, 1fr)" in css
+    assert "grid-template-columns: 1fr 1fr" not in css
