@@ -932,6 +932,7 @@ class Referral(db.Model):
         CheckConstraint("state <> 'waitlisted' OR action = 'join_waitlist'", name="waitlisted_joined"),
         Index("ix_referral_state_expires", "state", "expires_at"),
         Index("ix_referral_created_at", "created_at"),
+        Index("ix_referral_state_closed_at", "state", "closed_at"),  # placements closed in a period
     )
 
 

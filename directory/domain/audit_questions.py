@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from statistics import median
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..database import writes
 from ..models import (
+    REASON_CODES,
     AdditionalityBaseline,
     Referral,
     ReferralAlternative,
@@ -71,11 +71,40 @@ class OverrideWithChoice:
         return self.reason_code in URGENT_REASONS
 
 
+def _has_choice():
+    """The override's stored alternatives held a LEAD-funded or spare option."""
+    return (
+        select(ReferralAlternative.id)
+        .where(
+            ReferralAlternative.referral_id == Referral.id, ReferralAlternative.classification.in_(AVOIDING)
+        )
+        .exists()
+    )
+
+
+_URGENT = Referral.reason_code.in_(URGENT_REASONS)
+KINDS = {
+    "avoidable": Referral.decline_reason.is_(None) & ~_URGENT,
+    "urgent": Referral.decline_reason.is_(None) & _URGENT,
+    "participant_driven": Referral.decline_reason.is_not(None),
+}
+
+
 def overrides_with_choice(
-    session: Session, period: Period, labelled: bool = True
+    session: Session, period: Period, kind: str | None = None, limit: int | None = None, labelled: bool = True
 ) -> list[OverrideWithChoice]:
     """Overrides made in the period whose stored alternatives (as they were at the check) held a
-    LEAD-funded or spare option, newest first, each with its nearest such alternative."""
+    LEAD-funded or spare option, newest first, each with its nearest such alternative: all of them, or
+    one kind (avoidable, urgent, participant_driven), or the latest `limit`."""
+    chosen = select(Referral.id).where(Referral.action == "override", _made_in(period), _has_choice())
+    if kind is not None:
+        chosen = chosen.where(KINDS[kind])
+    chosen = chosen.order_by(Referral.created_at.desc(), Referral.id.desc())
+    if limit is not None:
+        chosen = chosen.limit(limit)
+    ids = [row[0] for row in session.execute(chosen)]
+    if not ids:
+        return []
     alternative_service = aliased(Service)
     rows = session.execute(
         select(
@@ -97,10 +126,8 @@ def overrides_with_choice(
         .outerjoin(User, User.id == Referral.created_by)
         .join(ReferralAlternative, ReferralAlternative.referral_id == Referral.id)
         .join(alternative_service, alternative_service.id == ReferralAlternative.service_id)
-        .where(
-            Referral.action == "override", _made_in(period), ReferralAlternative.classification.in_(AVOIDING)
-        )
-        .order_by(Referral.created_at.desc(), Referral.id.desc(), ReferralAlternative.position)
+        .where(Referral.id.in_(ids), ReferralAlternative.classification.in_(AVOIDING))
+        .order_by(Referral.id, ReferralAlternative.position)
     ).all()
     found: dict[int, OverrideWithChoice] = {}
     for row in rows:
@@ -109,7 +136,42 @@ def overrides_with_choice(
     labels = provider_labels(session, {o.organization_id for o in found.values()}) if labelled else {}
     for entry in found.values():
         entry.provider = labels.get(entry.organization_id, "")
-    return list(found.values())
+    return [found[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    """Overrides with a LEAD-funded or spare alternative, counted by provider, case manager and kind."""
+
+    organization_id: int
+    case_manager_id: int | None
+    avoidable: bool
+    urgent: bool
+    count: int
+
+
+def choice_counts(session: Session, period: Period) -> list[ChoiceCount]:
+    """Overrides whose alternatives held a LEAD-funded or spare option, counted in one grouped query by
+    provider, case manager, whether the participant gave a reason, and whether it was acute need or
+    safety."""
+    avoidable = Referral.decline_reason.is_(None)
+    rows = session.execute(
+        select(Service.organization_id, Referral.created_by, avoidable, _URGENT, func.count())
+        .join(Service, Service.id == Referral.service_id)
+        .where(Referral.action == "override", _made_in(period), _has_choice())
+        .group_by(Service.organization_id, Referral.created_by, avoidable, _URGENT)
+    ).all()
+    return [ChoiceCount(o, c, bool(a), bool(u), n) for o, c, a, u, n in rows]
+
+
+def choice_totals(counts: list[ChoiceCount]) -> dict[str, int]:
+    """Avoidable (not urgent), urgent and participant-driven overrides in all."""
+    return {
+        "avoidable": sum(c.count for c in counts if c.avoidable and not c.urgent),
+        "urgent": sum(c.count for c in counts if c.avoidable and c.urgent),
+        "participant_driven": sum(c.count for c in counts if not c.avoidable),
+        "all": sum(c.count for c in counts),
+    }
 
 
 @dataclass
@@ -144,43 +206,47 @@ RATE_SORTS = {
 }
 
 
-def avoidable_rates(
-    session: Session, period: Period, choices: list[OverrideWithChoice], sort: str = "rate"
-) -> dict[str, list[Rate]]:
-    """Rates per provider and per case manager (one grouped count of the period's referrals)."""
-    rows = session.execute(
-        select(
-            Service.organization_id,
-            Referral.created_by,
-            User.email,
-            func.count(),
-            func.sum(case((Referral.action == "override", 1), else_=0)),
+@dataclass
+class PlacesTaken:
+    """Overrides reported as places taken ahead of people waiting, with the waitlists as context (the
+    waitlist lengths are not summed: the same people may be counted on many days)."""
+
+    places: int
+    mean_waitlist: float | None
+    longest_waitlist: int | None
+
+
+def places_taken(session: Session, period: Period) -> PlacesTaken:
+    """Each override took one place; the waitlist each one passed, as context (one aggregate query)."""
+    places, mean, longest = session.execute(
+        select(func.count(), func.avg(Referral.would_displace), func.max(Referral.would_displace)).where(
+            Referral.action == "override", _made_in(period)
         )
-        .join(Service, Service.id == Referral.service_id)
-        .outerjoin(User, User.id == Referral.created_by)
-        .where(_made_in(period))
-        .group_by(Service.organization_id, Referral.created_by, User.email)
-    ).all()
-    labels = provider_labels(session, {row[0] for row in rows})
-    tables: dict[str, dict] = {"provider": {}, "case_manager": {}}
-    for org_id, user_id, email, referrals, overrides in rows:
-        for by, key, label in (("provider", org_id, labels[org_id]), ("case_manager", user_id, email)):
-            rate = tables[by].setdefault(key, Rate(key, label or "(account removed)"))
-            rate.referrals += referrals
-            rate.overrides += overrides or 0
-    for choice in choices:
-        if not choice.avoidable:
-            continue
-        for by, key in (("provider", choice.organization_id), ("case_manager", choice.case_manager_id)):
-            rate = tables[by].get(key)
-            if rate is None:
-                continue
-            if choice.urgent:
-                rate.urgent_avoidable += 1
-            else:
-                rate.avoidable += 1
-    order = RATE_SORTS.get(sort, RATE_SORTS["rate"])
-    return {by: sorted((r for r in table.values() if r.overrides), key=order) for by, table in tables.items()}
+    ).one()
+    return PlacesTaken(places, round(float(mean), 1) if mean is not None else None, longest)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Referrals of one stretch of time, provider, case manager, decline reason and urgency: how many, how
+    many overrides, and how many overrides whose alternatives held a LEAD-funded or spare option."""
+
+    segment: int
+    organization_id: int
+    case_manager_id: int | None
+    case_manager: str | None
+    decline_reason: str | None
+    reason_code: str | None
+    referrals: int
+    overrides: int
+    with_choice: int
+    waitlists: int  # the waitlists the overrides passed, added up (only for their mean)
+    longest_waitlist: int | None
+
+    @property
+    def urgent(self) -> bool:
+        """Acute need or safety."""
+        return self.reason_code in URGENT_REASONS
 
 
 @dataclass
@@ -188,48 +254,122 @@ class MonthRow:
     """One month of the trend."""
 
     label: str
-    referrals: int
-    overrides: int
-    avoidable: int
-    urgent_avoidable: int
+    referrals: int = 0
+    overrides: int = 0
+    avoidable: int = 0
+    urgent_avoidable: int = 0
 
 
-def monthly_trend(session: Session, months: list[tuple[str, Period]]) -> list[MonthRow]:
-    """Avoidable overrides, overrides and referrals per month; `months` is [(label, period)] in time order
-    (one grouped count and one list of overrides for the whole span)."""
-    if not months:
-        return []
-    span = Period(months[0][1].start, months[-1][1].end)
-    bucket = case(*[(Referral.created_at < period.end, i) for i, (_, period) in enumerate(months)])
-    counts = {
-        index: (referrals, overrides or 0)
-        for index, referrals, overrides in session.execute(
-            select(bucket, func.count(), func.sum(case((Referral.action == "override", 1), else_=0)))
-            .where(_made_in(span))
-            .group_by(bucket)
-        ).all()
-    }
-    result = [MonthRow(label, *counts.get(i, (0, 0)), 0, 0) for i, (label, _) in enumerate(months)]
-    for choice in overrides_with_choice(session, span, labelled=False):
-        if not choice.avoidable:
-            continue
-        index = next(i for i, (_, p) in enumerate(months) if choice.created_at < p.end)
-        if choice.urgent:
-            result[index].urgent_avoidable += 1
-        else:
-            result[index].avoidable += 1
-    return result
+@dataclass
+class AvoidableFigures:
+    """Avoidable displacement for a period (totals, rates per provider and case manager, the reasons
+    given for declining alternatives) and its monthly trend."""
+
+    totals: dict[str, int]
+    rates: dict[str, list[Rate]]
+    declined: Counter
+    trend: list[MonthRow]
+    by_reason: Counter
+    by_case_manager: Counter
+    places: PlacesTaken
 
 
-def decline_reasons(session: Session, period: Period) -> Counter:
-    """Why participants declined the alternatives offered, over the period's referrals that had any."""
-    offered = select(ReferralAlternative.id).where(ReferralAlternative.referral_id == Referral.id).exists()
+def _groups(session: Session, cuts: list[datetime]) -> list[Group]:
+    """The referrals made between the first and last cut, grouped by the stretch between two cuts they fall
+    in, provider, case manager, decline reason and urgency: one grouped query, one pass over the rows."""
+    segment = case(*[(Referral.created_at < cut, i) for i, cut in enumerate(cuts[1:])])
+    override = Referral.action == "override"
     rows = session.execute(
-        select(Referral.decline_reason, func.count())
-        .where(_made_in(period), offered)
-        .group_by(Referral.decline_reason)
+        select(
+            segment,
+            Service.organization_id,
+            Referral.created_by,
+            User.email,
+            Referral.decline_reason,
+            Referral.reason_code,
+            func.count(),
+            func.sum(case((override, 1), else_=0)),
+            # CASE stops at the first condition that fails: only overrides look at their alternatives.
+            func.sum(case((override & _has_choice(), 1), else_=0)),
+            func.sum(case((override, Referral.would_displace), else_=0)),
+            func.max(case((override, Referral.would_displace))),
+        )
+        .join(Service, Service.id == Referral.service_id)
+        .outerjoin(User, User.id == Referral.created_by)
+        .where(Referral.created_at >= cuts[0], Referral.created_at < cuts[-1])
+        .group_by(
+            segment,
+            Service.organization_id,
+            Referral.created_by,
+            User.email,
+            Referral.decline_reason,
+            Referral.reason_code,
+        )
     ).all()
-    return Counter({reason or "(not said)": count for reason, count in rows})
+    return [Group(*row[:7], row[7] or 0, row[8] or 0, row[9] or 0, row[10]) for row in rows]
+
+
+def avoidable_figures(
+    session: Session, period: Period, months: list[tuple[str, Period]], sort: str = "rate"
+) -> AvoidableFigures:
+    """Avoidable displacement in the period and per month (`months`: [(label, period)] in time order),
+    from one grouped query over both."""
+    cuts = sorted({period.start, period.end, *(m.start for _, m in months), *(m.end for _, m in months)})
+    groups = _groups(session, cuts)
+    in_period = {i for i in range(len(cuts) - 1) if period.start <= cuts[i] and cuts[i + 1] <= period.end}
+    month_of = {
+        i: index
+        for i in range(len(cuts) - 1)
+        for index, (_, month) in enumerate(months)
+        if month.start <= cuts[i] and cuts[i + 1] <= month.end
+    }
+    trend = [MonthRow(label) for label, _ in months]
+    labels = provider_labels(session, {g.organization_id for g in groups if g.segment in in_period})
+    tables: dict[str, dict] = {"provider": {}, "case_manager": {}}
+    totals = {"avoidable": 0, "urgent": 0, "participant_driven": 0, "all": 0}
+    declined: Counter = Counter()
+    by_reason: Counter = Counter()
+    by_case_manager: Counter = Counter()
+    waits, longest = 0, None
+    for g in groups:
+        avoidable = g.with_choice if g.decline_reason is None else 0
+        if g.segment in month_of:
+            row = trend[month_of[g.segment]]
+            row.referrals += g.referrals
+            row.overrides += g.overrides
+            row.urgent_avoidable += avoidable if g.urgent else 0
+            row.avoidable += 0 if g.urgent else avoidable
+        if g.segment not in in_period:
+            continue
+        totals["all"] += g.with_choice
+        totals["urgent" if g.urgent else "avoidable"] += avoidable
+        totals["participant_driven"] += g.with_choice - avoidable
+        if g.decline_reason is not None:
+            declined[g.decline_reason] += g.referrals
+        if g.overrides:
+            by_reason[g.reason_code or "(none)"] += g.overrides
+            by_case_manager[g.case_manager or "(none)"] += g.overrides
+            waits += g.waitlists
+            longest = g.longest_waitlist if longest is None else max(longest, g.longest_waitlist)
+        keys = (
+            ("provider", g.organization_id, labels[g.organization_id]),
+            ("case_manager", g.case_manager_id, g.case_manager),
+        )
+        for by, key, label in keys:
+            rate = tables[by].setdefault(key, Rate(key, label or "(account removed)"))
+            rate.referrals += g.referrals
+            rate.overrides += g.overrides
+            if g.urgent:
+                rate.urgent_avoidable += avoidable
+            else:
+                rate.avoidable += avoidable
+    order = RATE_SORTS.get(sort, RATE_SORTS["rate"])
+    rates = {
+        by: sorted((r for r in table.values() if r.overrides), key=order) for by, table in tables.items()
+    }
+    overrides = sum(by_reason.values())
+    places = PlacesTaken(overrides, round(waits / overrides, 1) if overrides else None, longest)
+    return AvoidableFigures(totals, rates, declined, trend, by_reason, by_case_manager, places)
 
 
 @dataclass
@@ -276,26 +416,6 @@ def placements(session: Session, period: Period) -> Placements:
         else:
             result.measured += count
     return result
-
-
-@dataclass
-class PlacesTaken:
-    """Overrides reported as places taken ahead of people waiting, with the waitlists as context (the
-    waitlist lengths are not summed: the same people may be counted on many days)."""
-
-    places: int
-    median_waitlist: float | None
-    longest_waitlist: int | None
-
-
-def places_taken(session: Session, period: Period) -> PlacesTaken:
-    """Each override took one place; the waitlist each one passed, as context."""
-    waits = list(
-        session.scalars(
-            select(Referral.would_displace).where(Referral.action == "override", _made_in(period))
-        )
-    )
-    return PlacesTaken(len(waits), median(waits) if waits else None, max(waits) if waits else None)
 
 
 @dataclass
@@ -387,3 +507,46 @@ def note_baseline(session: Session, actor_id: int, service_id: int, note: object
         {"note_sha256": audit.text_hash(baseline.note)},
         now,
     )
+
+
+def partner_lines(session: Session, period: Period) -> dict[str, tuple[int, dict[str, int]]]:
+    """The partner report's figures for a closed period as lines (a total and the parts that make it up),
+    ready for the public suppression: referrals by classification and by domain, overrides by reason and
+    by whether they were avoidable, placements by whether a check measured them. No provider, case manager
+    or referral appears."""
+    rows = session.execute(
+        select(Referral.classification, Referral.domain, Referral.action, Referral.reason_code).where(
+            _made_in(period)
+        )
+    ).all()
+    overrides = [row for row in rows if row[2] == "override"]
+    totals = choice_totals(choice_counts(session, period))
+    placed = placements(session, period)
+    return {
+        "referrals_by_classification": (
+            len(rows),
+            {c: sum(row[0] == c for row in rows) for c in cap.CLASSIFICATIONS},
+        ),
+        "referrals_by_domain": (len(rows), dict(sorted(Counter(row[1] or "(none)" for row in rows).items()))),
+        "overrides_by_reason": (
+            len(overrides),
+            {reason: sum(row[3] == reason for row in overrides) for reason in REASON_CODES},
+        ),
+        "overrides_by_alternative": (
+            len(overrides),
+            {
+                "avoidable": totals["avoidable"],
+                "acute_need_or_safety": totals["urgent"],
+                "declined_for_own_reasons": totals["participant_driven"],
+                "no_lead_funded_or_spare_alternative": len(overrides) - totals["all"],
+            },
+        ),
+        "placements": (
+            placed.total,
+            {
+                "measured": placed.measured,
+                "unmeasured_over_a_waitlist": placed.over_a_waitlist,
+                "unmeasured_other": placed.unmeasured - placed.over_a_waitlist,
+            },
+        ),
+    }

@@ -60,12 +60,22 @@ STATE_LABELS = {
     "expired": "Expired",
     "open": "Still open",
 }
+PARTNER_LABELS = {
+    "avoidable": "Avoidable: a LEAD-funded or spare unit was free nearby, no reason given",
+    "acute_need_or_safety": "Acute need or safety, although such a unit was free nearby",
+    "declined_for_own_reasons": "The participant declined the alternatives for a reason of their own",
+    "no_lead_funded_or_spare_alternative": "No LEAD-funded or spare unit free nearby",
+    "measured": "Measured by the check",
+    "unmeasured_over_a_waitlist": "Not measured, and people were waiting",
+    "unmeasured_other": "Not measured, nobody waiting or not known",
+}
 FIXED = {
     "classification": STATUS_LABELS,
     "action": ACTION_LABELS,
     "reason": REASON_LABELS,
     "decline": DECLINE_LABELS,
     "state": STATE_LABELS,
+    "partner": PARTNER_LABELS,
 }
 NOT_RECORDED = ("(not recorded)", "(none)", "(not said)", None, "")
 

@@ -128,8 +128,7 @@ def dashboard_data(period: dash.Period, with_case_managers: bool, sort: str = "r
     tables = dash.Tables(session, period, now)
     overrides, total = dash.displacement_rate(session, period, tables.counts)
     summary = dash.alternative_summary(session, period)
-    choices = aq.overrides_with_choice(session, period)
-    rates = aq.avoidable_rates(session, period, choices, sort)
+    avoidable = aq.avoidable_figures(session, period, _trend_months(period), sort)
     freshness = provider_freshness(session, now, context.site())
     names = dash.provider_labels(session, {f.organization_id for f in freshness})
     return {
@@ -137,21 +136,20 @@ def dashboard_data(period: dash.Period, with_case_managers: bool, sort: str = "r
         "weeks": tables.weeks,
         "overrides": overrides,
         "total": total,
-        "by_reason": tables.overrides["reason"],
-        "by_provider": tables.overrides["provider"],
-        "by_case_manager": tables.overrides["case_manager"] if with_case_managers else None,
+        "by_reason": avoidable.by_reason,
+        "by_case_manager": avoidable.by_case_manager if with_case_managers else None,
         "alternatives": summary,
         "without_alternative": overrides - summary.count,
-        "avoidable": [c for c in choices if c.avoidable and not c.urgent],
-        "urgent": [c for c in choices if c.avoidable and c.urgent],
-        "participant_driven": [c for c in choices if not c.avoidable],
+        "choices": avoidable.totals,
+        "avoidable": aq.overrides_with_choice(session, period, "avoidable", LATEST_LISTED),
+        "urgent": aq.overrides_with_choice(session, period, "urgent", LATEST_LISTED),
         "listed": LATEST_LISTED,
-        "provider_rates": rates["provider"],
-        "case_manager_rates": rates["case_manager"] if with_case_managers else None,
-        "trend": aq.monthly_trend(session, _trend_months(period)),
-        "declined": aq.decline_reasons(session, period),
+        "provider_rates": avoidable.rates["provider"],
+        "case_manager_rates": avoidable.rates["case_manager"] if with_case_managers else None,
+        "trend": avoidable.trend,
+        "declined": avoidable.declined,
         "placements": aq.placements(session, period),
-        "places": aq.places_taken(session, period),
+        "places": avoidable.places,
         "breakdowns": tables.breakdowns,
         "lead": tables.lead,
         "additionality": dash.additionality_flags(session, period),
@@ -275,6 +273,42 @@ def report():
         month=first.strftime("%B %Y"),
         month_value=first.strftime("%Y-%m"),
         chosen=choice,
+    )
+
+
+PARTNER_TABLES = (
+    ("referrals_by_classification", "Referrals by what the check found", "classification"),
+    ("referrals_by_domain", "Referrals by need", "domain"),
+    ("overrides_by_reason", "Overrides (placements ahead of people waiting) by reason", "reason"),
+    ("overrides_by_alternative", "Overrides by whether they were avoidable", "partner"),
+    ("placements", "Placements by whether the check measured them", "partner"),
+)
+
+
+@bp.get("/pm/partner-report")
+@require_roles(*AUDITORS)
+def partner_report():
+    """The report for the policy group (police and prosecutors sit there): one closed month, aggregates
+    only, small counts suppressed as on the public page; no provider, case manager or referral."""
+    from ..domain.transparency import protect, rate_text
+
+    clock = context.clock()
+    this_month = clock.today().replace(day=1)
+    raw = request.args.get("month", "").strip()
+    first = _month(raw) if raw else _month_days(this_month - timedelta(days=1))[0]
+    if first >= this_month:
+        raise ValidationError("a partner report covers a month that has ended", "month")
+    choice = chosen(*_month_days(first))
+    lines = aq.partner_lines(db.session, choice.period)
+    tables = [(title, kind, protect(*lines[key])) for key, title, kind in PARTNER_TABLES]
+    referrals, overrides = lines["referrals_by_classification"][0], lines["overrides_by_reason"][0]
+    return render_template(
+        "pm/partner_report.html",
+        tables=tables,
+        rate=rate_text(overrides, referrals),
+        month=first.strftime("%B %Y"),
+        month_value=first.strftime("%Y-%m"),
+        latest=(this_month - timedelta(days=1)).strftime("%Y-%m"),
     )
 
 

@@ -41,6 +41,7 @@ def upgrade():
             'placement_waitlist',
             'placement_waitlist IS NULL OR (placement_waitlist >= 0 AND placement_waitlist <= 100000)',
         )
+        batch_op.create_index('ix_referral_state_closed_at', ['state', 'closed_at'], unique=False)
     with op.batch_alter_table('referral_alternative', schema=None) as batch_op:
         batch_op.add_column(sa.Column('free_units', sa.Integer(), nullable=True))
     op.create_table('additionality_baseline',
@@ -64,6 +65,7 @@ def downgrade():
     with op.batch_alter_table('referral_alternative', schema=None) as batch_op:
         batch_op.drop_column('free_units')
     with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_index('ix_referral_state_closed_at')
         batch_op.drop_constraint('placement_waitlist', type_='check')
         batch_op.drop_constraint('placement', type_='check')
         batch_op.drop_constraint('decline_reason', type_='check')

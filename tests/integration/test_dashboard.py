@@ -21,6 +21,7 @@ from directory.extensions import db
 from directory.models import (
     CapacityEvent,
     Organization,
+    Participant,
     Referral,
     ReferralCheck,
     ServiceCapacity,
@@ -370,8 +371,12 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
         "lead_capacity": [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]]
         + [[r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in d["lead"]],
     }
-    for by in ("reason", "provider", "case_manager"):
+    for by in ("reason", "case_manager"):
         shown[f"overrides_by_{by}"] = [["key", "overrides"]] + sorted(d[f"by_{by}"].items())
+    # The page gives each provider's overrides in its avoidable-displacement rates.
+    shown["overrides_by_provider"] = [["key", "overrides"]] + sorted(
+        [r.label, r.overrides] for r in d["provider_rates"]
+    )
     for dimension in dash.DIMENSIONS:
         shown[f"unmet_{dimension}"] = [[dimension, "unmet_participants", "unmet_checks"]] + [
             [key, people, checks] for key, (people, checks) in d["unmet"][dimension].items()
@@ -795,3 +800,37 @@ def test_every_audit_table_scrolls_in_its_own_box(month, path):
     assert re.search(r"\.table-scroll \{[^}]*overflow-x: auto", css)
     assert "grid-template-columns: minmax(0, 1fr) minmax(0, 1fr)" in css
     assert "grid-template-columns: 1fr 1fr" not in css
+
+
+def test_the_partner_report_has_aggregates_only_with_small_counts_hidden(month):
+    from directory.web.serializers import STATUS_LABELS
+
+    app, log = month
+    client = signed_in(app, "project_manager")
+    zone = ZoneInfo("America/Los_Angeles")
+    # The simulation ends on 24 November: October is the latest month that has ended.
+    html = client.get("/pm/partner-report").get_data(as_text=True)
+    assert "report for the policy group, October 2026" in html
+    page = read(html)
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+        providers = set(db.session.scalars(select(Organization.name)))
+        codes = set(db.session.scalars(select(Participant.code)))
+    for secret in emails | providers | codes:
+        assert secret not in page.text, secret
+    assert "/referrals/" not in html
+    october = [r for r in log.referrals if r["at"].astimezone(zone).strftime("%Y-%m") == "2026-10"]
+    assert october
+    expected = Counter(r["classification"] for r in october)
+    (by_classification,) = [
+        rows for rows in page.tables.values() if any(row[0] == "Spare capacity" for row in rows)
+    ]
+    words = {label: code for code, label in STATUS_LABELS.items()}
+    for name, value in by_classification[:-1]:
+        count = expected.get(words[name], 0)
+        assert value == ("fewer than 5" if 0 < count < 5 else str(count)), name
+    for rows in page.tables.values():
+        for _, value in rows:
+            assert value in ("fewer than 5", "withheld", "0") or int(value) >= 5
+    assert client.get("/pm/partner-report?month=2026-11").status_code == 400
+    assert client.get("/pm/partner-report?month=nope").status_code == 400

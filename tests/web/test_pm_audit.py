@@ -75,10 +75,14 @@ def test_without_a_reason_in_the_api_the_override_is_avoidable(app, session, cm_
     ]  # available 2, none waiting
     (choice,) = aq.overrides_with_choice(session, AROUND_NOW)
     assert choice.avoidable and not choice.urgent and choice.best_units == 2
-    rates = aq.avoidable_rates(session, AROUND_NOW, [choice])
-    assert [(r.label, r.avoidable, r.overrides, r.referrals) for r in rates["case_manager"]] == [
+    month = [("this month", AROUND_NOW)]
+    figures = aq.avoidable_figures(session, AROUND_NOW, month)
+    assert figures.totals == {"avoidable": 1, "urgent": 0, "participant_driven": 0, "all": 1}
+    assert [(r.label, r.avoidable, r.overrides, r.referrals) for r in figures.rates["case_manager"]] == [
         (cm.email, 1, 1, 1)
     ]
+    assert (figures.trend[0].avoidable, figures.trend[0].overrides, figures.trend[0].referrals) == (1, 1, 1)
+    assert (figures.places.places, figures.places.mean_waitlist, figures.places.longest_waitlist) == (1, 4, 4)
     # An unknown reason is refused in the API too.
     with pytest.raises(ValidationError, match="decline_reason"):
         create_referral(
