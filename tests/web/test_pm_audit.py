@@ -2,6 +2,7 @@
 avoidable override, placements the check did not measure, additionality baselines and their notes, the
 chain check started from the dashboard, providers with the same name, and who may see what."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from directory.models import (
 from tests.conftest import FIXED_NOW
 from tests.factories import LOW_BARRIER, make_participant, make_service, make_user
 from tests.web.test_case_manager_pages import cm_world, login  # noqa: F401 - the fixture is used below
+from tests.web.test_referrals_api import new_participant, world  # noqa: F401 - the fixture is used below
 
 AROUND_NOW = Period(FIXED_NOW - timedelta(days=1), FIXED_NOW + timedelta(days=1))
 OVERRIDE = {
@@ -240,3 +242,37 @@ def test_only_auditors_open_the_audit(client, session, role):
         assert client.get(path).status_code == 403, path
     assert client.post("/pm/verify-audit").status_code == 403
     assert session.scalar(select(func.count()).select_from(ReferralCheck)) == 0
+
+
+@pytest.mark.parametrize("wrong", ["because", 7, "acute_need", ""])
+def test_the_api_refuses_an_unknown_decline_reason(client, session, world, wrong):  # noqa: F811
+    h = world["tokens"]["cm"]
+    code = new_participant(client, h)["code"]
+    body = {"service_id": world["waiting"], "participant_code": code, "action": "join_waitlist"}
+    response = client.post("/api/v1/referrals", json={**body, "decline_reason": wrong}, headers=h)
+    assert response.status_code == 400 and response.get_json()["error"]["field"] == "decline_reason"
+    assert session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_the_api_keeps_the_decline_reason_and_may_leave_it_out(client, session, world):  # noqa: F811
+    h = world["tokens"]["cm"]
+    override = {
+        "service_id": world["waiting"],
+        "action": "override",
+        "reason_code": "other",
+        "justification": "The participant has a job interview nearby.",
+    }
+    given = {
+        **override,
+        "participant_code": new_participant(client, h)["code"],
+        "decline_reason": "tried_before",
+    }
+    omitted = {**override, "participant_code": new_participant(client, h)["code"]}
+    for body in (given, omitted):
+        assert client.post("/api/v1/referrals", json=body, headers=h).status_code == 201
+    stored = session.scalars(select(Referral.decline_reason).order_by(Referral.id)).all()
+    assert stored == ["tried_before", None]
+    kinds = [(c.decline_reason, c.avoidable) for c in aq.overrides_with_choice(session, AROUND_NOW)]
+    assert sorted(kinds, key=str) == sorted([("tried_before", False), (None, True)], key=str)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "decline_reason" in json.dumps(spec)
