@@ -455,7 +455,8 @@ def export_table(table: str):
 def freshness():
     """Providers by how overdue their numbers are, most overdue first."""
     rows = provider_freshness(db.session, context.now(), context.site())
-    return render_template("pm/freshness.html", rows=rows, now=context.now())
+    names = dash.provider_labels(db.session, {row.organization_id for row in rows})
+    return render_template("pm/freshness.html", rows=rows, names=names, now=context.now())
 
 
 @bp.get("/transparency")

@@ -834,3 +834,16 @@ def test_the_partner_report_has_aggregates_only_with_small_counts_hidden(month):
             assert value in ("fewer than 5", "withheld", "0") or int(value) >= 5
     assert client.get("/pm/partner-report?month=2026-11").status_code == 400
     assert client.get("/pm/partner-report?month=nope").status_code == 400
+
+
+@pytest.mark.parametrize(("path", "table"), [("/pm/freshness", None), (f"/pm?{ASKED}", "table-lead")])
+def test_no_two_providers_read_the_same(month, path, table):
+    """The demo has organizations that share a name: every table still tells them apart."""
+    app, _ = month
+    with app.app_context():
+        names = list(db.session.scalars(select(Organization.name)))
+    assert len(set(names)) < len(names), "the demo should have same-named organizations"
+    page = read(signed_in(app, "project_manager").get(path).get_data(as_text=True))
+    rows = next(iter(page.tables.values())) if table is None else page.tables[table]
+    providers = [row[0] for row in rows[1:]]
+    assert providers and len(providers) == len(set(providers))
