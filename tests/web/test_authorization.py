@@ -218,6 +218,23 @@ CASES = [
         expect(302, 403, 403, 403, 403, 200, 200),
     ),
     ("pm.export_table", "GET", "/pm/export/weekly.csv", None, expect(302, 403, 403, 403, 403, 200, 200)),
+    (
+        "pm.export_avoidable",
+        "GET",
+        "/pm/export/avoidable.csv",
+        None,
+        expect(302, 403, 403, 403, 403, 200, 200),
+    ),
+    ("pm.partner_report", "GET", "/pm/partner-report", None, expect(302, 403, 403, 403, 403, 200, 200)),
+    # No baseline for that service: allowed roles get past the door and find nothing.
+    (
+        "pm.note_baseline",
+        "POST",
+        "/pm/baselines/{S}/note",
+        {"note": "ok"},
+        expect(302, 403, 403, 403, 403, 404, 404),
+    ),
+    ("pm.verify_now", "POST", "/pm/verify-audit", {}, expect(302, 403, 403, 403, 403, 303, 303)),
     ("pm.transparency", "GET", "/transparency", None, ALL_200),
     ("pm.transparency_json", "GET", "/api/v1/transparency", None, ALL_200),
     ("api.list_services", "GET", "/api/v1/services", None, ALL_200),
