@@ -43,6 +43,9 @@ class Job:
     run: Callable[[Session, datetime, dict], str]
     every_seconds: int
     description: str
+    # A job that only reads (the chain check) runs in a read transaction: on SQLite a write lock held for
+    # the whole walk of a long chain would stall every capacity update meanwhile.
+    writes: bool = True
 
 
 def expire_holds(session: Session, now: datetime, config: dict) -> str:
@@ -165,7 +168,7 @@ JOBS: tuple[Job, ...] = (
     Job("mark_stale", mark_stale, 300, "flag capacity numbers past their freshness window"),
     Job("send_reminders", send_reminders, 300, "remind providers before their numbers go stale"),
     Job("send_notifications", send_notifications, 60, "email queued notices"),
-    Job("verify_audit", verify_audit, 86400, "recompute the audit hash chain"),
+    Job("verify_audit", verify_audit, 86400, "recompute the audit hash chain", writes=False),
     Job("scheduled_imports", run_due_imports, 900, "run the site's configured imports when they are due"),
     Job(
         "publish_transparency", publish_transparency, 3600, "publish the figures of periods that have closed"
@@ -220,7 +223,8 @@ def run_job(app: Flask, job: Job, holder: str, now: datetime | None = None) -> s
                 return None
             status, result = "ok", ""
             try:
-                begin_write(session)
+                if job.writes:
+                    begin_write(session)
                 result = job.run(session, moment, app.config)
                 session.commit()
             except Exception as exc:  # noqa: BLE001 - a failed job is recorded, not fatal to the scheduler

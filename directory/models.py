@@ -648,6 +648,18 @@ CHANNELS = ("web", "api", "email_link", "import", "system")
 REASON_CODES = ("acute_need", "safety", "eligibility", "participant_choice", "other")
 REFERRAL_STATES = ("held", "requested", "waitlisted", "accepted", "declined", "cancelled", "expired")
 HOLD_KINDS = ("none", "general", "lead")
+# Why the participant declined the alternatives a check offered (domain.md, avoidable displacement).
+DECLINE_REASONS = (
+    "too_far",
+    "barred",
+    "someone_unsafe",
+    "not_allowed",
+    "schedule",
+    "identity",
+    "religious",
+    "tried_before",
+    "other",
+)
 
 
 class LoginAttempt(db.Model):
@@ -664,6 +676,26 @@ class LoginAttempt(db.Model):
     __table_args__ = (
         Index("ix_login_attempt_email_at", "email", "at"),
         Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+
+class AdditionalityBaseline(db.Model):
+    """A service's general maximum when LEAD-funded units were first bought there: later drops below it
+    are flagged (LEAD money supplanting, not adding), with the project manager's note."""
+
+    __tablename__ = "additionality_baseline"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    general_maximum: Mapped[int]
+    lead_funded_maximum: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    noted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint(_count_between("general_maximum"), name="general_maximum_range"),
+        CheckConstraint(_count_between("lead_funded_maximum"), name="lead_funded_maximum_range"),
     )
 
 
@@ -876,6 +908,12 @@ class Referral(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[str | None] = mapped_column(String(100))
+    # The participant's own reason for declining the alternatives offered (none: not said).
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    # At acceptance: what the numbers said at that moment (was anyone waiting?), for placements the check
+    # did not measure (requests); and the waitlist length then.
+    placement: Mapped[str | None] = mapped_column(String(30))
+    placement_waitlist: Mapped[int | None]
 
     service: Mapped[Service] = relationship()
     participant: Mapped[Participant | None] = relationship()
@@ -895,6 +933,11 @@ class Referral(db.Model):
         CheckConstraint(_in("state", REFERRAL_STATES), name="state"),
         CheckConstraint(_in("hold", HOLD_KINDS), name="hold"),
         CheckConstraint(f"reason_code IS NULL OR {_in('reason_code', REASON_CODES)}", name="reason_code"),
+        CheckConstraint(
+            f"decline_reason IS NULL OR {_in('decline_reason', DECLINE_REASONS)}", name="decline_reason"
+        ),
+        CheckConstraint(f"placement IS NULL OR {_in('placement', CLASSIFICATIONS)}", name="placement"),
+        CheckConstraint(_count_between("placement_waitlist", nullable=True), name="placement_waitlist"),
         # Which action each classification allows (domain.md): the schema refuses anything else.
         CheckConstraint(
             "(action = 'claim' AND classification IN ('lead_funded', 'spare_capacity'))"
@@ -919,6 +962,7 @@ class Referral(db.Model):
         CheckConstraint("state <> 'waitlisted' OR action = 'join_waitlist'", name="waitlisted_joined"),
         Index("ix_referral_state_expires", "state", "expires_at"),
         Index("ix_referral_created_at", "created_at"),
+        Index("ix_referral_state_closed_at", "state", "closed_at"),  # placements closed in a period
     )
 
 
@@ -951,6 +995,7 @@ class ReferralAlternative(db.Model):
     classification: Mapped[str] = mapped_column(String(30))
     distance_km: Mapped[float | None]
     rejection_reason: Mapped[str | None] = mapped_column(String(30))
+    free_units: Mapped[int | None]  # LEAD-funded or spare units free at the check (None: open access)
 
     referral: Mapped[Referral] = relationship(back_populates="alternatives")
     service: Mapped[Service] = relationship()

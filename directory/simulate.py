@@ -20,7 +20,7 @@ from .domain.participants import create_participant
 from .domain.reference import Reference
 from .domain.referrals import ReferralRequest, check, create_referral, transition
 from .domain.transparency import publish_closed
-from .models import Service, User
+from .models import DECLINE_REASONS, Service, User
 
 REASONS = ("acute_need", "safety", "eligibility", "participant_choice", "other")
 
@@ -87,6 +87,9 @@ def simulate_month(
                     "reason_code": rng.choice(REASONS),
                     "justification": "Cannot wait: the participant's situation is unsafe tonight.",
                 }
+            if result.alternatives and rng.random() < 0.5:
+                # Half the participants who decline the alternatives say why (the API leaves it optional).
+                extra["decline_reason"] = rng.choice(DECLINE_REASONS)
             try:
                 referral = create_referral(
                     session, actor, service, participant, ReferralRequest(action, **extra), moment, site
@@ -105,6 +108,7 @@ def simulate_month(
                     "provider": service.organization.name,
                     "case_manager": cm.email,
                     "alternatives": len(referral.alternatives),
+                    "decline_reason": referral.decline_reason,
                     "outcome": referral.state,
                 }
             )

@@ -17,6 +17,7 @@ from ..database import writes
 from ..models import MAX_COUNT, CapacityEvent, Referral, Service, ServiceCapacity
 from . import audit
 from .access import Actor, require_capacity_manager
+from .audit_questions import record_baseline
 from .errors import Conflict, NotFound, ValidationError
 
 FIELDS = ("maximum", "available", "waitlist", "lead_funded_maximum", "lead_funded_available")
@@ -234,6 +235,7 @@ def update_capacity(
     row.stale_marked_at = None
     at_risk, newly = list(decision.at_risk), record_at_risk(session, [decision], now)
     after = snapshot(row)
+    record_baseline(session, service_id, before, after, now)  # additionality: the general units before LEAD
     session.add(
         CapacityEvent(
             service_id=service_id,

@@ -18,7 +18,9 @@ from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ..models import (
+    Address,
     CapacityEvent,
+    Location,
     Organization,
     Referral,
     ReferralAlternative,
@@ -39,6 +41,45 @@ class Period:
 
     start: datetime
     end: datetime
+
+
+def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, str]:
+    """Each organization's name, with its city and number when another organization has the same name:
+    tables never show two providers that cannot be told apart, and a provider reads the same in every
+    table. Cities of confidential locations are never used."""
+    if not organization_ids:
+        return {}
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(organization_ids))
+        ).all()
+    )
+    shared = set(
+        session.scalars(
+            select(Organization.name)
+            .where(Organization.name.in_(set(names.values())))
+            .group_by(Organization.name)
+            .having(func.count() > 1)
+        )
+    )
+    cities: dict[int, str] = {}
+    twins = [org_id for org_id, name in names.items() if name in shared]
+    if twins:
+        for org_id, city in session.execute(
+            select(Location.organization_id, Address.city)
+            .join(Address, Address.location_id == Location.id)
+            .where(Location.organization_id.in_(twins), Location.confidential.is_(False))
+            .order_by(Location.id)
+        ).all():
+            cities.setdefault(org_id, city)
+    labels = {}
+    for org_id, name in names.items():
+        if name not in shared:
+            labels[org_id] = name
+        else:  # the number tells them apart; the city, when known, helps the reader
+            city = cities.get(org_id)
+            labels[org_id] = f"{name} ({city}, no. {org_id})" if city else f"{name} (no. {org_id})"
+    return labels
 
 
 def week_of(moment: datetime) -> str:
@@ -120,18 +161,19 @@ OVERRIDE_DIMENSIONS = ("reason", "provider", "case_manager")
 
 
 def overrides_by_all(session: Session, period: Period) -> dict[str, Counter]:
-    """Overrides by reason code, by provider and by case manager (one grouped query)."""
+    """Overrides by reason code, by provider (same-named providers told apart) and by case manager (one
+    grouped query)."""
     rows = session.execute(
-        select(Referral.reason_code, Organization.name, User.email, func.count())
+        select(Referral.reason_code, Service.organization_id, User.email, func.count())
         .join(Service, Service.id == Referral.service_id)
-        .join(Organization, Organization.id == Service.organization_id)
         .outerjoin(User, User.id == Referral.created_by)
         .where(Referral.action == "override", _made_in(period))
-        .group_by(Referral.reason_code, Organization.name, User.email)
+        .group_by(Referral.reason_code, Service.organization_id, User.email)
     ).all()
+    providers = provider_labels(session, {row[1] for row in rows})
     tables: dict[str, Counter] = {by: Counter() for by in OVERRIDE_DIMENSIONS}
-    for *keys, count in rows:
-        for by, key in zip(OVERRIDE_DIMENSIONS, keys, strict=True):
+    for reason, org_id, email, count in rows:
+        for by, key in zip(OVERRIDE_DIMENSIONS, (reason, providers[org_id], email), strict=True):
             tables[by][key or "(none)"] += count
     return tables
 
@@ -349,6 +391,9 @@ def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadC
         by_org[org_id].idle_unit_days = round(
             sum(_idle_unit_days(snapshots.get(sid, []), idle_now[sid], period, now) for sid in service_ids), 2
         )
+    labels = provider_labels(session, set(by_org))
+    for org_id, entry in by_org.items():
+        entry.provider = labels[org_id]
     return sorted(by_org.values(), key=lambda e: e.provider)
 
 
@@ -443,6 +488,9 @@ def additionality_flags(session: Session, period: Period) -> list[Additionality]
         entry[2] += after.get("maximum") or 0
         entry[3] += before.get("lead_funded_maximum") or 0
         entry[4] += after.get("lead_funded_maximum") or 0
+    labels = provider_labels(session, set(totals))
+    for org_id, entry in totals.items():
+        entry[0] = labels[org_id]
     return sorted(
         (Additionality(*entry) for entry in totals.values() if entry[2] < entry[1] and entry[4] > entry[3]),
         key=lambda a: a.provider,
@@ -470,6 +518,46 @@ def unmet_needs(session: Session, period: Period) -> dict[str, Counter]:
         for dimension, key in zip(DIMENSIONS, keys, strict=True):
             tables[dimension][key or "(not recorded)"] += count
     return tables
+
+
+def unmet_participants(session: Session, period: Period) -> dict[str, dict[str, tuple[int, int]]]:
+    """Unmet need per dimension: key -> (distinct participants, checks). A check without a participant
+    counts as one participant of its own."""
+    rows = session.execute(
+        select(
+            ReferralCheck.domain,
+            SitePlace.name,
+            ReferralCheck.language,
+            ReferralCheck.population,
+            ReferralCheck.participant_id,
+            func.count(),
+        )
+        .select_from(ReferralCheck)
+        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
+        .where(ReferralCheck.unmet.is_(True), ReferralCheck.at >= period.start, ReferralCheck.at < period.end)
+        .group_by(
+            ReferralCheck.domain,
+            SitePlace.name,
+            ReferralCheck.language,
+            ReferralCheck.population,
+            ReferralCheck.participant_id,
+        )
+    ).all()
+    people: dict[str, dict[str, set]] = {d: defaultdict(set) for d in DIMENSIONS}
+    checks: dict[str, Counter] = {d: Counter() for d in DIMENSIONS}
+    anonymous = 0
+    for *keys, participant_id, count in rows:
+        for dimension, key in zip(DIMENSIONS, keys, strict=True):
+            key = key or "(not recorded)"
+            checks[dimension][key] += count
+            if participant_id is None:
+                for n in range(count):
+                    people[dimension][key].add(("check", anonymous + n))
+            else:
+                people[dimension][key].add(participant_id)
+        if participant_id is None:
+            anonymous += count
+    return {d: {key: (len(people[d][key]), checks[d][key]) for key in sorted(checks[d])} for d in DIMENSIONS}
 
 
 def unmet_need(session: Session, period: Period, dimension: str) -> Counter:
@@ -536,9 +624,9 @@ class Tables:
         return lead_capacity(self.session, self.period, self.now)
 
     @cached_property
-    def unmet(self) -> dict[str, Counter]:
-        """Unmet need by each dimension (see unmet_needs)."""
-        return unmet_needs(self.session, self.period)
+    def unmet(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Unmet need by each dimension, in participants and checks (see unmet_participants)."""
+        return unmet_participants(self.session, self.period)
 
 
 def _weekly_rows(tables: Tables) -> list[list]:
@@ -567,7 +655,8 @@ def _lead_rows(tables: Tables) -> list[list]:
 
 def _unmet_rows(dimension: str) -> Callable[[Tables], list[list]]:
     return lambda tables: (
-        [[dimension, "unmet_checks"]] + sorted([k, v] for k, v in tables.unmet[dimension].items())
+        [[dimension, "unmet_participants", "unmet_checks"]]
+        + [[k, people, checks] for k, (people, checks) in tables.unmet[dimension].items()]
     )
 
 

@@ -29,6 +29,7 @@ API_FIELDS = frozenset(
         "goal_id",
         "expected_classification",
         "alternatives_rejected",
+        "decline_reason",
     }
 )
 MAX_KEY = 200
@@ -97,6 +98,7 @@ def from_json(body: Mapping, idempotency_key: str | None) -> ReferralRequest:
         expected_classification=body.get("expected_classification"),
         idempotency_key=_key(idempotency_key),
         rejected_alternatives=_rejected(body.get("alternatives_rejected")),
+        decline_reason=body.get("decline_reason"),
     )
 
 
@@ -122,6 +124,8 @@ def from_form(form: Mapping) -> ReferralRequest:
         expected_classification=form.get("expected_classification") or None,
         idempotency_key=_key(form.get("idempotency_key")),
         rejected_alternatives=_rejected(rejected),
+        decline_reason=form.get("decline_reason") or None,
+        decline_reason_required=True,  # the page asks; the API may leave it out (then it counts as avoidable)
     )
 
 

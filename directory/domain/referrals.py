@@ -7,6 +7,7 @@ The check that decides a claim and the claim itself happen in one transaction on
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..config import SiteConfig
 from ..database import writes
 from ..models import (
+    DECLINE_REASONS,
     REASON_CODES,
     Goal,
     Location,
@@ -406,6 +408,8 @@ class ReferralRequest:
     expected_classification: object = None
     idempotency_key: str | None = None
     rejected_alternatives: dict[int, str] = field(default_factory=dict)
+    decline_reason: object = None  # the participant's own reason for declining the alternatives offered
+    decline_reason_required: bool = False
 
 
 def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str | None]:
@@ -422,6 +426,8 @@ def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str 
     for service_id, reason in request.rejected_alternatives.items():
         if reason not in REASON_CODES:
             raise ValidationError(f"unknown reason {reason!r} for alternative {service_id}", "alternatives")
+    if request.decline_reason is not None and request.decline_reason not in DECLINE_REASONS:
+        raise ValidationError(f"decline_reason must be one of {', '.join(DECLINE_REASONS)}", "decline_reason")
     if request.action == "override":
         return _validate_override(request.reason_code, request.justification)
     return None, None
@@ -475,6 +481,8 @@ def create_referral(
         )
     if action not in ACTIONS_BY_CLASSIFICATION[fresh.classification]:
         raise StaleCheck(f"{action} is not allowed when the classification is {fresh.classification}", fresh)
+    if request.decline_reason_required and fresh.alternatives and request.decline_reason is None:
+        raise ValidationError("say why the participant declined the alternatives offered", "decline_reason")
 
     # The savepoint begins after the recorded check is flushed: a lost idempotency race (the unique key on
     # the referral) undoes only the claim and the referral, and the transaction stays usable.
@@ -507,6 +515,7 @@ def create_referral(
                 idempotency_key=request.idempotency_key,
                 domain=service.primary_domain,
                 alternatives=_offered(fresh.alternatives, request.rejected_alternatives),
+                decline_reason=request.decline_reason if fresh.alternatives else None,
             )
             referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
             session.add(referral)
@@ -527,9 +536,19 @@ def _offered(alternatives: list[Alternative], rejected: dict[int, str]) -> list[
             classification=alternative.classification,
             distance_km=None if alternative.distance_km is None else round(alternative.distance_km, 3),
             rejection_reason=rejected.get(alternative.service.id),
+            free_units=_free_units(alternative),
         )
         for position, alternative in enumerate(alternatives)
     ]
+
+
+def _free_units(alternative: Alternative) -> int | None:
+    """The LEAD-funded or spare units free at the alternative as the check saw it (None: open access)."""
+    row = alternative.service.capacity
+    if row is None or alternative.classification == cap.OPEN_ACCESS:
+        return None
+    numbers = cap.Numbers.of(row)
+    return numbers.lead_free if alternative.classification == cap.LEAD_FUNDED else numbers.spare
 
 
 def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckResult, row, site: SiteConfig):
@@ -651,6 +670,8 @@ def transition(
         raise Conflict(f"this referral is already {referral.state}", "state")
     before = snapshot(row) if row is not None else None
     to_state = TRANSITIONS[verb]
+    if verb == "accept":
+        _classify_placement(referral, row, now)
     if row is not None:
         holds.release(holds.Counts.of(row), referral.hold, referral.state, verb == "accept").store(row)
         if referral.state == "held":
@@ -695,6 +716,21 @@ def transition(
         link=f"/referrals/{referral.id}",
     )
     return referral
+
+
+def _classify_placement(referral: Referral, row: ServiceCapacity | None, now: datetime) -> None:
+    """At acceptance, from the numbers at that moment: the waitlist then, and for a request (a placement the
+    check did not measure: open access, unverified, coordinated entry) what a check would have said, so a
+    placement made over a waitlist through "unverified" is seen. Staleness is ignored on purpose: the
+    question is whether anyone was waiting, and the provider's numbers are the best answer there is."""
+    referral.placement_waitlist = row.waitlist if row is not None else None
+    if referral.action != "request":
+        return
+    if row is None:
+        referral.placement = cap.OPEN_ACCESS
+        return
+    numbers = dataclasses.replace(cap.Numbers.of(row), confirmed_at=now)
+    referral.placement = cap.classify(numbers, referral.service.coordinated_entry, now, {numbers.unit: 1.0})
 
 
 def due_for_expiry(session: Session, now: datetime, limit: int = 500) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.capacity import ACTIONS
-from ..models import REASON_CODES
+from ..models import DECLINE_REASONS, REASON_CODES
 
 BOOL = {"type": "string", "enum": ["true", "false", "1", "0"]}
 ERROR = {
@@ -113,6 +113,9 @@ REFERRAL_NEW = {
         "goal_id": {"type": "integer", "minimum": 1},
         "expected_classification": {"type": "string"},
         "alternatives_rejected": {"type": "object", "additionalProperties": {"type": "string"}},
+        # The participant's reason for declining the alternatives offered; absent, an override counts as
+        # avoidable when a LEAD-funded or spare unit was among them (domain.md).
+        "decline_reason": {"type": "string", "enum": list(DECLINE_REASONS)},
     },
 }
 NOTE = {"type": "object", "additionalProperties": False, "properties": {"note": {"type": "string"}}}

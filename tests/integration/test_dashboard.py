@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from directory.extensions import db
 from directory.models import (
     CapacityEvent,
     Organization,
+    Participant,
     Referral,
     ReferralCheck,
     ServiceCapacity,
@@ -46,6 +48,31 @@ def month(tmp_path_factory, databases, demo_database_url):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def org_of_service(service_id: int) -> int:
+    """The organization of a service (inside an app context)."""
+    from directory.models import Service
+
+    return db.session.get(Service, service_id).organization_id
+
+
+def by_provider_id(counts) -> Counter:
+    """A table keyed by provider label, re-keyed by organization id: each label must name exactly one
+    organization (its name alone when no other has it, else the name with the organization's number)."""
+    names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
+    shared = {n for n, k in Counter(names.values()).items() if k > 1}
+    keyed = Counter()
+    for text, count in counts.items():
+        matches = [
+            i
+            for i, n in names.items()
+            if (n not in shared and text == n)
+            or (n in shared and text.startswith(n + " (") and text.endswith(f"no. {i})"))
+        ]
+        assert len(matches) == 1, text
+        keyed[matches[0]] += count
+    return keyed
 
 
 def test_the_simulation_made_every_kind_of_referral(month):
@@ -77,7 +104,8 @@ def test_overrides_by_reason_provider_and_case_manager(month):
     overrides = [r for r in log.referrals if r["action"] == "override"]
     with app.app_context():
         assert dash.overrides_by(db.session, PERIOD, "reason") == Counter(r["reason_code"] for r in overrides)
-        assert dash.overrides_by(db.session, PERIOD, "provider") == Counter(r["provider"] for r in overrides)
+        by_org = Counter(org_of_service(r["service_id"]) for r in overrides)
+        assert by_provider_id(dash.overrides_by(db.session, PERIOD, "provider")) == by_org
         assert dash.overrides_by(db.session, PERIOD, "case_manager") == Counter(
             r["case_manager"] for r in overrides
         )
@@ -338,10 +366,16 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
         "lead_capacity": [["provider", "purchased", "used", "held", "idle", "idle_unit_days"]]
         + [[r.provider, r.purchased, r.used, r.held, r.idle, r.idle_unit_days] for r in d["lead"]],
     }
-    for by in ("reason", "provider", "case_manager"):
+    for by in ("reason", "case_manager"):
         shown[f"overrides_by_{by}"] = [["key", "overrides"]] + sorted(d[f"by_{by}"].items())
+    # The page gives each provider's overrides in its avoidable-displacement rates.
+    shown["overrides_by_provider"] = [["key", "overrides"]] + sorted(
+        [r.label, r.overrides] for r in d["provider_rates"]
+    )
     for dimension in dash.DIMENSIONS:
-        shown[f"unmet_{dimension}"] = [[dimension, "unmet_checks"]] + sorted(d["unmet"][dimension].items())
+        shown[f"unmet_{dimension}"] = [[dimension, "unmet_participants", "unmet_checks"]] + [
+            [key, people, checks] for key, (people, checks) in d["unmet"][dimension].items()
+        ]
         shown[f"by_{dimension}"] = [[dimension, "referrals", "overrides"]] + [
             [key, c.get("referrals", 0), c.get("overrides", 0)]
             for key, c in d["breakdowns"][dimension].items()
@@ -349,10 +383,6 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
     assert shown.keys() == exported.keys()
     for name, rows in shown.items():
         assert exported[name] == cells(rows), name
-    # The page lists the latest of the overrides with an alternative; the CSV has them all.
-    assert [r.referral_id for r in d["with_alternative"]] == [r.referral_id for r in every_with_alternative][
-        : len(d["with_alternative"])
-    ]
 
     # And the figures themselves, counted from the simulation's log and the tables.
     def table(name):
@@ -367,9 +397,13 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
             for c in cap.CLASSIFICATIONS
         }
     ) == Counter((week_of(r["at"]), r["classification"]) for r in log.referrals)
-    for by in ("reason_code", "provider", "case_manager"):
+    for by in ("reason_code", "case_manager"):
         name = "overrides_by_" + by.removesuffix("_code")
         assert {row["key"]: int(row["overrides"]) for row in table(name)} == Counter(r[by] for r in overrides)
+    with app.app_context():
+        assert by_provider_id(
+            {row["key"]: int(row["overrides"]) for row in table("overrides_by_provider")}
+        ) == Counter(org_of_service(r["service_id"]) for r in overrides)
     assert sorted(int(row["referral_id"]) for row in table("with_alternative")) == sorted(
         r["id"] for r in overrides if r["alternatives"]
     )
@@ -377,6 +411,20 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
     assert {row["domain"]: int(row["unmet_checks"]) for row in table("unmet_domain")} == Counter(
         c["domain"] for c in unmet
     )
+    with app.app_context():
+        recorded = db.session.execute(
+            select(ReferralCheck.domain, ReferralCheck.participant_id).where(
+                ReferralCheck.unmet.is_(True),
+                ReferralCheck.at >= ASKED_PERIOD.start,
+                ReferralCheck.at < ASKED_PERIOD.end,
+            )
+        ).all()
+    people = {}
+    for domain, participant_id in recorded:
+        people.setdefault(domain, set()).add(participant_id)
+    assert {row["domain"]: int(row["unmet_participants"]) for row in table("unmet_domain")} == {
+        domain: len(ids) for domain, ids in people.items()
+    }
     for dimension in dash.DIMENSIONS:
         assert sum(int(row["unmet_checks"]) for row in table(f"unmet_{dimension}")) == len(unmet)
         by_dimension = table(f"by_{dimension}")
@@ -501,3 +549,306 @@ def test_idle_unit_days_match_a_count_made_by_hand(session):
     }
     # A period that has not begun yet has no idle days.
     assert set(idle_unit_days(start).values()) == set(idle_unit_days(start - day).values()) == {0.0}
+
+
+class VisibleText(HTMLParser):
+    """The text a reader sees (no script, style or markup), and each table's rows of cell texts."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.tables, self._skip, self._table, self._row, self._cell = [], {}, 0, None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag == "table":
+            self._table = self.tables.setdefault(attrs.get("id") or f"table-{len(self.tables)}", [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+            if self._cell is not None:
+                self._cell.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+def read(html: str) -> VisibleText:
+    parser = VisibleText()
+    parser.feed(html)
+    return parser
+
+
+PYTHON_REPRESENTATIONS = ("<bound method", " object at 0x", "Counter(", "{'", "None in None")
+CODES_THAT_NEED_WORDS = (
+    "spare_capacity",
+    "acute_need",
+    "participant_choice",
+    "child_care",
+    "join_waitlist",
+    "lead_funded",
+    "open_access",
+    "too_far",
+)
+
+
+@pytest.mark.parametrize(
+    "path", ["/pm", f"/pm?{ASKED}", "/pm?month=2026-11&sort=name", "/pm/report", "/pm/report?month=2026-10"]
+)
+def test_the_audit_pages_show_words_not_python_or_codes(month, path):
+    app, _ = month
+    for role in ("project_manager", "admin"):
+        response = signed_in(app, role).get(path)
+        assert response.status_code == 200
+        text = read(response.get_data(as_text=True)).text
+        for representation in PYTHON_REPRESENTATIONS:
+            assert representation not in text, (role, representation)
+        for code in CODES_THAT_NEED_WORDS:
+            assert code not in text, (role, code)
+        # Languages by name: the simulation's participants speak en, es, so and vi.
+        languages = {row[0] for row in read(response.get_data(as_text=True)).tables["table-by-language"][1:]}
+        assert languages and languages <= {"English", "Spanish", "Somali", "Vietnamese", "Not recorded"}
+
+
+def test_weekly_totals_are_the_sums_of_their_rows_and_of_the_log(month):
+    app, log = month
+    html = signed_in(app, "project_manager").get(f"/pm?{ASKED}").get_data(as_text=True)
+    header, *rows = read(html).tables["table-weekly"]
+    assert header[-1] == "Total" and len(header) == 1 + len(cap.CLASSIFICATIONS) + len(cap.ACTIONS) + 1
+    expected = Counter(week_of(r["at"]) for r in log.referrals)
+    assert rows and {row[0] for row in rows} == set(expected)
+    for week, *cells in rows:
+        numbers = [int(cell) for cell in cells]  # a representation of anything would fail here
+        by_classification = numbers[: len(cap.CLASSIFICATIONS)]
+        by_action = numbers[len(cap.CLASSIFICATIONS) : -1]
+        assert sum(by_classification) == sum(by_action) == numbers[-1] == expected[week], week
+
+
+def test_the_default_period_and_the_same_dates_submitted_agree(month):
+    app, _ = month
+    client = signed_in(app, "project_manager")
+    default = client.get("/pm").get_data(as_text=True)
+    start = re.search(r'name="start" value="([\d-]+)"', default).group(1)
+    end = re.search(r'name="end" value="([\d-]+)"', default).group(1)
+    # The last 30 of the site's days, today (Seattle) included.
+    today = FIXED_NOW.astimezone(ZoneInfo("America/Los_Angeles")).date()
+    assert (start, end) == ((today - timedelta(days=29)).isoformat(), today.isoformat())
+    submitted = client.get(f"/pm?start={start}&end={end}").get_data(as_text=True)
+
+    def figures(html):
+        page = read(html)
+        rate = re.search(r"Displacement rate: (\d+) overrides? of (\d+) referrals", page.text)
+        return rate.groups(), page.tables["table-weekly"], page.tables["table-provider-rates"]
+
+    assert figures(default) == figures(submitted)
+    assert int(figures(default)[0][1]) > 0
+    # A month picked is the same as its first and last days typed in.
+    assert figures(client.get("/pm?month=2026-11").get_data(as_text=True)) == figures(
+        client.get("/pm?start=2026-11-01&end=2026-11-30").get_data(as_text=True)
+    )
+
+
+def test_the_to_day_is_included(month):
+    """A referral made on the last day asked for is counted: the period runs to that day's end (Seattle)."""
+    app, log = month
+    client = signed_in(app, "project_manager")
+    zone = ZoneInfo("America/Los_Angeles")
+    last_day = max(r["at"] for r in log.referrals).astimezone(zone).date()
+    on_that_day = sum(r["at"].astimezone(zone).date() == last_day for r in log.referrals)
+    page = read(client.get(f"/pm?start={last_day}&end={last_day}").get_data(as_text=True))
+    assert re.search(r"Displacement rate: \d+ overrides? of (\d+) referrals", page.text).group(1) == str(
+        on_that_day
+    )
+    assert client.get(f"/pm?start={last_day}&end={last_day - timedelta(days=1)}").status_code == 400
+    assert client.get("/pm?month=2026-13").status_code == 400
+
+
+def test_the_report_defaults_to_the_latest_month_with_referrals_and_names_no_case_manager(month):
+    app, log = month
+    client = signed_in(app, "project_manager")
+    latest = max(r["at"] for r in log.referrals).astimezone(ZoneInfo("America/Los_Angeles"))
+    html = client.get("/pm/report").get_data(as_text=True)
+    assert f"monthly report, {latest.strftime('%B %Y')}" in html
+    assert f'name="month" value="{latest.strftime("%Y-%m")}"' in html
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email).where(User.role == "case_manager")))
+    for page in (html, client.get("/pm/report?month=2026-10").get_data(as_text=True)):
+        assert not any(email in page for email in emails)
+        assert "table-case-manager-rates" not in page and "Overrides by case manager" not in page
+    dashboard = client.get(f"/pm?{ASKED}").get_data(as_text=True)
+    assert "table-case-manager-rates" in dashboard
+    assert "table-case-manager-rates" not in signed_in(app, "admin").get(f"/pm?{ASKED}").get_data(
+        as_text=True
+    )
+
+
+def test_chart_colours_and_symbols_are_the_badges(month):
+    from pathlib import Path
+
+    from directory.web.serializers import STATUS_LABELS
+
+    app, _ = month
+    css = (Path(__file__).parents[2] / "static" / "css" / "app.css").read_text()
+    variables = dict(re.findall(r"--([a-z]+): (#[0-9a-f]{6})", css))
+    badge_colour = {
+        c: variables[v] for c, v in re.findall(r"\.status-([a-z_]+) \{ background: var\(--([a-z]+)\)", css)
+    }
+    macros = (Path(__file__).parents[2] / "templates" / "public" / "_macros.html").read_text()
+    badge_symbol = dict(re.findall(r"'([a-z_]+)': '(.)'", macros))
+    html = signed_in(app, "project_manager").get(f"/pm?{ASKED}").get_data(as_text=True)
+    chart = html[html.index('aria-label="Referrals per week by classification"') :]
+    chart = chart[: chart.index("</svg>")]
+    words = {label: code for code, label in STATUS_LABELS.items()}
+    drawn = re.findall(r'fill="(#[0-9a-f]{6})"><title>([^:<]+): \d+</title>', chart)
+    assert drawn
+    for fill, label in drawn:
+        assert fill == badge_colour[words[label]], label
+    legend = re.findall(r'fill="(#[0-9a-f]{6})"/><text[^>]*>(.) ([^<]+)</text>', chart)
+    assert len(legend) == len(cap.CLASSIFICATIONS)
+    for fill, symbol, label in legend:
+        code = words[label]
+        assert (fill, symbol) == (badge_colour[code], badge_symbol[code]), label
+
+
+def test_avoidable_displacement_is_counted_from_the_stored_alternatives(month):
+    from directory.models import ReferralAlternative
+
+    app, log = month
+    with app.app_context():
+        overrides = db.session.scalars(
+            select(Referral).where(
+                Referral.action == "override",
+                Referral.created_at >= ASKED_PERIOD.start,
+                Referral.created_at < ASKED_PERIOD.end,
+            )
+        ).all()
+        with_choice = [
+            r
+            for r in overrides
+            if any(a.classification in ("lead_funded", "spare_capacity") for a in r.alternatives)
+        ]
+        avoidable = [r for r in with_choice if r.decline_reason is None]
+        expected = (
+            sum(r.reason_code not in ("acute_need", "safety") for r in avoidable),
+            sum(r.reason_code in ("acute_need", "safety") for r in avoidable),
+            len(with_choice) - len(avoidable),
+        )
+        by_case_manager = Counter(
+            r.creator.email for r in avoidable if r.reason_code not in ("acute_need", "safety")
+        )
+        assert db.session.scalar(select(ReferralAlternative.id).limit(1)) is not None
+    assert expected[0] and expected[2], (
+        "the simulation gives both avoidable and declined-for-a-reason overrides"
+    )
+    client = signed_in(app, "project_manager")
+    page = read(client.get(f"/pm?{ASKED}").get_data(as_text=True))
+    got = [
+        int(re.search(rf"(\d+) {words}", page.text).group(1))
+        for words in (
+            "avoidable overrides?;",
+            "acute-need or safety overrides?",
+            "declined for the participant",
+        )
+    ]
+    assert tuple(got) == expected
+    header, *rows = page.tables["table-case-manager-rates"]
+    assert {row[0]: int(row[1]) for row in rows if int(row[1])} == by_case_manager
+    listed = page.tables["table-avoidable"][1:]
+    assert len(listed) == min(expected[0], 50) and all(len(row) == 11 for row in listed)
+    exported = list(
+        csv.DictReader(io.StringIO(client.get(f"/pm/export/avoidable.csv?{ASKED}").get_data(as_text=True)))
+    )
+    assert sum(row["avoidable"] == "yes" for row in exported) == expected[0] + expected[1]
+    assert "case_manager" in exported[0]
+    admin_export = signed_in(app, "admin").get(f"/pm/export/avoidable.csv?{ASKED}").get_data(as_text=True)
+    assert "case_manager" not in admin_export.splitlines()[0] and "@" not in admin_export
+
+
+@pytest.mark.parametrize("path", [f"/pm?{ASKED}", "/pm/report", "/pm/freshness"])
+def test_every_audit_table_scrolls_in_its_own_box(month, path):
+    """A wide table must not widen the page on a phone nor squeeze a chart beside it: each one sits in a
+    box that scrolls sideways, and a grid column may shrink below its content's width."""
+    from pathlib import Path
+
+    app, _ = month
+    html = signed_in(app, "project_manager").get(path).get_data(as_text=True)
+    tables = re.findall(r"(.{0,40})<table\b", html, flags=re.S)
+    assert tables and all(before.endswith('<div class="table-scroll">') for before in tables)
+    css = (Path(__file__).parents[2] / "static" / "css" / "app.css").read_text()
+    assert re.search(r"\.table-scroll \{[^}]*overflow-x: auto", css)
+    assert "grid-template-columns: minmax(0, 1fr) minmax(0, 1fr)" in css
+    assert "grid-template-columns: 1fr 1fr" not in css
+
+
+def test_the_partner_report_has_aggregates_only_with_small_counts_hidden(month):
+    from directory.web.serializers import STATUS_LABELS
+
+    app, log = month
+    client = signed_in(app, "project_manager")
+    zone = ZoneInfo("America/Los_Angeles")
+    # The simulation ends on 24 November: October is the latest month that has ended.
+    html = client.get("/pm/partner-report").get_data(as_text=True)
+    assert "report for the policy group, October 2026" in html
+    page = read(html)
+    with app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+        providers = set(db.session.scalars(select(Organization.name)))
+        codes = set(db.session.scalars(select(Participant.code)))
+    for secret in emails | providers | codes:
+        assert secret not in page.text, secret
+    assert "/referrals/" not in html
+    october = [r for r in log.referrals if r["at"].astimezone(zone).strftime("%Y-%m") == "2026-10"]
+    assert october
+    expected = Counter(r["classification"] for r in october)
+    (by_classification,) = [
+        rows for rows in page.tables.values() if any(row[0] == "Spare capacity" for row in rows)
+    ]
+    words = {label: code for code, label in STATUS_LABELS.items()}
+    counts = {code: expected.get(code, 0) for code in STATUS_LABELS}
+    # The public rule, restated: once a cell is 1-4, every cell under 5 is hidden together, and the table is
+    # not shown at all when fewer than two are hidden or the hidden ones must all be 0 or all be 4.
+    small = [c for c in counts.values() if c < 5]
+    hide_all_small = any(0 < c < 5 for c in counts.values())
+    if hide_all_small and (len(small) < 2 or sum(small) in (0, 4 * len(small))):
+        assert by_classification[0][0].startswith("Not shown"), by_classification
+    else:
+        for name, value in by_classification[:-1]:
+            count = counts[words[name]]
+            assert value == ("fewer than 5" if hide_all_small and count < 5 else str(count)), name
+    assert by_classification[-1] == ["Total", str(len(october)) if len(october) >= 5 else "fewer than 5"]
+    for rows in page.tables.values():
+        for row in rows:
+            if len(row) == 2:
+                assert row[1] in ("fewer than 5", "0") or int(row[1]) >= 5, row
+    assert client.get("/pm/partner-report?month=2026-11").status_code == 400
+    assert client.get("/pm/partner-report?month=nope").status_code == 400
+
+
+@pytest.mark.parametrize(("path", "table"), [("/pm/freshness", None), (f"/pm?{ASKED}", "table-lead")])
+def test_no_two_providers_read_the_same(month, path, table):
+    """The demo has organizations that share a name: every table still tells them apart."""
+    app, _ = month
+    with app.app_context():
+        names = list(db.session.scalars(select(Organization.name)))
+    assert len(set(names)) < len(names), "the demo should have same-named organizations"
+    page = read(signed_in(app, "project_manager").get(path).get_data(as_text=True))
+    rows = next(iter(page.tables.values())) if table is None else page.tables[table]
+    providers = [row[0] for row in rows[1:]]
+    assert providers and len(providers) == len(set(providers))

@@ -75,7 +75,7 @@ def test_override_needs_the_acknowledgement(client, session, cm_world):
     assert refused.status_code == 400
     assert 'data-field="acknowledge"' in refused.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
-    done = client.post("/referrals", data={**form, "acknowledge": "1"})
+    done = client.post("/referrals", data={**form, "acknowledge": "1", "decline_reason": "too_far"})
     assert done.status_code == 302
     plan = client.get(f"/participants/{cm_world['code']}").get_data(as_text=True)
     assert "displacement override" in plan
