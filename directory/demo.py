@@ -446,7 +446,7 @@ class _Builder:
                 "intake_mode": rng.choice(["walk_in", "walk_in_or_referral", "referral_only", "appointment"])
                 if domain not in ("food", "hygiene", "harm_reduction")
                 else "walk_in",
-                "intake_times": "Intake 8-10 am and 4-6 pm" if unit == "shelter_bed" else None,
+                "intake_times": "Intake daily 8-10 am and 4-6 pm" if unit == "shelter_bed" else None,
                 "curfew": "Doors close at 10 pm" if unit == "shelter_bed" and rng.random() < 0.5 else None,
                 "fees_description": "Free",
                 "insurance": "Medicaid (Apple Health), uninsured welcome"

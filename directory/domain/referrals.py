@@ -31,7 +31,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from . import audit, holds
+from . import audit, holds, intake
 from . import capacity as cap
 from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
@@ -309,6 +309,8 @@ def _evaluate(
     would_displace, reasons = explain(classification, numbers, service.coordinated_entry)
     needs = participant.needs if participant is not None else {}
     alternatives: list[Alternative] = []
+    if row is not None and {"claim", "override"} & set(ACTIONS_BY_CLASSIFICATION[classification]):
+        reasons += _intake_sentences(service, row.unit_id, now, site)
     if classification not in cap.AVAILABLE_NOW:
         alternatives = find_alternatives(session, service, origin, needs, now, site)
         if alternatives:
@@ -366,10 +368,38 @@ def record_check(
     result.check_id = recorded.id
 
 
-def _expiry(action_state: str, unit: str | None, now: datetime, site: SiteConfig) -> datetime:
-    if action_state == "held":
-        return now + timedelta(hours=site.hold_hours[unit])
-    if action_state == "waitlisted":
+def _intake_sentences(service: Service, unit: str, now: datetime, site: SiteConfig) -> list[str]:
+    """What a hold made now means for intake: it ends when intake closes, intake opens only after it ends, or
+    the intake times cannot be read (nothing is guessed from them)."""
+    if not (service.intake_times or "").strip():
+        return []
+    end = intake.hold_end_for(service, unit, now, site)
+    if end is None:
+        return []
+    if intake.intake_windows(service.intake_times) is None:
+        return [
+            f"Intake times as the provider wrote them: {service.intake_times.strip()}. A hold lasts"
+            f" {site.hold_hours[unit]:g} hours: check with the provider that the participant can get in"
+            " by then."
+        ]
+    moment = plain(moment_text(end.at, site.time_zone))
+    if end.intake_closes:
+        return [f"A hold made now ends at {moment}, when intake closes ({service.intake_times.strip()})."]
+    if end.next_intake is not None:
+        opens = plain(moment_text(end.next_intake, site.time_zone))
+        return [
+            f"Intake next opens at {opens}, after a hold made now would end ({moment}): call the provider"
+            " to keep the place."
+        ]
+    return []
+
+
+def _expiry(state: str, service: Service, unit: str | None, now: datetime, site: SiteConfig) -> datetime:
+    if state == "held":
+        # A hold ends when intake closes if that comes first: a bed held past intake cannot be taken up.
+        end = intake.hold_end_for(service, unit, now, site)
+        return end.at if end is not None else now + timedelta(hours=site.hold_hours[unit])
+    if state == "waitlisted":
         return now + timedelta(days=WAITLIST_EXPIRY_DAYS)
     return now + timedelta(days=REQUEST_EXPIRY_DAYS)
 
@@ -511,7 +541,7 @@ def create_referral(
                 capacity_snapshot=fresh.capacity,
                 created_at=now,
                 created_by=actor.id,
-                expires_at=_expiry(state, row.unit_id if row is not None else None, now, site),
+                expires_at=_expiry(state, service, row.unit_id if row is not None else None, now, site),
                 idempotency_key=request.idempotency_key,
                 domain=service.primary_domain,
                 alternatives=_offered(fresh.alternatives, request.rejected_alternatives),

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..domain import intake
 from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF, can_open_slip, can_read_plan
 from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
@@ -248,6 +249,7 @@ def referral_page(referral_id: int):
         labels=serializers.STATUS_LABELS,
         action_labels=ACTION_LABELS,
         reason_labels=REASON_LABELS,
+        intake_closes=intake.ends_when_intake_closes(referral, context.site()),
     )
 
 
@@ -283,7 +285,9 @@ def slip(referral_id: int):
     # Confidential locations have none (service_map returns None for them).
     located = mapview.slip_map(service) if current_app.config.get("MAP_TILES") != "none" else None
     held_until = referral.expires_at if referral.state == "held" else None
-    sms = slips.text_message(data, held_until, config.time_zone, words, context.reader_locale(lang))
+    intake_closes = intake.ends_when_intake_closes(referral, config)
+    locale = context.reader_locale(lang)
+    sms = slips.text_message(data, held_until, config.time_zone, words, locale, intake_closes)
     return render_template(
         "referrals/slip.html",
         referral=referral,
@@ -295,6 +299,7 @@ def slip(referral_id: int):
         providers_words=lang != config.language,
         hours=slips.hours_lines(data["schedule"], words),
         sms=sms,
+        intake_closes=intake_closes,
         show_code=show_code,
         case_manager=referral.creator,
         service_url=service_url,

@@ -34,6 +34,7 @@ SLIP_TEXT = {
         "hours_unknown": "Hours unknown — call",
         "held_until": "A place is kept for you until",
         "held_short": "Held until",
+        "intake_closes": "when intake closes",
         "providers_words": "In the provider's words",
         "text_message": "Text message",
         "print": "Print",
@@ -58,6 +59,7 @@ SLIP_TEXT = {
         "hours_unknown": "Horario desconocido: llame",
         "held_until": "Se le guarda un lugar hasta",
         "held_short": "Guardado hasta",
+        "intake_closes": "cuando cierra la admisión",
         "providers_words": "En palabras del proveedor",
         "text_message": "Mensaje de texto",
         "print": "Imprimir",
@@ -142,7 +144,9 @@ def hours_lines(schedule: list[dict], words: dict) -> list[str]:
     return out + monthly
 
 
-def text_message(data: dict, expires_at, zone: str, words: dict, locale: str) -> str:
+def text_message(
+    data: dict, expires_at, zone: str, words: dict, locale: str, intake_closes: bool = False
+) -> str:
     """The slip's essentials as a text message (name, phone, address, hours, hold) within two messages."""
     location = data.get("location") or {}
     phone = ", ".join(p["number"] for p in data.get("phones") or [])
@@ -154,7 +158,10 @@ def text_message(data: dict, expires_at, zone: str, words: dict, locale: str) ->
     elif location.get("address"):
         lines.append(location["address"])
     if expires_at is not None:
-        lines.append(f"{words['held_short']}: {plain(moment_text(expires_at, zone, locale))}")
+        until = plain(moment_text(expires_at, zone, locale))
+        if intake_closes:
+            until += f", {words['intake_closes']}"
+        lines.append(f"{words['held_short']}: {until}")
     hours = hours_lines(data.get("schedule") or [], words)
     if hours:
         lines.append(f"{words['hours']}: " + "; ".join(hours))
