@@ -276,3 +276,13 @@ def test_the_api_keeps_the_decline_reason_and_may_leave_it_out(client, session, 
     assert sorted(kinds, key=str) == sorted([("tried_before", False), (None, True)], key=str)
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "decline_reason" in json.dumps(spec)
+
+
+def test_the_dashboard_leads_to_the_import_problems_and_the_access_log(client, session):
+    manager = make_user(session, "project_manager")
+    session.commit()
+    login(client, manager)
+    html = client.get("/pm").get_data(as_text=True)
+    for path in ("/pm/imports", "/pm/participant-reads"):
+        assert f'href="{path}"' in html, path
+        assert client.get(path).status_code == 200, path
