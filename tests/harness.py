@@ -242,3 +242,57 @@ def content_problems(page: Page, role: str, response, world: World) -> list[str]
         if detect(text, world) != should:
             problems.append(f"{page.name} as {role}: {section} {'missing' if should else 'shown'}")
     return problems
+
+
+# --- The crawl: every page a role reaches by following links ------------------------------------------
+
+_HREF = re.compile(r"<a\s[^>]*?href=\"([^\"]+)\"", re.IGNORECASE)
+_NOT_TEXT = re.compile(r"<(script|style|code|pre|textarea)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def visible_text(html: str) -> str:
+    """What a person reads on a page: tags, scripts, styles and code samples left out, entities decoded."""
+    import html as entities
+
+    return re.sub(r"\s+", " ", entities.unescape(re.sub(r"<[^>]+>", " ", _NOT_TEXT.sub(" ", html))))
+
+
+def crawl_links(client, starts: Iterable[str], per_endpoint: int = 3, limit: int = 600):
+    """Follow same-site links from the start pages as the client's account, at most `per_endpoint` URLs per
+    endpoint (static files left out): yields (url, the page that linked to it or None, response)."""
+    from collections import Counter, deque
+    from urllib.parse import urldefrag, urljoin, urlsplit
+
+    from werkzeug.exceptions import HTTPException
+
+    adapter = client.application.url_map.bind("localhost")
+    queue = deque((url, None) for url in starts)
+    seen: set[str] = set()
+    fetched: Counter = Counter()
+    while queue and len(seen) < limit:
+        url, source = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        try:
+            endpoint = adapter.match(urlsplit(url).path, method="GET")[0]
+        except HTTPException:
+            endpoint = "(no route)"  # fetched anyway: a link to nowhere is what the crawl is for
+        if urlsplit(url).path.startswith(("/static/", "/vendor/")) or fetched[endpoint] >= per_endpoint:
+            continue
+        fetched[endpoint] += 1
+        response = client.get(url)
+        yield url, source, response
+        if response.mimetype != "text/html":
+            continue
+        for href in _HREF.findall(response.get_data(as_text=True)):
+            target = urldefrag(urljoin(url, entities_unescape(href)))[0]
+            if target.startswith("/") and not target.startswith("//") and target not in seen:
+                queue.append((target, url))
+
+
+def entities_unescape(text: str) -> str:
+    """An attribute's value as the browser reads it (&amp; in a link is &)."""
+    import html as entities
+
+    return entities.unescape(text)
