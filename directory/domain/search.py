@@ -24,11 +24,12 @@ from ..models import (
     ServiceSearchTerm,
     service_at_location,
     service_population,
+    service_practice,
     service_taxonomy,
 )
 from . import capacity as cap
 from . import disclosure as public
-from . import rules
+from . import keywords, rules
 from .disclosure import Disclosure
 from .errors import ValidationError
 from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
@@ -65,6 +66,7 @@ KNOWN_PARAMS = frozenset(
         "housing_first",
         "availability",
         "open_now",
+        "medication",
         "page",
         "per_page",
     }
@@ -86,6 +88,7 @@ class SearchQuery:
     housing_first: bool | None = None
     availability: str | None = None
     open_now: bool | None = None
+    medication: str | None = None
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     # The viewer's disclosure (the public's hides badges and LEAD figures); None: staff, everything.
@@ -102,6 +105,8 @@ class SearchPage:
     per_page: int
     query: SearchQuery
     statuses: dict[int, str] = field(default_factory=dict)
+    # The services on this page listed without regard to the location (confidential: never placed).
+    confidential: set[int] = field(default_factory=set)
 
 
 def parse_bool(value: str, name: str) -> bool:
@@ -160,6 +165,7 @@ def parse_query(
         if (raw := given(name)) is not None:
             values[name] = parse_bool(raw, name)
     values.update(_availability(given("availability")))
+    values.update(_medication(given("medication")))
     if (page := given("page")) is not None:
         values["page"] = parse_int(page, "page", 1, 1_000_000)
     if (per_page := given("per_page")) is not None:
@@ -273,6 +279,85 @@ def _availability(availability: str | None) -> dict:
     return {"availability": None if key == "any" else key}
 
 
+def _medication(medication: str | None) -> dict:
+    """methadone, buprenorphine or naltrexone (any case; brand names through the synonym table)."""
+    if medication is None:
+        return {}
+    key = medication.strip().casefold()
+    for phrase in keywords.alternatives(key):
+        if len(phrase) == 1 and phrase[0] in keywords.MEDICATIONS:
+            return {"medication": phrase[0]}
+    raise ValidationError("medication must be methadone, buprenorphine or naltrexone", "medication")
+
+
+def _text_sql(word: str, few_candidates: bool):
+    """SQL: the service's indexed text has a word starting with `word`."""
+    upper = word[:-1] + chr(ord(word[-1]) + 1)
+    in_range = and_(ServiceSearchTerm.term >= word, ServiceSearchTerm.term < upper)
+    if few_candidates:
+        # The bounding box holds few services: check each one's own words (indexed by service)
+        # instead of gathering every service in the country that has the word.
+        return exists(
+            select(ServiceSearchTerm.term).where(ServiceSearchTerm.service_id == Service.id, in_range)
+        )
+    return Service.id.in_(select(ServiceSearchTerm.service_id).where(in_range))
+
+
+def _tags_sql(tags: keywords.TagMatches) -> list:
+    """SQL: the service carries one of these tags (a medication, practice, population, language, category)."""
+    found = [getattr(Service, f"moud_{name}").is_(True) for name in tags.medications]
+    if tags.practices:
+        found.append(
+            exists(
+                select(service_practice.c.service_id).where(
+                    service_practice.c.service_id == Service.id,
+                    service_practice.c.practice_code.in_(tags.practices),
+                )
+            )
+        )
+    if tags.populations:
+        found.append(
+            exists(
+                select(service_population.c.service_id).where(
+                    service_population.c.service_id == Service.id,
+                    service_population.c.population_code.in_(tags.populations),
+                )
+            )
+        )
+    if tags.languages:
+        found.append(
+            exists(
+                select(Language.id).where(
+                    Language.service_id == Service.id, Language.code.in_(tags.languages)
+                )
+            )
+        )
+    if tags.categories:
+        found.append(Service.primary_domain.in_(tags.categories))
+        found.append(
+            exists(
+                select(service_taxonomy.c.service_id).where(
+                    service_taxonomy.c.service_id == Service.id,
+                    service_taxonomy.c.taxonomy_term_id.in_(tags.categories),
+                )
+            )
+        )
+    return found
+
+
+def _keyword_sql(term: str, reference: Reference, few_candidates: bool):
+    """SQL: the service matches a query word: the word, or every word of one of its synonym phrases, in its
+    text or its tags. A word that names no tag and has no synonym stays a plain index lookup."""
+    phrases = []
+    for phrase in keywords.alternatives(term):
+        required = []
+        for word in phrase:
+            either = [_text_sql(word, few_candidates), *_tags_sql(keywords.tag_matches(word, reference))]
+            required.append(either[0] if len(either) == 1 else or_(*either))
+        phrases.append(and_(*required))
+    return phrases[0] if len(phrases) == 1 else or_(*phrases)
+
+
 def _filters(
     query: SearchQuery,
     site: SiteConfig,
@@ -282,19 +367,9 @@ def _filters(
 ) -> list:
     """SQL conditions on Service (and its outer-joined capacity) for everything but the location."""
     conditions = [Service.status == "active"]
-    for term in query.terms:
-        upper = term[:-1] + chr(ord(term[-1]) + 1)
-        in_range = and_(ServiceSearchTerm.term >= term, ServiceSearchTerm.term < upper)
-        if few_candidates:
-            # The bounding box holds few services: check each one's own words (indexed by service)
-            # instead of gathering every service in the country that has the word.
-            conditions.append(
-                exists(
-                    select(ServiceSearchTerm.term).where(ServiceSearchTerm.service_id == Service.id, in_range)
-                )
-            )
-        else:
-            conditions.append(Service.id.in_(select(ServiceSearchTerm.service_id).where(in_range)))
+    conditions.extend(_keyword_sql(term, reference, few_candidates) for term in query.terms)
+    if query.medication is not None:
+        conditions.append(getattr(Service, f"moud_{query.medication}").is_(True))
     if query.category is not None:
         if query.category in reference.domains:
             # A domain matches its own services and any service tagged with one of its terms.
@@ -364,6 +439,7 @@ def search(
     few = query.center is not None and bool(query.terms) and _box_count(session, query) <= FEW_CANDIDATES
     conditions = _filters(query, site, now, reference, few_candidates=few)
     offset = (query.page - 1) * query.per_page
+    confidential: set[int] = set()
 
     if query.center is None:
         base = select(Service.id).outerjoin(capacity, capacity.c.service_id == Service.id).where(*conditions)
@@ -374,10 +450,15 @@ def search(
         distances: dict[int, float | None] = dict.fromkeys(ids)
     else:
         ranked = _rank_by_distance(session, query, conditions, capacity, offset + query.per_page)
+        # Confidential services are never placed, so they are selected whatever near and radius are: after
+        # the located ones, by name (distance None).
+        unplaced = _confidential(session, conditions, capacity)
+        ranked.extend((None, name, service_id) for name, service_id in unplaced)
         total = len(ranked)
         page = ranked[offset : offset + query.per_page]
         ids = [service_id for _, _, service_id in page]
         distances = {service_id: distance for distance, _, service_id in page}
+        confidential = {service_id for _, service_id in unplaced}
 
     services = load_records(session, ids)
     return SearchPage(
@@ -386,7 +467,29 @@ def search(
         page=query.page,
         per_page=query.per_page,
         query=query,
+        confidential=confidential & set(ids),
     )
+
+
+def _confidential(session: Session, conditions, capacity) -> list[tuple[str, int]]:
+    """[(name, id)] of the services matching `conditions` whose every location is confidential, by name."""
+    secret = exists(
+        select(service_at_location.c.service_id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .where(service_at_location.c.service_id == Service.id, Location.confidential.is_(True))
+    )
+    public_place = exists(
+        select(service_at_location.c.service_id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .where(service_at_location.c.service_id == Service.id, Location.confidential.is_(False))
+    )
+    rows = session.execute(
+        select(Service.name, Service.id)
+        .outerjoin(capacity, capacity.c.service_id == Service.id)
+        .where(secret, ~public_place, *conditions)
+        .order_by(Service.name, Service.id)
+    )
+    return [(name, service_id) for name, service_id in rows]
 
 
 def _box_count(session: Session, query: SearchQuery) -> int:

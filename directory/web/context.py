@@ -36,6 +36,7 @@ def viewer_is_staff() -> bool:
 
 
 _REFERENCE_TTL_SECONDS = 60.0
+KM_PER_MILE = 1.609344
 
 
 def reference():
@@ -87,12 +88,14 @@ def run_search(params, map_limit: int = 0):
     start = (query.page - 1) * query.per_page
     if full.total > map_limit and start + query.per_page > map_limit:
         return search(db.session, query, config, at, ref), full.items
+    items = full.items[start : start + query.per_page]
     page = SearchPage(
-        items=full.items[start : start + query.per_page],
+        items=items,
         total=full.total,
         page=query.page,
         per_page=query.per_page,
         query=query,
+        confidential={service.id for service, _ in items} & full.confidential,
     )
     return page, full.items
 
@@ -124,6 +127,15 @@ def install(app) -> None:
     def site_date_filter(moment: datetime) -> str:
         """The site's calendar day of a moment as YYYY-MM-DD (for date inputs)."""
         return clock().local(moment).date().isoformat()
+
+    @app.template_filter("distance")
+    def distance_filter(km: float | None) -> str:
+        """A distance in the site's unit (site file distance_unit: mi or km), to a tenth."""
+        if km is None:
+            return ""
+        if site().distance_unit == "mi":
+            return f"{km / KM_PER_MILE:.1f} mi"
+        return f"{km:.1f} km"
 
     @app.template_filter("from_now")
     def from_now_filter(moment: datetime | None, language: str | None = None) -> str:

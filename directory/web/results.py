@@ -1,0 +1,97 @@
+"""What a search result says at a glance: the status in words with its age, open now / closes / opens, and
+the number to call. Presentation only; the rules live in directory/domain."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from ..domain import capacity as cap
+from ..domain.clock import SiteClock
+from ..domain.hours import is_open
+from . import serializers
+
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DAY_NAMES = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+
+
+def status_words(service, status: str, data: dict, units: dict[str, tuple[str, str]], age: str) -> str:
+    """The status in words a case manager acts on: counts where this viewer may see them (the serializer
+    has already nulled the rest), else the status word; with the age of the numbers."""
+    label = serializers.STATUS_LABELS[status]
+    capacity = data.get("capacity")
+    if capacity is None:
+        return label
+    free = capacity.get("available")
+    if status == cap.LEAD_FUNDED and capacity.get("lead_funded_available") is not None:
+        free, label = capacity["lead_funded_available"], "LEAD-funded"
+    if free is None or status in (cap.UNVERIFIED, cap.COORDINATED_ENTRY):
+        return f"{label}, {age}"
+    singular, plural = units.get(capacity.get("unit") or "", ("place", "places"))
+    noun = singular.lower() if free == 1 else plural.lower()
+    words = f"{free} {label} {noun} free" if status == cap.LEAD_FUNDED else f"{free} {noun} free"
+    waitlist = capacity.get("waitlist")
+    if not free and waitlist:
+        words = f"{words}, {waitlist} waiting"
+    return f"{words}, {age}"
+
+
+def _next_opening(schedules, local: datetime) -> tuple[int, time] | None:
+    """(days from today, opening time) of the next weekly opening after the local moment, or None."""
+    today = local.weekday()
+    best = None
+    for s in schedules:
+        if s.byday not in DAYS:
+            continue
+        ahead = (DAYS.index(s.byday) - today) % 7
+        if ahead == 0 and s.opens_at <= local.time().replace(tzinfo=None):
+            ahead = 7
+        if best is None or (ahead, s.opens_at) < best:
+            best = (ahead, s.opens_at)
+    return best
+
+
+def _closing(schedules, local: datetime) -> time | None:
+    """When the opening that covers the local moment ends (the latest such closing)."""
+    day, t = DAYS[local.weekday()], local.time().replace(tzinfo=None)
+    yesterday = DAYS[(local.weekday() - 1) % 7]
+    closes = []
+    for s in schedules:
+        overnight = s.closes_at <= s.opens_at
+        if (s.byday == day and s.opens_at <= t and (overnight or t < s.closes_at)) or (
+            s.byday == yesterday and overnight and t < s.closes_at
+        ):
+            closes.append(s.closes_at)
+    return max(closes) if closes else None
+
+
+def hours_words(schedules, now: datetime, time_zone: str) -> str:
+    """ "Open now · closes 17:00", "Closed · opens 08:00", "Closed · opens Tue 08:00", or "" without hours."""
+    if not schedules:
+        return ""
+    local = SiteClock(time_zone).local(now)
+    if is_open(schedules, now, time_zone):
+        closes = _closing(schedules, local)
+        return f"Open now · closes {closes:%H:%M}" if closes is not None else "Open now"
+    upcoming = _next_opening(schedules, local)
+    if upcoming is None:
+        return "Closed now"
+    ahead, opens = upcoming
+    if ahead == 0:
+        return f"Closed · opens {opens:%H:%M}"
+    if ahead == 1:
+        return f"Closed · opens tomorrow {opens:%H:%M}"
+    day = DAYS[(local.weekday() + ahead) % 7]
+    return f"Closed · opens {DAY_NAMES[day]} {opens:%H:%M}"
+
+
+def tel_link(phones) -> tuple[str, str] | None:
+    """(tel: URL, number as written) of the service's first phone that takes calls, or None."""
+    for phone in sorted(phones, key=lambda p: p.id):
+        if (phone.type or "voice") in ("fax", "pager", "text"):
+            continue
+        digits = "".join(ch for ch in phone.number if ch.isdigit() or ch == "+")
+        if len(digits.lstrip("+")) < 3:
+            continue
+        extension = "".join(ch for ch in (phone.extension or "") if ch.isdigit())
+        return f"tel:{digits}{',' + extension if extension else ''}", phone.number
+    return None
