@@ -29,10 +29,18 @@ from ..models import (
 )
 from . import capacity as cap
 from . import disclosure as public
-from . import keywords, rules
+from . import keywords, places, rules
 from .disclosure import Disclosure
 from .errors import ValidationError
-from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
+from .geo import (
+    Point,
+    bounding_box,
+    check_coordinates,
+    geodesic_km,
+    haversine_km,
+    parse_latlon,
+    resolve_near,
+)
 from .hours import open_now_sql
 from .records import load_records
 from .reference import Reference
@@ -149,6 +157,7 @@ def parse_query(
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None = None,
     default_radius_km: float = 10.0,
+    site_center: tuple[float, float] | None = None,
 ) -> SearchQuery:
     """Validate search parameters; raise ValidationError naming the first bad field.
 
@@ -158,7 +167,7 @@ def parse_query(
     values: dict = {}
     values.update(_keywords(given("q")))
     values.update(_category(given("category"), reference))
-    values.update(_location(given, reference, geocode_address, default_radius_km))
+    values.update(_location(given, reference, geocode_address, default_radius_km, site_center))
     values.update(_coded("language", given("language"), reference.languages))
     values.update(_coded("population", given("population"), reference.populations))
     for name in ("low_barrier", "housing_first", "open_now"):
@@ -214,10 +223,11 @@ def _location(
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None,
     default_radius_km: float,
+    site_center: tuple[float, float] | None = None,
 ) -> dict:
     """The center (near, or lat and lon) and the radius around it (radius_km, or the site's default)."""
     values: dict = {}
-    center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address)
+    center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address, site_center)
     if center is not None:
         values["center"] = center
     if (radius := given("radius_km")) is not None:
@@ -233,6 +243,7 @@ def _center(
     lon: str | None,
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None,
+    site_center: tuple[float, float] | None = None,
 ) -> Point | None:
     """The point searched around: coordinates as given, or a place, ZIP code or address resolved."""
     if near is not None and (lat is not None or lon is not None):
@@ -245,8 +256,31 @@ def _center(
         check_coordinates(0.0, longitude, "lon")
         return Point(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
     if near is not None:
-        return resolve_near(near, reference.places, geocode_address)
+        return _resolve(near, reference, geocode_address, site_center)
     return None
+
+
+def _resolve(
+    near: str,
+    reference: Reference,
+    geocode_address: Callable[[str], Point | None] | None,
+    site_center: tuple[float, float] | None,
+) -> Point:
+    """near as people write it: lat,lon or a ZIP first, then site places (by their start, with
+    abbreviations), cross streets and towns of the site's state, then the address geocoder if any."""
+    if parse_latlon(near) is None and len(near) <= 300:
+        named = {name: reference.places[name.casefold()] for name in reference.place_names.values()}
+        found = places.find_place(near, named, site_center, town_fallback=geocode_address is None)
+        if found is not None:
+            return found
+    try:
+        return resolve_near(near, reference.places, geocode_address)
+    except ValidationError as exc:
+        if geocode_address is not None or not str(exc).startswith("could not find"):
+            raise
+        examples = sorted(reference.place_names.values())
+        state = places.site_state(*site_center) if site_center else None
+        raise ValidationError(places.offline_help(near, examples, state), "near") from None
 
 
 def _radius(radius: str, center: Point | None) -> float:

@@ -79,7 +79,7 @@ def run_search(params, map_limit: int = 0):
     from ..extensions import db
 
     config, ref, at = site(), reference(), now()
-    query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
+    query = parse_query(params, ref, address_geocoder(), config.default_radius_km, config.center)
     # Filters select by what this viewer may see (a hidden badge must not decide membership).
     query = dataclasses.replace(query, disclosure=disclosure_for(config, viewer_is_staff()))
     if not map_limit:

@@ -153,3 +153,35 @@ def test_distances_read_in_the_site_unit(client, session):
     session.commit()
     html = client.get("/search?near=98104").get_data(as_text=True)
     assert re.search(r'<span class="distance">\d+\.\d mi</span>', html)
+
+
+@pytest.mark.parametrize(
+    ("near", "label"),
+    [
+        ("Pioneer Sq", "Pioneer Square"),
+        ("2nd Ave & Jackson St, Seattle", "2nd Ave &amp; Jackson St"),
+        ("Tacoma", "Tacoma, WA"),
+    ],
+)
+def test_places_as_people_write_them_on_the_page(client, session, near, label):
+    make_service(session, name="Near Everything", lat=47.6015, lon=-122.3343)
+    session.commit()
+    response = client.get("/search", query_string={"near": near, "radius_km": "60"})
+    assert response.status_code == 200
+    assert f"of {label}</h2>" in response.get_data(as_text=True)
+
+
+def test_an_unknown_place_says_what_the_offline_geocoder_accepts(client):
+    response = client.get("/api/v1/services", query_string={"near": "1 Nowhere Rd"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["field"] == "near"
+    assert "lat,lon" in error["message"] and "GEOCODER" in error["message"] and "ZIP" in error["message"]
+    page = client.get("/search", query_string={"near": "1 Nowhere Rd"})
+    assert page.status_code == 400 and "GEOCODER" in page.get_data(as_text=True)
+
+
+def test_an_ambiguous_start_names_the_places(client):
+    response = client.get("/api/v1/services", query_string={"near": "Capitol"})
+    assert response.status_code == 400
+    assert "Capitol Hill, Capitol Hill Station" in response.get_json()["error"]["message"]
