@@ -53,6 +53,7 @@ AVAILABILITY = {
     "any": None,
 }
 MAX_RADIUS_KM = 200.0
+KM_PER_MILE = 1.609344
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 MAX_QUERY_WORDS = 8
@@ -68,6 +69,7 @@ KNOWN_PARAMS = frozenset(
         "lat",
         "lon",
         "radius_km",
+        "radius_mi",
         "language",
         "population",
         "low_barrier",
@@ -230,8 +232,13 @@ def _location(
     center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address, site_center)
     if center is not None:
         values["center"] = center
+    miles = given("radius_mi")
     if (radius := given("radius_km")) is not None:
+        if miles is not None:
+            raise ValidationError("give either radius_km or radius_mi, not both", "radius_mi")
         values["radius_km"] = _radius(radius, center)
+    elif miles is not None:
+        values["radius_km"] = _radius(miles, center, "radius_mi")
     elif center is not None:
         values["radius_km"] = default_radius_km
     return values
@@ -283,13 +290,15 @@ def _resolve(
         raise ValidationError(places.offline_help(near, examples, state), "near") from None
 
 
-def _radius(radius: str, center: Point | None) -> float:
-    """radius_km: more than 0, at most MAX_RADIUS_KM, and only with a location."""
-    radius_km = parse_float(radius, "radius_km")
+def _radius(radius: str, center: Point | None, name: str = "radius_km") -> float:
+    """radius_km (or radius_mi, in miles): more than 0, at most MAX_RADIUS_KM, and only with a location."""
+    value = parse_float(radius, name)
+    radius_km = value * KM_PER_MILE if name == "radius_mi" else value
     if not 0 < radius_km <= MAX_RADIUS_KM:
-        raise ValidationError(f"radius_km must be more than 0 and at most {MAX_RADIUS_KM:g}", "radius_km")
+        most = MAX_RADIUS_KM / KM_PER_MILE if name == "radius_mi" else MAX_RADIUS_KM
+        raise ValidationError(f"{name} must be more than 0 and at most {most:.4g}", name)
     if center is None:
-        raise ValidationError("radius_km needs a location (near, or lat and lon)", "radius_km")
+        raise ValidationError(f"{name} needs a location (near, or lat and lon)", name)
     return radius_km
 
 

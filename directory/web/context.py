@@ -107,6 +107,15 @@ def reader_locale(language: str | None = None) -> str:
     return for_language(language or site().language)
 
 
+def distance_text(km: float | None) -> str:
+    """A distance in the site's unit (site file distance_unit: mi or km), to a tenth."""
+    if km is None:
+        return ""
+    if site().distance_unit == "mi":
+        return f"{km / KM_PER_MILE:.1f} mi"
+    return f"{km:.1f} km"
+
+
 def install(app) -> None:
     """Template filters for times people read: the site's zone and the reader's language, never UTC."""
     from ..domain import local_time
@@ -128,14 +137,7 @@ def install(app) -> None:
         """The site's calendar day of a moment as YYYY-MM-DD (for date inputs)."""
         return clock().local(moment).date().isoformat()
 
-    @app.template_filter("distance")
-    def distance_filter(km: float | None) -> str:
-        """A distance in the site's unit (site file distance_unit: mi or km), to a tenth."""
-        if km is None:
-            return ""
-        if site().distance_unit == "mi":
-            return f"{km / KM_PER_MILE:.1f} mi"
-        return f"{km:.1f} km"
+    app.add_template_filter(distance_text, "distance")
 
     @app.template_filter("from_now")
     def from_now_filter(moment: datetime | None, language: str | None = None) -> str:

@@ -48,6 +48,11 @@ SEARCH_PARAMS = [
     _param("lat", {"type": "number", "minimum": -90, "maximum": 90}, "latitude (with lon)"),
     _param("lon", {"type": "number", "minimum": -180, "maximum": 180}, "longitude (with lat)"),
     _param("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": 200}, "search radius"),
+    _param(
+        "radius_mi",
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 124.27},
+        "search radius in miles (instead of radius_km)",
+    ),
     _param("language", {"type": "string"}, "English name or ISO 639-1 code"),
     _param("population", {"type": "string"}, "population code or name"),
     _param("low_barrier", BOOL, "low barrier / harm reduction"),

@@ -73,6 +73,9 @@ def search():
             result=result,
             rows=rows,
             confidential_rows=confidential_rows,
+            summary=results.search_summary(result.query, context.reference(), context.distance_text)
+            if result is not None
+            else "",
             distance_unit=config.distance_unit,
             reference=context.reference(),
             labels=serializers.STATUS_LABELS,

@@ -95,3 +95,34 @@ def tel_link(phones) -> tuple[str, str] | None:
         extension = "".join(ch for ch in (phone.extension or "") if ch.isdigit())
         return f"tel:{digits}{',' + extension if extension else ''}", phone.number
     return None
+
+
+def search_summary(query, reference, distance_text) -> str:
+    """The search on one line, for the folded form on a phone: "methadone · Housing · within 6.2 mi of X"."""
+    parts = []
+    if query.q:
+        parts.append(f"“{query.q}”")
+    if query.category:
+        parts.append(reference.term_names.get(query.category, query.category))
+    if query.medication:
+        parts.append(query.medication)
+    if query.language:
+        parts.append(reference.language_names.get(query.language, query.language))
+    if query.population:
+        parts.append(reference.population_names.get(query.population, query.population))
+    for name, label in (
+        ("low_barrier", "low barrier"),
+        ("housing_first", "Housing First"),
+        ("open_now", "open now"),
+    ):
+        if getattr(query, name):
+            parts.append(label)
+    if query.availability:
+        parts.append(
+            {"open": "free now", "spare": "spare capacity", "lead_funded": "LEAD-funded free"}[
+                query.availability
+            ]
+        )
+    if query.center is not None:
+        parts.append(f"within {distance_text(query.radius_km)} of {query.center.label}")
+    return " · ".join(parts) or "All services"

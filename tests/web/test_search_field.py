@@ -185,3 +185,39 @@ def test_an_ambiguous_start_names_the_places(client):
     response = client.get("/api/v1/services", query_string={"near": "Capitol"})
     assert response.status_code == 400
     assert "Capitol Hill, Capitol Hill Station" in response.get_json()["error"]["message"]
+
+
+def test_radius_in_miles_and_the_old_radius_km_both_work(client, session):
+    # 4 mi is 6.44 km: a service 5 km away is inside 4 mi and outside 3 mi (4.83 km).
+    from geographiclib.geodesic import Geodesic
+
+    end = Geodesic.WGS84.Direct(47.6036, -122.3256, 0, 5000)
+    far = make_service(session, name="Five Km North", lat=end["lat2"], lon=end["lon2"])
+    session.commit()
+
+    def ids(**params):
+        body = client.get("/api/v1/services", query_string={"lat": "47.6036", "lon": "-122.3256", **params})
+        return [i["id"] for i in body.get_json()["items"]]
+
+    assert ids(radius_mi="4") == [far.id]
+    assert ids(radius_mi="3") == []
+    assert ids(radius_km="5.1") == [far.id] and ids(radius_km="4.9") == []
+    both = client.get("/api/v1/services?near=98104&radius_km=5&radius_mi=3")
+    assert both.status_code == 400 and both.get_json()["error"]["field"] == "radius_mi"
+    too_far = client.get("/api/v1/services?near=98104&radius_mi=125")
+    assert too_far.status_code == 400 and too_far.get_json()["error"]["field"] == "radius_mi"
+    # The page asks in the site's unit (miles) and says the radius in it.
+    html = client.get("/search?lat=47.6036&lon=-122.3256&radius_mi=4").get_data(as_text=True)
+    assert 'name="radius_mi"' in html and "Within (miles)" in html
+    assert "within 4.0 mi of" in html
+
+
+def test_the_page_offers_use_my_location_and_folds_to_a_summary(client, world):
+    html = client.get("/search").get_data(as_text=True)
+    assert "data-use-location hidden" in html  # shown by script only where the browser can locate
+    assert 'class="search-summary"' not in html  # nothing to fold before a search
+    html = client.get("/search?q=methadone&near=98104&radius_mi=5").get_data(as_text=True)
+    summary = re.search(r'<p class="search-summary">.*?</p>', html, re.S).group(0)
+    assert "“methadone”" in summary and "within 5.0 mi of 98104" in summary and "Edit search" in summary
+    assert html.index('id="result-list"') < html.index('class="map-pane"')  # the list before the map
+    assert "js/search.js" in html
