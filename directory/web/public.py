@@ -49,9 +49,10 @@ def search():
     error = None
     result = None
     map_items = []
-    if any(value.strip() for value in request.args.values()):
+    args, carrying = _with_carried(request.args)
+    if any(value.strip() for value in args.values()):
         try:
-            result, map_items = context.run_search(request.args, mapview.MAP_LIMIT)
+            result, map_items = context.run_search(args, mapview.MAP_LIMIT)
         except ValidationError as exc:
             error = exc
     at, config, staff = context.now(), context.site(), context.viewer_is_staff()
@@ -68,7 +69,8 @@ def search():
     return (
         render_template(
             "public/search.html",
-            args=request.args,
+            args=args,
+            carrying=carrying,
             error=error,
             result=result,
             rows=rows,
@@ -87,6 +89,21 @@ def search():
         ),
         status,
     )
+
+
+def _with_carried(args):
+    """The search parameters, with the needs of the participant carried from a plan (staff only), and the
+    (participant, goal) carried, or None."""
+    if not context.viewer_is_staff():
+        return args, None
+    from . import carried
+
+    carrying = carried.carried()
+    if carrying is None:
+        return args, None
+    category = args.get("category") or ""
+    housing = category == "housing" or category.startswith("housing.")
+    return carried.with_needs(args, carrying[0], housing), carrying
 
 
 def _unit_names() -> dict[str, tuple[str, str]]:
