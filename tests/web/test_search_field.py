@@ -221,3 +221,25 @@ def test_the_page_offers_use_my_location_and_folds_to_a_summary(client, world):
     assert "“methadone”" in summary and "within 5.0 mi of 98104" in summary and "Edit search" in summary
     assert html.index('id="result-list"') < html.index('class="map-pane"')  # the list before the map
     assert "js/search.js" in html
+
+
+@pytest.mark.parametrize("role", ["anonymous", "peer", "case_manager", "provider_other", "project_manager"])
+def test_every_role_finds_the_dv_shelter_by_a_located_search_without_its_place(app, session, role):
+    """The shared harness's world: its DV shelter is in the confidential group wherever the search is
+    centred, and its coordinates appear nowhere (page and API)."""
+    from tests.harness import DV_LATITUDE, DV_LONGITUDE, api_headers, build_world, signed_in
+
+    world = build_world(session, app.config["SITE"])
+    client = signed_in(app, world, role)
+    for near in ("46.9,-123.5", "98104", "Belltown"):
+        html = client.get("/search", query_string={"near": near, "radius_km": "1"}).get_data(as_text=True)
+        assert world.ids["D"] in result_ids(confidential_block(html), "confidential-list"), near
+        body = app.test_client().get(
+            "/api/v1/services",
+            query_string={"near": near, "radius_km": "1"},
+            headers=api_headers(world, role),
+        )
+        item = next(i for i in body.get_json()["items"] if i["id"] == world.ids["D"])
+        assert item["distance_km"] is None
+        for text in (html, body.get_data(as_text=True)):
+            assert str(DV_LATITUDE) not in text and str(DV_LONGITUDE) not in text
