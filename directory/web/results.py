@@ -15,23 +15,29 @@ DAY_NAMES = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), st
 
 
 def status_words(service, status: str, data: dict, units: dict[str, tuple[str, str]], age: str) -> str:
-    """The status in words a case manager acts on: counts where this viewer may see them (the serializer
-    has already nulled the rest), else the status word; with the age of the numbers."""
+    """The status in words a case manager acts on, with the age of the numbers: counts where this viewer
+    may see them (the serializer has already nulled the rest), else the status word."""
     label = serializers.STATUS_LABELS[status]
     capacity = data.get("capacity")
     if capacity is None:
         return label
-    free = capacity.get("available")
-    if status == cap.LEAD_FUNDED and capacity.get("lead_funded_available") is not None:
-        free, label = capacity["lead_funded_available"], "LEAD-funded"
-    if free is None or status in (cap.UNVERIFIED, cap.COORDINATED_ENTRY):
-        return f"{label}, {age}"
+    free, waitlist = capacity.get("available"), capacity.get("waitlist")
     singular, plural = units.get(capacity.get("unit") or "", ("place", "places"))
-    noun = singular.lower() if free == 1 else plural.lower()
-    words = f"{free} {label} {noun} free" if status == cap.LEAD_FUNDED else f"{free} {noun} free"
-    waitlist = capacity.get("waitlist")
-    if not free and waitlist:
-        words = f"{words}, {waitlist} waiting"
+
+    def counted(number: int, kind: str = "") -> str:
+        return f"{number} {kind}{(singular if number == 1 else plural).lower()} free"
+
+    lead_free = capacity.get("lead_funded_available")
+    if status == cap.LEAD_FUNDED and lead_free is not None:
+        words = counted(lead_free, "LEAD-funded ")
+    elif status == cap.SPARE_CAPACITY and free is not None:
+        words = counted(free)
+    elif status == cap.DISPLACEMENT and free is not None:
+        words = f"{label} · {counted(free)}" + (f", {waitlist} waiting" if waitlist else "")
+    elif status == cap.FULL and waitlist:
+        words = f"{label} · {waitlist} waiting"
+    else:
+        words = label
     return f"{words}, {age}"
 
 

@@ -243,3 +243,31 @@ def test_every_role_finds_the_dv_shelter_by_a_located_search_without_its_place(a
         assert item["distance_km"] is None
         for text in (html, body.get_data(as_text=True)):
             assert str(DV_LATITUDE) not in text and str(DV_LONGITUDE) not in text
+
+
+@pytest.mark.parametrize(
+    ("status", "capacity", "expected"),
+    [
+        ("spare_capacity", {"unit": "bed", "available": 2, "waitlist": 0}, "2 beds free, 3 h ago"),
+        ("spare_capacity", {"unit": "bed", "available": 1, "waitlist": 0}, "1 bed free, 3 h ago"),
+        # Counts nulled for this viewer: the status word only.
+        ("spare_capacity", {"unit": "bed", "available": None, "waitlist": None}, "Spare capacity, 3 h ago"),
+        (
+            "lead_funded",
+            {"unit": "bed", "available": 0, "lead_funded_available": 1},
+            "1 LEAD-funded bed free, 3 h ago",
+        ),
+        (
+            "displacement",
+            {"unit": "bed", "available": 1, "waitlist": 4},
+            "Waitlist: would displace · 1 bed free, 4 waiting, 3 h ago",
+        ),
+        ("full", {"unit": "bed", "available": 0, "waitlist": 3}, "Full · 3 waiting, 3 h ago"),
+        ("unverified", {"unit": "bed", "available": 3, "waitlist": 0}, "Unverified: call first, 3 h ago"),
+    ],
+)
+def test_status_in_words(status, capacity, expected):
+    from directory.web.results import status_words
+
+    assert status_words(None, status, {"capacity": capacity}, {"bed": ("Bed", "Beds")}, "3 h ago") == expected
+    assert status_words(None, "open_access", {"capacity": None}, {}, "never confirmed") == "Open access"
