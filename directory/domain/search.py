@@ -327,9 +327,10 @@ def _medication(medication: str | None) -> dict:
     if medication is None:
         return {}
     key = medication.strip().casefold()
-    for phrase in keywords.alternatives(key):
-        if len(phrase) == 1 and phrase[0] in keywords.MEDICATIONS:
-            return {"medication": phrase[0]}
+    # One medication only: "MAT" names all three, which is no filter (use q=MAT for any of them).
+    named = {phrase[0] for phrase in keywords.alternatives(key) if phrase[0] in keywords.MEDICATIONS}
+    if len(named) == 1:
+        return {"medication": named.pop()}
     raise ValidationError("medication must be methadone, buprenorphine or naltrexone", "medication")
 
 

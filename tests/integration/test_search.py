@@ -316,9 +316,10 @@ def test_medication_filter(app, session):
     assert sorted(names(run(app, session, medication="Methadone"))) == ["BM"]
     assert sorted(names(run(app, session, medication="suboxone"))) == ["B", "BM"]
     assert names(run(app, session, medication="naltrexone")) == []
-    with pytest.raises(ValidationError) as raised:
-        run(app, session, medication="aspirin")
-    assert raised.value.field == "medication"
+    for bad in ("aspirin", "MAT", "methadone buprenorphine"):
+        with pytest.raises(ValidationError) as raised:
+            run(app, session, medication=bad)
+        assert raised.value.field == "medication"
 
 
 def _world_with_secrets(session):
