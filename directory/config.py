@@ -111,6 +111,7 @@ class SiteConfig:
     session_absolute_hours: float = 12.0  # and every session ends this long after its sign-in
     transparency_period: str = "month"  # "month" or "quarter": the periods the public figures cover
     public_counts: bool = False  # whether non-staff see capacity counts (else the status word and its age)
+    distance_unit: str = "mi"  # "mi" or "km": how result distances and the search radius read on pages
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -155,6 +156,9 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
         transparency_period = site.get("transparency_period", "month")
         if transparency_period not in TRANSPARENCY_PERIODS:
             raise ConfigError(f"site file {path}: transparency_period must be month or quarter")
+        distance_unit = site.get("distance_unit", "mi")
+        if distance_unit not in ("mi", "km"):
+            raise ConfigError(f"site file {path}: distance_unit must be mi or km")
         return SiteConfig(
             name=site.get("name", "Resource directory"),
             time_zone=site.get("time_zone", "UTC"),
@@ -174,6 +178,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             **_session_lifetimes(raw.get("sessions", {})),
             transparency_period=transparency_period,
             public_counts=bool(site.get("public_counts", False)),
+            distance_unit=distance_unit,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc

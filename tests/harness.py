@@ -151,7 +151,8 @@ SECTIONS: dict[str, Callable[[str, World], bool]] = {
     "goal_text": lambda text, world: GOAL_TEXT in text,
     "capacity_history": _any(r'class="staff-history', r"<h2>Capacity history</h2>"),
     "referral_timeline": _any(r'class="service-referrals"'),
-    "lead_counts": _any(r"LEAD-funded free", r'"lead_funded_available": \d'),
+    # The service page's figures, the API's, and a search result's words ("2 LEAD-funded beds free").
+    "lead_counts": _any(r"LEAD-funded free", r'"lead_funded_available": \d', r"\d+ LEAD-funded \w+ free"),
     "held_counts": _any(r"Held for referrals", r'"held_(general|lead)": [1-9]'),
     "confidential_location": _any(re.escape(str(DV_LATITUDE)), re.escape(str(DV_LONGITUDE))),
     "case_manager_name": lambda text, world: CM_NAME in text,

@@ -7,7 +7,7 @@ query validation uses.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -127,6 +127,7 @@ class Reference:
     population_names: dict[str, str]  # code -> name
     places: dict[str, tuple[float, float]]  # casefolded public place name -> (lat, lon)
     place_names: dict[int, str]  # id -> name (public places only)
+    practice_names: dict[str, str] = field(default_factory=dict)  # code -> name (keyword search)
 
     @classmethod
     def load(cls, session: Session) -> Reference:
@@ -152,6 +153,7 @@ class Reference:
         for place in session.scalars(select(SitePlace).where(SitePlace.internal.is_(False))):
             places[place.name.casefold()] = (place.latitude, place.longitude)
             place_names[place.id] = place.name
+        practice_names = {p.code: p.name for p in session.scalars(select(Practice))}
         return cls(
             domains=domains,
             terms=terms,
@@ -162,4 +164,5 @@ class Reference:
             population_names=population_names,
             places=places,
             place_names=place_names,
+            practice_names=practice_names,
         )

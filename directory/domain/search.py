@@ -24,14 +24,23 @@ from ..models import (
     ServiceSearchTerm,
     service_at_location,
     service_population,
+    service_practice,
     service_taxonomy,
 )
 from . import capacity as cap
 from . import disclosure as public
-from . import rules
+from . import keywords, places, rules
 from .disclosure import Disclosure
 from .errors import ValidationError
-from .geo import Point, bounding_box, check_coordinates, geodesic_km, haversine_km, resolve_near
+from .geo import (
+    Point,
+    bounding_box,
+    check_coordinates,
+    geodesic_km,
+    haversine_km,
+    parse_latlon,
+    resolve_near,
+)
 from .hours import open_now_sql
 from .records import load_records
 from .reference import Reference
@@ -44,6 +53,7 @@ AVAILABILITY = {
     "any": None,
 }
 MAX_RADIUS_KM = 200.0
+KM_PER_MILE = 1.609344
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 MAX_QUERY_WORDS = 8
@@ -59,12 +69,14 @@ KNOWN_PARAMS = frozenset(
         "lat",
         "lon",
         "radius_km",
+        "radius_mi",
         "language",
         "population",
         "low_barrier",
         "housing_first",
         "availability",
         "open_now",
+        "medication",
         "page",
         "per_page",
     }
@@ -86,6 +98,7 @@ class SearchQuery:
     housing_first: bool | None = None
     availability: str | None = None
     open_now: bool | None = None
+    medication: str | None = None
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     # The viewer's disclosure (the public's hides badges and LEAD figures); None: staff, everything.
@@ -102,6 +115,8 @@ class SearchPage:
     per_page: int
     query: SearchQuery
     statuses: dict[int, str] = field(default_factory=dict)
+    # The services on this page listed without regard to the location (confidential: never placed).
+    confidential: set[int] = field(default_factory=set)
 
 
 def parse_bool(value: str, name: str) -> bool:
@@ -144,6 +159,7 @@ def parse_query(
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None = None,
     default_radius_km: float = 10.0,
+    site_center: tuple[float, float] | None = None,
 ) -> SearchQuery:
     """Validate search parameters; raise ValidationError naming the first bad field.
 
@@ -153,13 +169,14 @@ def parse_query(
     values: dict = {}
     values.update(_keywords(given("q")))
     values.update(_category(given("category"), reference))
-    values.update(_location(given, reference, geocode_address, default_radius_km))
+    values.update(_location(given, reference, geocode_address, default_radius_km, site_center))
     values.update(_coded("language", given("language"), reference.languages))
     values.update(_coded("population", given("population"), reference.populations))
     for name in ("low_barrier", "housing_first", "open_now"):
         if (raw := given(name)) is not None:
             values[name] = parse_bool(raw, name)
     values.update(_availability(given("availability")))
+    values.update(_medication(given("medication")))
     if (page := given("page")) is not None:
         values["page"] = parse_int(page, "page", 1, 1_000_000)
     if (per_page := given("per_page")) is not None:
@@ -208,14 +225,20 @@ def _location(
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None,
     default_radius_km: float,
+    site_center: tuple[float, float] | None = None,
 ) -> dict:
     """The center (near, or lat and lon) and the radius around it (radius_km, or the site's default)."""
     values: dict = {}
-    center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address)
+    center = _center(given("near"), given("lat"), given("lon"), reference, geocode_address, site_center)
     if center is not None:
         values["center"] = center
+    miles = given("radius_mi")
     if (radius := given("radius_km")) is not None:
+        if miles is not None:
+            raise ValidationError("give either radius_km or radius_mi, not both", "radius_mi")
         values["radius_km"] = _radius(radius, center)
+    elif miles is not None:
+        values["radius_km"] = _radius(miles, center, "radius_mi")
     elif center is not None:
         values["radius_km"] = default_radius_km
     return values
@@ -227,6 +250,7 @@ def _center(
     lon: str | None,
     reference: Reference,
     geocode_address: Callable[[str], Point | None] | None,
+    site_center: tuple[float, float] | None = None,
 ) -> Point | None:
     """The point searched around: coordinates as given, or a place, ZIP code or address resolved."""
     if near is not None and (lat is not None or lon is not None):
@@ -239,17 +263,42 @@ def _center(
         check_coordinates(0.0, longitude, "lon")
         return Point(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
     if near is not None:
-        return resolve_near(near, reference.places, geocode_address)
+        return _resolve(near, reference, geocode_address, site_center)
     return None
 
 
-def _radius(radius: str, center: Point | None) -> float:
-    """radius_km: more than 0, at most MAX_RADIUS_KM, and only with a location."""
-    radius_km = parse_float(radius, "radius_km")
+def _resolve(
+    near: str,
+    reference: Reference,
+    geocode_address: Callable[[str], Point | None] | None,
+    site_center: tuple[float, float] | None,
+) -> Point:
+    """near as people write it: lat,lon or a ZIP first, then site places (by their start, with
+    abbreviations), cross streets and towns of the site's state, then the address geocoder if any."""
+    if parse_latlon(near) is None and len(near) <= 300:
+        named = {name: reference.places[name.casefold()] for name in reference.place_names.values()}
+        found = places.find_place(near, named, site_center, town_fallback=geocode_address is None)
+        if found is not None:
+            return found
+    try:
+        return resolve_near(near, reference.places, geocode_address)
+    except ValidationError as exc:
+        if geocode_address is not None or not str(exc).startswith("could not find"):
+            raise
+        examples = sorted(reference.place_names.values())
+        state = places.site_state(*site_center) if site_center else None
+        raise ValidationError(places.offline_help(near, examples, state), "near") from None
+
+
+def _radius(radius: str, center: Point | None, name: str = "radius_km") -> float:
+    """radius_km (or radius_mi, in miles): more than 0, at most MAX_RADIUS_KM, and only with a location."""
+    value = parse_float(radius, name)
+    radius_km = value * KM_PER_MILE if name == "radius_mi" else value
     if not 0 < radius_km <= MAX_RADIUS_KM:
-        raise ValidationError(f"radius_km must be more than 0 and at most {MAX_RADIUS_KM:g}", "radius_km")
+        most = MAX_RADIUS_KM / KM_PER_MILE if name == "radius_mi" else MAX_RADIUS_KM
+        raise ValidationError(f"{name} must be more than 0 and at most {most:.4g}", name)
     if center is None:
-        raise ValidationError("radius_km needs a location (near, or lat and lon)", "radius_km")
+        raise ValidationError(f"{name} needs a location (near, or lat and lon)", name)
     return radius_km
 
 
@@ -273,6 +322,86 @@ def _availability(availability: str | None) -> dict:
     return {"availability": None if key == "any" else key}
 
 
+def _medication(medication: str | None) -> dict:
+    """methadone, buprenorphine or naltrexone (any case; brand names through the synonym table)."""
+    if medication is None:
+        return {}
+    key = medication.strip().casefold()
+    # One medication only: "MAT" names all three, which is no filter (use q=MAT for any of them).
+    named = {phrase[0] for phrase in keywords.alternatives(key) if phrase[0] in keywords.MEDICATIONS}
+    if len(named) == 1:
+        return {"medication": named.pop()}
+    raise ValidationError("medication must be methadone, buprenorphine or naltrexone", "medication")
+
+
+def _text_sql(word: str, few_candidates: bool):
+    """SQL: the service's indexed text has a word starting with `word`."""
+    upper = word[:-1] + chr(ord(word[-1]) + 1)
+    in_range = and_(ServiceSearchTerm.term >= word, ServiceSearchTerm.term < upper)
+    if few_candidates:
+        # The bounding box holds few services: check each one's own words (indexed by service)
+        # instead of gathering every service in the country that has the word.
+        return exists(
+            select(ServiceSearchTerm.term).where(ServiceSearchTerm.service_id == Service.id, in_range)
+        )
+    return Service.id.in_(select(ServiceSearchTerm.service_id).where(in_range))
+
+
+def _tags_sql(tags: keywords.TagMatches) -> list:
+    """SQL: the service carries one of these tags (a medication, practice, population, language, category)."""
+    found = [getattr(Service, f"moud_{name}").is_(True) for name in tags.medications]
+    if tags.practices:
+        found.append(
+            exists(
+                select(service_practice.c.service_id).where(
+                    service_practice.c.service_id == Service.id,
+                    service_practice.c.practice_code.in_(tags.practices),
+                )
+            )
+        )
+    if tags.populations:
+        found.append(
+            exists(
+                select(service_population.c.service_id).where(
+                    service_population.c.service_id == Service.id,
+                    service_population.c.population_code.in_(tags.populations),
+                )
+            )
+        )
+    if tags.languages:
+        found.append(
+            exists(
+                select(Language.id).where(
+                    Language.service_id == Service.id, Language.code.in_(tags.languages)
+                )
+            )
+        )
+    if tags.categories:
+        found.append(Service.primary_domain.in_(tags.categories))
+        found.append(
+            exists(
+                select(service_taxonomy.c.service_id).where(
+                    service_taxonomy.c.service_id == Service.id,
+                    service_taxonomy.c.taxonomy_term_id.in_(tags.categories),
+                )
+            )
+        )
+    return found
+
+
+def _keyword_sql(term: str, reference: Reference, few_candidates: bool):
+    """SQL: the service matches a query word: the word, or every word of one of its synonym phrases, in its
+    text or its tags. A word that names no tag and has no synonym stays a plain index lookup."""
+    phrases = []
+    for phrase in keywords.alternatives(term):
+        required = []
+        for word in phrase:
+            either = [_text_sql(word, few_candidates), *_tags_sql(keywords.tag_matches(word, reference))]
+            required.append(either[0] if len(either) == 1 else or_(*either))
+        phrases.append(and_(*required))
+    return phrases[0] if len(phrases) == 1 else or_(*phrases)
+
+
 def _filters(
     query: SearchQuery,
     site: SiteConfig,
@@ -282,19 +411,9 @@ def _filters(
 ) -> list:
     """SQL conditions on Service (and its outer-joined capacity) for everything but the location."""
     conditions = [Service.status == "active"]
-    for term in query.terms:
-        upper = term[:-1] + chr(ord(term[-1]) + 1)
-        in_range = and_(ServiceSearchTerm.term >= term, ServiceSearchTerm.term < upper)
-        if few_candidates:
-            # The bounding box holds few services: check each one's own words (indexed by service)
-            # instead of gathering every service in the country that has the word.
-            conditions.append(
-                exists(
-                    select(ServiceSearchTerm.term).where(ServiceSearchTerm.service_id == Service.id, in_range)
-                )
-            )
-        else:
-            conditions.append(Service.id.in_(select(ServiceSearchTerm.service_id).where(in_range)))
+    conditions.extend(_keyword_sql(term, reference, few_candidates) for term in query.terms)
+    if query.medication is not None:
+        conditions.append(getattr(Service, f"moud_{query.medication}").is_(True))
     if query.category is not None:
         if query.category in reference.domains:
             # A domain matches its own services and any service tagged with one of its terms.
@@ -365,6 +484,7 @@ def search(
     few = query.center is not None and bool(query.terms) and _box_count(session, query) <= FEW_CANDIDATES
     conditions = _filters(query, site, now, reference, few_candidates=few)
     offset = (query.page - 1) * query.per_page
+    confidential: set[int] = set()
 
     if query.center is None:
         base = select(Service.id).outerjoin(capacity, capacity.c.service_id == Service.id).where(*conditions)
@@ -375,10 +495,15 @@ def search(
         distances: dict[int, float | None] = dict.fromkeys(ids)
     else:
         ranked = _rank_by_distance(session, query, conditions, capacity, offset + query.per_page)
+        # Confidential services are never placed, so they are selected whatever near and radius are: after
+        # the located ones, by name (distance None).
+        unplaced = _confidential(session, conditions, capacity)
+        ranked.extend((None, name, service_id) for name, service_id in unplaced)
         total = len(ranked)
         page = ranked[offset : offset + query.per_page]
         ids = [service_id for _, _, service_id in page]
         distances = {service_id: distance for distance, _, service_id in page}
+        confidential = {service_id for _, service_id in unplaced}
 
     services = load_records(session, ids)
     return SearchPage(
@@ -387,7 +512,29 @@ def search(
         page=query.page,
         per_page=query.per_page,
         query=query,
+        confidential=confidential & set(ids),
     )
+
+
+def _confidential(session: Session, conditions, capacity) -> list[tuple[str, int]]:
+    """[(name, id)] of the services matching `conditions` whose every location is confidential, by name."""
+    secret = exists(
+        select(service_at_location.c.service_id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .where(service_at_location.c.service_id == Service.id, Location.confidential.is_(True))
+    )
+    public_place = exists(
+        select(service_at_location.c.service_id)
+        .join(Location, Location.id == service_at_location.c.location_id)
+        .where(service_at_location.c.service_id == Service.id, Location.confidential.is_(False))
+    )
+    rows = session.execute(
+        select(Service.name, Service.id)
+        .outerjoin(capacity, capacity.c.service_id == Service.id)
+        .where(secret, ~public_place, *conditions)
+        .order_by(Service.name, Service.id)
+    )
+    return [(name, service_id) for name, service_id in rows]
 
 
 def _box_count(session: Session, query: SearchQuery) -> int:

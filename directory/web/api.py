@@ -26,11 +26,14 @@ def list_services():
     """Search the directory."""
     result, _ = context.run_search(request.args)
     at, config, staff = context.now(), context.site(), context.viewer_is_staff()
+    items = [serializers.service_dict(s, at, config, staff, distance) for s, distance in result.items]
+    if result.query.center is not None:
+        # With a location, every item says how far it is; null for those never placed (confidential).
+        for item in items:
+            item.setdefault("distance_km", None)
     return jsonify(
         {
-            "items": [
-                serializers.service_dict(s, at, config, staff, distance) for s, distance in result.items
-            ],
+            "items": items,
             "total": result.total,
             "page": result.page,
             "per_page": result.per_page,

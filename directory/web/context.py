@@ -36,6 +36,7 @@ def viewer_is_staff() -> bool:
 
 
 _REFERENCE_TTL_SECONDS = 60.0
+KM_PER_MILE = 1.609344
 
 
 def reference():
@@ -78,7 +79,7 @@ def run_search(params, map_limit: int = 0):
     from ..extensions import db
 
     config, ref, at = site(), reference(), now()
-    query = parse_query(params, ref, address_geocoder(), config.default_radius_km)
+    query = parse_query(params, ref, address_geocoder(), config.default_radius_km, config.center)
     # Filters select by what this viewer may see (a hidden badge must not decide membership).
     query = dataclasses.replace(query, disclosure=disclosure_for(config, viewer_is_staff()))
     if not map_limit:
@@ -87,12 +88,14 @@ def run_search(params, map_limit: int = 0):
     start = (query.page - 1) * query.per_page
     if full.total > map_limit and start + query.per_page > map_limit:
         return search(db.session, query, config, at, ref), full.items
+    items = full.items[start : start + query.per_page]
     page = SearchPage(
-        items=full.items[start : start + query.per_page],
+        items=items,
         total=full.total,
         page=query.page,
         per_page=query.per_page,
         query=query,
+        confidential={service.id for service, _ in items} & full.confidential,
     )
     return page, full.items
 
@@ -102,6 +105,15 @@ def reader_locale(language: str | None = None) -> str:
     from ..domain.local_time import reader_locale as for_language
 
     return for_language(language or site().language)
+
+
+def distance_text(km: float | None) -> str:
+    """A distance in the site's unit (site file distance_unit: mi or km), to a tenth."""
+    if km is None:
+        return ""
+    if site().distance_unit == "mi":
+        return f"{km / KM_PER_MILE:.1f} mi"
+    return f"{km:.1f} km"
 
 
 def install(app) -> None:
@@ -124,6 +136,8 @@ def install(app) -> None:
     def site_date_filter(moment: datetime) -> str:
         """The site's calendar day of a moment as YYYY-MM-DD (for date inputs)."""
         return clock().local(moment).date().isoformat()
+
+    app.add_template_filter(distance_text, "distance")
 
     @app.template_filter("from_now")
     def from_now_filter(moment: datetime | None, language: str | None = None) -> str:

@@ -34,7 +34,13 @@ def _errors(*statuses: int) -> dict:
 
 
 SEARCH_PARAMS = [
-    _param("q", {"type": "string", "maxLength": 200}, "keywords over service, organization and description"),
+    _param(
+        "q",
+        {"type": "string", "maxLength": 200},
+        "keywords (at most 8 words, each matched as a prefix, all required) over the service's name, "
+        "organization and description and its tags: medications, practices, populations, languages and "
+        "categories; brand names and abbreviations through the synonym table (suboxone, detox, MAT, narcan)",
+    ),
     _param("category", {"type": "string"}, "IIP domain or taxonomy term id (see /taxonomy)"),
     _param(
         "near", {"type": "string", "maxLength": 300}, "lat,lon, a US ZIP, an address or a site place name"
@@ -42,6 +48,11 @@ SEARCH_PARAMS = [
     _param("lat", {"type": "number", "minimum": -90, "maximum": 90}, "latitude (with lon)"),
     _param("lon", {"type": "number", "minimum": -180, "maximum": 180}, "longitude (with lat)"),
     _param("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": 200}, "search radius"),
+    _param(
+        "radius_mi",
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 124.27},
+        "search radius in miles (instead of radius_km)",
+    ),
     _param("language", {"type": "string"}, "English name or ISO 639-1 code"),
     _param("population", {"type": "string"}, "population code or name"),
     _param("low_barrier", BOOL, "low barrier / harm reduction"),
@@ -50,6 +61,11 @@ SEARCH_PARAMS = [
         "availability", {"type": "string", "enum": ["lead_funded", "spare", "open", "any"]}, "capacity status"
     ),
     _param("open_now", BOOL, "open now in the site's time zone"),
+    _param(
+        "medication",
+        {"type": "string", "enum": ["buprenorphine", "methadone", "naltrexone"]},
+        "medication for opioid use disorder offered (any case; a brand name such as suboxone is accepted)",
+    ),
     _param("page", {"type": "integer", "minimum": 1}, "page number"),
     _param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "items per page"),
 ]
@@ -260,7 +276,12 @@ def openapi_document() -> dict:
         "paths": {
             "/services": {
                 "get": _operation(
-                    "Search services", "a page of services", (400, 401, 503), parameters=SEARCH_PARAMS
+                    "Search services",
+                    "a page of services. With a location (near, or lat and lon) the items within the radius "
+                    "come nearest first with distance_km, then the confidential services that match the "
+                    "other filters, by name, whatever the location, with distance_km null",
+                    (400, 401, 503),
+                    parameters=SEARCH_PARAMS,
                 )
             },
             "/services/{service_id}": {

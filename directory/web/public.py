@@ -13,7 +13,7 @@ from ..domain.access import Actor, can_see_service_staff_content
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
-from . import context, mapview, serializers
+from . import context, mapview, results, serializers
 from .reads import reads_only
 
 bp = Blueprint("public", __name__)
@@ -49,26 +49,19 @@ def search():
     error = None
     result = None
     map_items = []
-    if any(value.strip() for value in request.args.values()):
+    args, carrying = _with_carried(request.args)
+    if any(value.strip() for value in args.values()):
         try:
-            result, map_items = context.run_search(request.args, mapview.MAP_LIMIT)
+            result, map_items = context.run_search(args, mapview.MAP_LIMIT)
         except ValidationError as exc:
             error = exc
     at, config, staff = context.now(), context.site(), context.viewer_is_staff()
-    rows = []
+    rows, confidential_rows = [], []
     if result is not None:
+        units = _unit_names()
         for service, distance in result.items:
-            rows.append(
-                {
-                    "service": service,
-                    "distance": distance,
-                    "status": serializers.service_status(service, at, config, staff),
-                    "data": serializers.service_dict(service, at, config, staff, distance),
-                    "age": serializers.age_text(
-                        service.capacity.confirmed_at if service.capacity else None, at
-                    ),
-                }
-            )
+            row = _result_row(service, distance, at, config, staff, units)
+            (confidential_rows if service.id in result.confidential else rows).append(row)
     map_parts, map_data, unplaced = None, None, 0
     if result is not None and result.total:
         map_parts, map_data, unplaced = mapview.search_map(result.query, map_items)
@@ -76,10 +69,16 @@ def search():
     return (
         render_template(
             "public/search.html",
-            args=request.args,
+            args=args,
+            carrying=carrying,
             error=error,
             result=result,
             rows=rows,
+            confidential_rows=confidential_rows,
+            summary=results.search_summary(result.query, context.reference(), context.distance_text)
+            if result is not None
+            else "",
+            distance_unit=config.distance_unit,
             reference=context.reference(),
             labels=serializers.STATUS_LABELS,
             map=map_parts,
@@ -90,6 +89,46 @@ def search():
         ),
         status,
     )
+
+
+def _with_carried(args):
+    """The search parameters, with the needs of the participant carried from a plan (staff only), and the
+    (participant, goal) carried, or None."""
+    if not context.viewer_is_staff():
+        return args, None
+    from . import carried
+
+    carrying = carried.carried()
+    if carrying is None:
+        return args, None
+    category = args.get("category") or ""
+    housing = category == "housing" or category.startswith("housing.")
+    return carried.with_needs(args, carrying[0], housing), carrying
+
+
+def _unit_names() -> dict[str, tuple[str, str]]:
+    """Capacity units: id -> (name, plural), for "2 beds free"."""
+    from ..models import Unit
+
+    return {unit.id: (unit.name, unit.plural) for unit in db.session.scalars(db.select(Unit))}
+
+
+def _result_row(service, distance, at, config, staff: bool, units) -> dict:
+    """What one result shows: status in words with its age, opening hours now, the number to call."""
+    data = serializers.service_dict(service, at, config, staff, distance)
+    status = serializers.service_status(service, at, config, staff)
+    age = serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at)
+    return {
+        "service": service,
+        # A confidential location is never placed for non-staff, not even by its distance.
+        "distance": data.get("distance_km"),
+        "status": status,
+        "data": data,
+        "age": age,
+        "status_words": results.status_words(service, status, data, units, age),
+        "hours": results.hours_words(service, at, config.time_zone),
+        "call": results.tel_link(service.phones),
+    }
 
 
 @bp.get("/services/<id:service_id>")

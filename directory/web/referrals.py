@@ -23,7 +23,7 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Participant, User
-from . import context, mapview, serializers, slips
+from . import carried, context, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
@@ -136,6 +136,26 @@ def new_goal(code: str):
     return redirect(url_for("referrals.plan", code=participant.code))
 
 
+@bp.post("/participants/<code>/find")
+@require_roles(*CASE_MANAGERS)
+def find_services(code: str):
+    """ "Find services" from a plan: carry the participant (and the goal) in the session, then search the
+    goal's domain; the needs and the usual place fill in there, and the check knows the participant."""
+    participant = get_participant(db.session, actor(), code)
+    goal_id = parse_id(request.form.get("goal_id", ""))
+    goal = next((g for g in participant.goals if g.id == goal_id), None)
+    carried.carry(participant, goal)
+    return redirect(url_for("public.search", category=goal.domain) if goal else url_for("public.search"))
+
+
+@bp.post("/search/stop-carrying")
+@require_roles(*CASE_MANAGERS)
+def stop_carrying():
+    """Search without the carried participant from now on."""
+    carried.drop()
+    return redirect(url_for("public.search"))
+
+
 @bp.post("/participants/<code>/transfer")
 @require_roles(*CASE_MANAGERS)
 def transfer_participant(code: str):
@@ -154,6 +174,8 @@ def _check_context(service, participant, result, error=None, status=200):
     # attach the referral to a goal; a peer refers by code.
     plan_reader = participant is not None and can_read_plan(actor(), participant.case_manager_id)
     goals = participant.goals if plan_reader else []
+    from_search = carried.carried() if participant is not None else None
+    carried_goal = from_search[1] if from_search and from_search[0].id == participant.id else None
     return render_template(
         "referrals/check.html",
         service=full,
@@ -166,6 +188,7 @@ def _check_context(service, participant, result, error=None, status=200):
         reasons=REASON_CODES,
         reason_labels=REASON_LABELS,
         goals=goals,
+        carried_goal_id=carried_goal.id if carried_goal is not None and plan_reader else None,
         error=error,
         config_site=config,
         my_participants=_my_participants(),
@@ -203,6 +226,8 @@ def check_page():
         abort(404)
     service = load_service(db.session, service_id)
     participant = _participant_arg(request.values.get("participant"))
+    if participant is None and (from_search := carried.carried()) is not None:
+        participant = from_search[0]  # carried from the plan through the search: not asked for again
     record = request.method == "POST"
     result = check(db.session, actor(), service, participant, context.now(), context.site(), record=record)
     if participant is not None:

@@ -5,9 +5,12 @@ from datetime import time, timedelta
 
 import pytest
 from geographiclib.geodesic import Geodesic
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from directory.domain import capacity as cap
+from directory.domain.errors import ValidationError
 from directory.domain.reference import Reference
 from directory.domain.search import parse_query, search
 from directory.models import Service, ServiceCapacity
@@ -164,7 +167,13 @@ def test_renaming_reindexes(app, session):
 def test_confidential_locations_are_never_placed_by_distance(app, session):
     make_service(session, name="dv", lat=CENTER[0], lon=CENTER[1], confidential=True)
     make_service(session, name="public", lat=CENTER[0], lon=CENTER[1])
-    assert names(run(app, session, near="98104")) == ["public"]
+    page = run(app, session, near="98104")
+    # The confidential one comes after the located ones, with no distance: it is never placed.
+    assert [(service.name, distance is None) for service, distance in page.items] == [
+        ("public", False),
+        ("dv", True),
+    ]
+    assert [service.name for service, _ in page.items if service.id in page.confidential] == ["dv"]
     assert sorted(names(run(app, session))) == ["dv", "public"]
 
 
@@ -259,3 +268,102 @@ def test_light_records_present_exactly_like_the_orm(demo_app):
                 )
                 light = serializers.service_dict(records[service_id], FIXED_NOW, site, staff, 1.5)
                 assert light == orm
+
+
+def test_keywords_find_medications_brand_names_and_tags(app, session):
+    """Each word finds the service's text or its tags; brand names and abbreviations go through the synonym
+    table (data/taxonomy.toml)."""
+    make_service(session, name="Clinic B", domain="substance_use_treatment", moud_buprenorphine=True)
+    make_service(session, name="Clinic M", domain="substance_use_treatment", moud_methadone=True)
+    make_service(session, name="Clinic N", domain="substance_use_treatment", moud_naltrexone=True)
+    make_service(
+        session,
+        name="Sobering Unit",
+        domain="substance_use_treatment",
+        terms=("substance_use_treatment.withdrawal_management",),
+    )
+    make_service(session, name="Outreach", domain="harm_reduction", terms=("harm_reduction.naloxone",))
+    make_service(session, name="Text Only", description="Medically supported withdrawal management on site.")
+    make_service(session, name="Casa", languages=("es",), populations=("latinx",))
+    make_service(session, name="Nothing Relevant")
+
+    def found(q):
+        return sorted(names(run(app, session, q=q)))
+
+    assert found("methadone") == ["Clinic M"]
+    assert found("buprenorphine") == ["Clinic B"]
+    assert found("Suboxone") == ["Clinic B"]
+    assert found("vivitrol") == ["Clinic N"]
+    assert found("MAT") == ["Clinic B", "Clinic M", "Clinic N"]
+    assert found("moud") == ["Clinic B", "Clinic M", "Clinic N"]
+    # detox: the category named "Withdrawal management (detox)", and text saying "withdrawal management".
+    assert found("detox") == ["Sobering Unit", "Text Only"]
+    assert found("narcan") == ["Outreach"]
+    assert found("spanish") == ["Casa"]
+    assert found("latino") == ["Casa"]
+    # Every word must match (a tag or the text): the medication and the language together find nothing.
+    assert found("methadone spanish") == []
+    assert found("zzzz") == []
+
+
+def test_medication_filter(app, session):
+    make_service(session, name="B", domain="substance_use_treatment", moud_buprenorphine=True)
+    make_service(
+        session, name="BM", domain="substance_use_treatment", moud_buprenorphine=True, moud_methadone=True
+    )
+    make_service(session, name="none", domain="substance_use_treatment")
+    assert sorted(names(run(app, session, medication="buprenorphine"))) == ["B", "BM"]
+    assert sorted(names(run(app, session, medication="Methadone"))) == ["BM"]
+    assert sorted(names(run(app, session, medication="suboxone"))) == ["B", "BM"]
+    assert names(run(app, session, medication="naltrexone")) == []
+    for bad in ("aspirin", "MAT", "methadone buprenorphine"):
+        with pytest.raises(ValidationError) as raised:
+            run(app, session, medication=bad)
+        assert raised.value.field == "medication"
+
+
+def _world_with_secrets(session):
+    """Confidential services (two matching the filters, one not), a mixed one, and public ones nearby."""
+    make_service(session, name="Zed Shelter DV", lat=CENTER[0], lon=CENTER[1], confidential=True)
+    make_service(session, name="Alpha DV", lat=47.9, lon=-122.9, confidential=True)
+    make_service(session, name="Food DV", domain="food", lat=CENTER[0], lon=CENTER[1], confidential=True)
+    for distance in (0.5, 3.0, 8.0):
+        lat, lon = at(distance)
+        make_service(session, name=f"Public {distance}", lat=lat, lon=lon)
+
+
+def test_confidential_services_come_after_the_located_ones_by_name(app, session):
+    _world_with_secrets(session)
+    page = run(app, session, category="housing", lat=str(CENTER[0]), lon=str(CENTER[1]), radius_km="5")
+    assert names(page) == ["Public 0.5", "Public 3.0", "Alpha DV", "Zed Shelter DV"]
+    assert page.total == 4
+    assert [d is None for _, d in page.items] == [False, False, True, True]
+    # Paging runs through the whole list: located first, then the confidential group.
+    second = run(
+        app,
+        session,
+        category="housing",
+        lat=str(CENTER[0]),
+        lon=str(CENTER[1]),
+        radius_km="5",
+        per_page="3",
+        page="2",
+    )
+    assert names(second) == ["Zed Shelter DV"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lat=st.floats(min_value=46.0, max_value=49.0),
+    lon=st.floats(min_value=-124.0, max_value=-120.0),
+    radius=st.floats(min_value=0.1, max_value=200.0),
+)
+def test_moving_near_never_changes_which_confidential_services_appear(app, session, lat, lon, radius):
+    if not session.scalar(select(Service.id).where(Service.name == "Alpha DV")):
+        _world_with_secrets(session)
+    page = run(
+        app, session, category="housing", lat=str(lat), lon=str(lon), radius_km=str(radius), per_page="100"
+    )
+    secret = [service.name for service, _ in page.items if service.id in page.confidential]
+    assert secret == ["Alpha DV", "Zed Shelter DV"]
+    assert all(distance is None for service, distance in page.items if service.id in page.confidential)

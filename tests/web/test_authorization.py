@@ -204,6 +204,20 @@ CASES = [
         expect(302, 302, 403, 403, 403, 403, 302),
     ),
     (
+        "referrals.find_services",
+        "POST",
+        "/participants/{P}/find",
+        {"goal_id": ""},
+        expect(302, 302, 403, 403, 403, 403, 302),
+    ),
+    (
+        "referrals.stop_carrying",
+        "POST",
+        "/search/stop-carrying",
+        {},
+        expect(302, 302, 403, 403, 403, 403, 302),
+    ),
+    (
         "referrals.transfer_participant",
         "POST",
         "/participants/{P}/transfer",

@@ -57,7 +57,10 @@ PAGES = [
         statuses(200),
         {"capacity_history": THEIR_STAFF_CONTENT, "referral_timeline": THEIR_STAFF_CONTENT},
     ),
-    Page("search", "/search?q=Harbor", statuses(200)),  # result cards show the status word only
+    # Result cards: the status in words with its age; staff also read the LEAD-funded figure (issue 20).
+    Page("search", "/search?q=Harbor", statuses(200), {"lead_counts": STAFF}),
+    # A located search far from everything: the DV shelter is listed (confidential group), never located.
+    Page("located search", "/search?near=46.9,-123.5&radius_km=1", statuses(200)),
     Page(
         "check for the participant",
         "/referrals/check?service_id={S}&participant={P}",

@@ -26,7 +26,7 @@ def test_results_show_distance_status_and_age(client, session):
     session.commit()
     html = client.get("/search?near=98104").get_data(as_text=True)
     assert "Harbor Beds" in html
-    assert " km</span>" in html
+    assert " mi</span>" in html  # the site file says miles (distance_unit)
     assert 'data-status="spare_capacity"' in html
     assert "5 min ago" in html
 

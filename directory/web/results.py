@@ -1,0 +1,135 @@
+"""What a search result says at a glance: the status in words with its age, open now / closes / opens, and
+the number to call. Presentation only; the rules live in directory/domain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from ..domain import capacity as cap
+from ..domain.clock import SiteClock
+from ..domain.hours import day_codes, hours_unknown, is_open
+from . import serializers
+
+
+def status_words(service, status: str, data: dict, units: dict[str, tuple[str, str]], age: str) -> str:
+    """The status in words a case manager acts on, with the age of the numbers: counts where this viewer
+    may see them (the serializer has already nulled the rest), else the status word."""
+    label = serializers.STATUS_LABELS[status]
+    capacity = data.get("capacity")
+    if capacity is None:
+        return label
+    free, waitlist = capacity.get("available"), capacity.get("waitlist")
+    singular, plural = units.get(capacity.get("unit") or "", ("place", "places"))
+
+    def counted(number: int, kind: str = "") -> str:
+        return f"{number} {kind}{(singular if number == 1 else plural).lower()} free"
+
+    lead_free = capacity.get("lead_funded_available")
+    if status == cap.LEAD_FUNDED and lead_free is not None:
+        words = counted(lead_free, "LEAD-funded ")
+    elif status == cap.SPARE_CAPACITY and free is not None:
+        words = counted(free)
+    elif status == cap.DISPLACEMENT and free is not None:
+        words = f"{label} · {counted(free)}" + (f", {waitlist} waiting" if waitlist else "")
+    elif status == cap.FULL and waitlist:
+        words = f"{label} · {waitlist} waiting"
+    else:
+        words = label
+    return f"{words}, {age}"
+
+
+def _next_opening(schedules, local: datetime) -> tuple[date, time] | None:
+    """(day, opening time) of the next opening after the local moment, weekly and monthly alike, looking
+    ahead five weeks (a monthly opening comes round within them), or None."""
+    now = local.time().replace(tzinfo=None)
+    for ahead in range(36):
+        day = local.date() + timedelta(days=ahead)
+        codes = day_codes(day)
+        times = [s.opens_at for s in schedules if s.byday in codes and (ahead or s.opens_at > now)]
+        if times:
+            return day, min(times)
+    return None
+
+
+def _closing(schedules, local: datetime) -> time | None:
+    """When the opening that covers the local moment ends (the latest such closing)."""
+    today, t = day_codes(local.date()), local.time().replace(tzinfo=None)
+    yesterday = day_codes(local.date() - timedelta(days=1))
+    closes = []
+    for s in schedules:
+        overnight = s.closes_at <= s.opens_at
+        if (s.byday in today and s.opens_at <= t and (overnight or t < s.closes_at)) or (
+            s.byday in yesterday and overnight and t < s.closes_at
+        ):
+            closes.append(s.closes_at)
+    return max(closes) if closes else None
+
+
+def hours_words(service, now: datetime, time_zone: str) -> str:
+    """ "Open now · closes 17:00", "Closed · opens 08:00", "Closed · opens Tue 08:00", "Hours unknown — call"
+    (hours kept as the provider wrote them), or "" without hours."""
+    if hours_unknown(service):
+        return "Hours unknown — call"
+    schedules = service.schedules
+    if not schedules:
+        return ""
+    local = SiteClock(time_zone).local(now)
+    if is_open(schedules, now, time_zone):
+        closes = _closing(schedules, local)
+        return f"Open now · closes {closes:%H:%M}" if closes is not None else "Open now"
+    upcoming = _next_opening(schedules, local)
+    if upcoming is None:
+        return "Closed now"
+    day, opens = upcoming
+    ahead = (day - local.date()).days
+    if ahead == 0:
+        return f"Closed · opens {opens:%H:%M}"
+    if ahead == 1:
+        return f"Closed · opens tomorrow {opens:%H:%M}"
+    if ahead < 7:
+        return f"Closed · opens {day:%a} {opens:%H:%M}"
+    return f"Closed · opens {day:%a} {day:%b} {day.day} {opens:%H:%M}"
+
+
+def tel_link(phones) -> tuple[str, str] | None:
+    """(tel: URL, number as written) of the service's first phone that takes calls, or None."""
+    for phone in sorted(phones, key=lambda p: p.id):
+        if (phone.type or "voice") in ("fax", "pager", "text"):
+            continue
+        digits = "".join(ch for ch in phone.number if ch.isdigit() or ch == "+")
+        if len(digits.lstrip("+")) < 3:
+            continue
+        extension = "".join(ch for ch in (phone.extension or "") if ch.isdigit())
+        return f"tel:{digits}{',' + extension if extension else ''}", phone.number
+    return None
+
+
+def search_summary(query, reference, distance_text) -> str:
+    """The search on one line, for the folded form on a phone: "methadone · Housing · within 6.2 mi of X"."""
+    parts = []
+    if query.q:
+        parts.append(f"“{query.q}”")
+    if query.category:
+        parts.append(reference.term_names.get(query.category, query.category))
+    if query.medication:
+        parts.append(query.medication)
+    if query.language:
+        parts.append(reference.language_names.get(query.language, query.language))
+    if query.population:
+        parts.append(reference.population_names.get(query.population, query.population))
+    for name, label in (
+        ("low_barrier", "low barrier"),
+        ("housing_first", "Housing First"),
+        ("open_now", "open now"),
+    ):
+        if getattr(query, name):
+            parts.append(label)
+    if query.availability:
+        parts.append(
+            {"open": "free now", "spare": "spare capacity", "lead_funded": "LEAD-funded free"}[
+                query.availability
+            ]
+        )
+    if query.center is not None:
+        parts.append(f"within {distance_text(query.radius_km)} of {query.center.label}")
+    return " · ".join(parts) or "All services"
