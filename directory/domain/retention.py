@@ -18,10 +18,13 @@ from . import audit
 
 @writes
 def purge(session: Session, before: datetime, now: datetime) -> dict[str, int]:
-    """Remove participants idle since before `before`, their goals, and the free text of their referrals."""
-    ids = list(session.scalars(select(Participant.id).where(Participant.last_activity_at < before)))
+    """Remove participants idle since before `before` (not those under a legal hold), their goals and
+    releases, and the free text of their referrals."""
+    idle = select(Participant.id).where(Participant.last_activity_at < before)
+    ids = list(session.scalars(idle.where(Participant.legal_hold_at.is_(None))))
+    held = len(session.scalars(idle.where(Participant.legal_hold_at.is_not(None))).all())
     if not ids:
-        return {"participants": 0, "referrals_scrubbed": 0}
+        return {"participants": 0, "referrals_scrubbed": 0, "kept_under_legal_hold": held}
     referral_ids = list(session.scalars(select(Referral.id).where(Referral.participant_id.in_(ids))))
     if referral_ids:
         session.execute(update(Referral).where(Referral.id.in_(referral_ids)).values(justification=None))
@@ -37,7 +40,12 @@ def purge(session: Session, before: datetime, now: datetime) -> dict[str, int]:
         "participant.purge",
         "participant",
         None,
-        {"participants": len(ids), "referrals_scrubbed": len(referral_ids), "before": before.isoformat()},
+        {
+            "participants": len(ids),
+            "referrals_scrubbed": len(referral_ids),
+            "kept_under_legal_hold": held,
+            "before": before.isoformat(),
+        },
         now,
     )
-    return {"participants": len(ids), "referrals_scrubbed": len(referral_ids)}
+    return {"participants": len(ids), "referrals_scrubbed": len(referral_ids), "kept_under_legal_hold": held}

@@ -239,7 +239,30 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
 
 
 def referral_dict(referral) -> dict:
-    """The contract's `referral` object."""
+    """The contract's `referral` object, as the signed-in account may see it (consent.py: a Part 2 outcome
+    without a release, a confidential referral's outcome and its participant code are withheld)."""
+    from flask_login import current_user
+
+    from ..domain import consent
+    from ..domain.access import Actor
+
+    acting = Actor.of(current_user)
+    data = _referral_fields(referral)
+    data["participant_code"] = consent.participant_label(acting, referral)
+    data["state"] = consent.shown_state(acting, referral)
+    if not consent.outcome_visible(acting, referral):
+        data["closed_at"] = None
+        data["history"] = [
+            h for h in data["history"] if h["to"] in ("held", "requested", "waitlisted", "cancelled")
+        ]
+        for entry in data["history"]:
+            entry["note"] = None
+    if referral.service.part2_program:
+        data["redisclosure_notice"] = consent.REDISCLOSURE_NOTICE
+    return data
+
+
+def _referral_fields(referral) -> dict:
     return {
         "id": referral.id,
         "service_id": referral.service_id,
