@@ -352,3 +352,11 @@ def test_the_provider_or_an_admin_marks_a_part2_program(client, session, world):
     )
     session.expire_all()
     assert session.get(Service, world["pantry"]).part2_program is False
+
+
+def test_confidential_providers_are_the_keys_the_pm_tables_merge(session, world):
+    from directory.domain.confidential_rows import confidential_providers
+    from directory.models import Service
+
+    names = confidential_providers(session)
+    assert names == {session.get(Service, world["shelter"]).organization.name}
