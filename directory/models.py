@@ -27,9 +27,9 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
-from .domain import rules
+from .domain import keys, rules
 from .domain.access import ROLES
 from .domain.capacity import ACTIONS, CLASSIFICATIONS
 from .domain.clock import WEEKDAYS
@@ -810,6 +810,11 @@ class Goal(db.Model):
     participant: Mapped[Participant] = relationship(back_populates="goals")
     referrals: Mapped[list[Referral]] = relationship(back_populates="goal", order_by="Referral.id")
 
+    @property
+    def plain_text(self) -> str | None:
+        """The goal in the participant's words (sealed with their key: domain/keys.py)."""
+        return keys.unseal(object_session(self), self.participant_id, self.text)
+
     __table_args__ = (CheckConstraint("length(text) > 0", name="text_not_empty"),)
 
 
@@ -889,6 +894,11 @@ class Referral(db.Model):
         back_populates="referral", cascade="all, delete-orphan", order_by="ReferralAlternative.position"
     )
 
+    @property
+    def plain_justification(self) -> str | None:
+        """The override's justification, readable while the participant's key lives."""
+        return keys.unseal(object_session(self), self.participant_id, self.justification)
+
     __table_args__ = (
         UniqueConstraint("created_by", "idempotency_key"),
         CheckConstraint(_in("action", ACTIONS), name="action"),
@@ -938,6 +948,11 @@ class ReferralEvent(db.Model):
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+    @property
+    def plain_note(self) -> str | None:
+        """The note, readable while the participant's key lives."""
+        return keys.unseal(object_session(self), self.referral.participant_id, self.note)
 
 
 class ReferralAlternative(db.Model):

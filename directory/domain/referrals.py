@@ -29,7 +29,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from . import audit, consent, holds
+from . import audit, consent, holds, keys
 from . import capacity as cap
 from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
@@ -503,7 +503,7 @@ def create_referral(
                 hold=hold,
                 would_displace=fresh.would_displace,
                 reason_code=reason_code,
-                justification=justification,
+                justification=keys.seal(session, participant.id, justification),
                 justification_hash=audit.text_hash(justification),
                 capacity_snapshot=fresh.capacity,
                 created_at=now,
@@ -665,8 +665,9 @@ def transition(
     referral.state = to_state
     referral.closed_at = now
     referral.at_risk = False
+    sealed = keys.seal(session, referral.participant_id, note) if referral.participant_id else note
     referral.events.append(
-        ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=note)
+        ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=sealed)
     )
     session.flush()
     audit.append(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import Participant, Referral, ReferralEvent
-from . import audit
+from . import audit, keys
 
 
 @writes
@@ -34,6 +34,9 @@ def purge(session: Session, before: datetime, now: datetime) -> dict[str, int]:
     for participant in session.scalars(select(Participant).where(Participant.id.in_(ids))):
         session.delete(participant)  # goals go with it; referrals and checks keep no link (SET NULL)
     session.flush()
+    # Last, the keys: the text sealed with them stays unreadable in every backup of the data. (Should the
+    # commit that follows fail, the records stay with their text unreadable: purge errs toward forgetting.)
+    destroyed = keys.store_for(session).destroy(ids)
     audit.append(
         session,
         None,
@@ -44,6 +47,7 @@ def purge(session: Session, before: datetime, now: datetime) -> dict[str, int]:
             "participants": len(ids),
             "referrals_scrubbed": len(referral_ids),
             "kept_under_legal_hold": held,
+            "keys_destroyed": destroyed,
             "before": before.isoformat(),
         },
         now,

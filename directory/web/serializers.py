@@ -276,7 +276,7 @@ def _referral_fields(referral) -> dict:
         "at_risk": referral.at_risk,
         "would_displace": referral.would_displace,
         "reason_code": referral.reason_code,
-        "justification": referral.justification,
+        "justification": referral.plain_justification,
         "capacity_snapshot": referral.capacity_snapshot,
         "alternatives_offered": [
             {
@@ -293,7 +293,13 @@ def _referral_fields(referral) -> dict:
         "expires_at": iso(referral.expires_at),
         "closed_at": iso(referral.closed_at),
         "history": [
-            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "actor_id": e.actor_id, "note": e.note}
+            {
+                "at": iso(e.at),
+                "from": e.from_state,
+                "to": e.to_state,
+                "actor_id": e.actor_id,
+                "note": e.plain_note,
+            }
             for e in referral.events
         ],
     }
@@ -304,7 +310,7 @@ def goal_dict(goal) -> dict:
     return {
         "id": goal.id,
         "domain": goal.domain,
-        "text": goal.text,
+        "text": goal.plain_text,
         "created_at": iso(goal.created_at),
         "referrals": [referral_dict(r) for r in goal.referrals],
     }
