@@ -15,6 +15,8 @@ from directory.models import AuditEvent, Participant, Referral, ReleaseOfInforma
 from tests.conftest import FIXED_NOW
 from tests.factories import make_participant, make_service, make_user, sign_in
 
+pytestmark = pytest.mark.db  # dates, the unique reference and the purge run on PostgreSQL too
+
 TODAY = FIXED_NOW.date()
 
 
@@ -149,6 +151,10 @@ def test_expired_or_revoked_release_withholds_the_outcome(
     sign_in(client, world["cm"])
     plan = client.get(f"/participants/{world['code']}").get_data(as_text=True)
     assert consent.NOT_SHARED in plan and "accepted" not in plan
+    # Nor on the service page's referral timeline (which case managers read before they refer).
+    timeline = client.get(f"/services/{world['part2']}").get_data(as_text=True)
+    assert 'class="service-referrals"' in timeline and consent.NOT_SHARED in timeline
+    assert "accepted" not in timeline
     # No notice of the answer reached the case manager either.
     notices = client.get("/notifications").get_data(as_text=True)
     assert "accepted" not in notices
