@@ -49,11 +49,22 @@ class KeyStore:
         options: dict = {}
         if url in ("sqlite://", "sqlite:///:memory:"):
             options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-        elif url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine = create_engine(url, **options)
-        _metadata.create_all(self.engine)
+        self._options = options
+        self._engine = None
+
+    @property
+    def engine(self):
+        """The store's engine, made (with its table) on first use: creating an app touches no file."""
+        if self._engine is None:
+            with _lock:
+                if self._engine is None:
+                    if self.url.startswith("sqlite:///"):
+                        Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                    engine = create_engine(self.url, **self._options)
+                    _metadata.create_all(engine)
+                    self._engine = engine
+        return self._engine
 
     def key(self, participant_id: int, create: bool) -> bytes | None:
         """The participant's key; a new one when asked and there is none (None if there is none)."""
