@@ -101,6 +101,10 @@ def _copy_block(conn, limit: int | None) -> None:
                 shifted.append(f"{column} + {offsets[OFFSET_COLUMNS[table][column]]}")
             elif column == "idempotency_key":
                 shifted.append("NULL")
+            elif column == "reference":  # unique per referral: a copy gets its own (its new id appended)
+                shifted.append(
+                    f"CASE WHEN reference IS NULL THEN NULL ELSE 'C' || (id + {offsets['referral']}) END"
+                )
             else:
                 shifted.append(column)
         conn.execute(

@@ -86,7 +86,18 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        register_key_store(app)
     listing.install(Session)  # keyword index follows every flush, whatever session does it
+
+
+def register_key_store(app: Flask) -> None:
+    """The participants' keys, in a store apart from the data (KEY_STORE_URL; domain/keys.py)."""
+    from .domain import keys
+
+    url = app.config.get("KEY_STORE_URL") or keys.default_url(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path
+    )
+    keys.register(db.engine.url, url)
 
 
 def register_blueprints(app: Flask) -> None:

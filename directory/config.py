@@ -25,6 +25,7 @@ ENV_KEYS = (
     "SCHEDULER",
     "MAIL_URL",
     "TRUSTED_PROXIES",
+    "KEY_STORE_URL",
 )
 
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -27,7 +27,9 @@ from .models import (
     Language,
     Location,
     Organization,
+    Participant,
     Phone,
+    ReleaseOfInformation,
     RequiredDocument,
     Schedule,
     Service,
@@ -940,6 +942,8 @@ def seed(
     reindex_services(session, builder.service_ids)
     logins = _demo_users(session, builder) if small else []
     session.flush()
+    if small:
+        _demo_consent(session, builder, now)
     return Summary(services=len(builder.service_ids), organizations=len(builder.orgs), logins=logins)
 
 
@@ -974,3 +978,50 @@ def _demo_users(session: Session, builder: _Builder) -> list[tuple[str, str, str
             )
         logins.append((email, DEMO_PASSWORD, role))
     return logins
+
+
+PART2_DEMO = ("Pioneer Bupe Clinic", "Yesler Residential Treatment")
+
+
+def _demo_consent(session: Session, builder: _Builder, now: datetime) -> None:
+    """Two treatment programs marked as 42 CFR Part 2 programs, and two participants of the demo case
+    manager whose releases show each path of the check: current, expired, revoked, and none at all."""
+    session.execute(update(Service).where(Service.name.in_(PART2_DEMO)).values(part2_program=True))
+    cm = session.scalar(select(User).where(User.email == "cm@demo.lead"))
+    if cm is None or session.scalar(select(Participant.id).where(Participant.case_manager_id == cm.id)):
+        return  # seeded before: the demo participants are there
+    orgs = {name: org_id for org_id, name in builder.orgs}
+    yesler, cascade = orgs["Yesler Recovery House"], orgs["Cascade Harm Reduction Collective"]
+    alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+    today = now.date()
+    plans = [
+        # Yesler: current; Pioneer (Cascade): expired.
+        [
+            (yesler, today - timedelta(days=30), today + timedelta(days=335), None),
+            (cascade, today - timedelta(days=400), today - timedelta(days=35), None),
+        ],
+        # Yesler: revoked; Pioneer: no release at all.
+        [(yesler, today - timedelta(days=60), today + timedelta(days=305), now - timedelta(days=3))],
+    ]
+    for releases in plans:
+        code = "P-" + "".join(builder.rng.choice(alphabet) for _ in range(6))
+        participant = Participant(
+            code=code, case_manager_id=cm.id, created_at=now, last_activity_at=now, needs={}
+        )
+        session.add(participant)
+        session.flush()
+        for org_id, signed, expires, revoked in releases:
+            session.add(
+                ReleaseOfInformation(
+                    participant_id=participant.id,
+                    organization_id=org_id,
+                    purpose="referral_outcome",
+                    signed_on=signed,
+                    expires_on=expires,
+                    recorded_at=now,
+                    recorded_by=cm.id,
+                    revoked_at=revoked,
+                    revoked_by=cm.id if revoked else None,
+                )
+            )
+    session.flush()

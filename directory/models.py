@@ -6,13 +6,14 @@ path (importer, provider form, API, script) can store a state the rules forbid.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -26,9 +27,9 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
-from .domain import rules
+from .domain import keys, rules
 from .domain.access import ROLES
 from .domain.capacity import ACTIONS, CLASSIFICATIONS
 from .domain.clock import WEEKDAYS
@@ -262,6 +263,8 @@ class Service(db.Model):
     religious_requirement: Mapped[bool] = flag()
     conversion_therapy: Mapped[bool] = flag()
     lead_fundable: Mapped[bool] = flag()
+    # A federally assisted substance-use program under 42 CFR Part 2: its outcomes need a release.
+    part2_program: Mapped[bool] = flag()
 
     source: Mapped[str | None] = mapped_column(String(50))
     source_id: Mapped[str | None] = mapped_column(String(200))
@@ -803,8 +806,14 @@ class Participant(db.Model):
     latitude_e2: Mapped[int | None] = mapped_column(Integer)
     longitude_e2: Mapped[int | None] = mapped_column(Integer)
     needs: Mapped[dict] = mapped_column(JSON, default=dict)
+    # A legal hold (a subpoena or court order being answered): purge leaves the record and its key.
+    legal_hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    legal_hold_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    case_manager: Mapped[User] = relationship()
+    case_manager: Mapped[User] = relationship(foreign_keys=[case_manager_id])
+    releases: Mapped[list[ReleaseOfInformation]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan", order_by="ReleaseOfInformation.id"
+    )
     goals: Mapped[list[Goal]] = relationship(
         back_populates="participant", cascade="all, delete-orphan", order_by="Goal.id"
     )
@@ -845,6 +854,11 @@ class Goal(db.Model):
 
     participant: Mapped[Participant] = relationship(back_populates="goals")
     referrals: Mapped[list[Referral]] = relationship(back_populates="goal", order_by="Referral.id")
+
+    @property
+    def plain_text(self) -> str | None:
+        """The goal in the participant's words (sealed with their key: domain/keys.py)."""
+        return keys.unseal(object_session(self), self.participant_id, self.text)
 
     __table_args__ = (CheckConstraint("length(text) > 0", name="text_not_empty"),)
 
@@ -914,6 +928,11 @@ class Referral(db.Model):
     # did not measure (requests); and the waitlist length then.
     placement: Mapped[str | None] = mapped_column(String(30))
     placement_waitlist: Mapped[int | None]
+    # Confidential (domestic-violence) service: the provider sees this one-time reference, never the code.
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Whether the outcome comes back to the case manager: false for a Part 2 program without a current
+    # release covering it when the referral was made.
+    outcome_shared: Mapped[bool] = flag(True)
 
     service: Mapped[Service] = relationship()
     participant: Mapped[Participant | None] = relationship()
@@ -925,6 +944,11 @@ class Referral(db.Model):
     alternatives: Mapped[list[ReferralAlternative]] = relationship(
         back_populates="referral", cascade="all, delete-orphan", order_by="ReferralAlternative.position"
     )
+
+    @property
+    def plain_justification(self) -> str | None:
+        """The override's justification, readable while the participant's key lives."""
+        return keys.unseal(object_session(self), self.participant_id, self.justification)
 
     __table_args__ = (
         UniqueConstraint("created_by", "idempotency_key"),
@@ -982,6 +1006,11 @@ class ReferralEvent(db.Model):
     referral: Mapped[Referral] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
 
+    @property
+    def plain_note(self) -> str | None:
+        """The note, readable while the participant's key lives."""
+        return keys.unseal(object_session(self), self.referral.participant_id, self.note)
+
 
 class ReferralAlternative(db.Model):
     """An alternative offered with a referral's check, and why it did not fit if the case manager said."""
@@ -1004,6 +1033,36 @@ class ReferralAlternative(db.Model):
         CheckConstraint(
             f"rejection_reason IS NULL OR {_in('rejection_reason', REASON_CODES)}", name="rejection_reason"
         ),
+    )
+
+
+ROI_PURPOSES = ("referral_outcome", "care_coordination", "benefits_enrollment", "legal_advocacy")
+
+
+class ReleaseOfInformation(db.Model):
+    """A signed release (kept on paper): which organization it covers, why, from when to when, revoked or not.
+    The app records that it exists and who recorded it, never an image of it."""
+
+    __tablename__ = "release_of_information"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(30))
+    signed_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    participant: Mapped[Participant] = relationship(back_populates="releases")
+    organization: Mapped[Organization] = relationship()
+    recorder: Mapped[User | None] = relationship(foreign_keys=[recorded_by])
+
+    __table_args__ = (
+        CheckConstraint(_in("purpose", ROI_PURPOSES), name="purpose"),
+        CheckConstraint("expires_on >= signed_on", name="expiry_after_signing"),
     )
 
 

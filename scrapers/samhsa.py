@@ -69,6 +69,7 @@ def parse(path: str | Path) -> ParseResult:
         service.alternate_name = plain(row.get("name2"), 300)
         service.description = "Substance use treatment facility (SAMHSA treatment locator)."
         service.location_ids = (sid,)
+        service.flags["part2_program"] = True  # SAMHSA-listed treatment facilities fall under 42 CFR Part 2
         result.services.append(service)
     result.organizations.extend(orgs.values())
     return result

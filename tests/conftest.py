@@ -136,6 +136,9 @@ def make_app(url: str, **overrides):
         # Form tests post without tokens; the CSRF tests turn it back on.
         "WTF_CSRF_ENABLED": False,
     }
+    if url.startswith("postgresql"):
+        # Keys of a PostgreSQL test database in memory (one store per database), not in instance/.
+        config["KEY_STORE_URL"] = "sqlite://"
     config.update(overrides)
     application = create_app(config)
     _APPS_MADE.append(application)

@@ -58,6 +58,7 @@ class World:
     users: dict
     tokens: dict[str, str]
     user_ids: dict[str, int] = field(default_factory=dict)  # usable outside the session that built them
+    reference: str = ""  # the DV referral's one-time reference (what its provider sees instead of the code)
 
     def fill(self, text: str) -> str:
         """A URL template with {S}, {D}, {T}, {O}, {R}, {RD}, {ORG}, {GOAL}, {P} filled in."""
@@ -123,7 +124,14 @@ def build_world(session, site) -> World:
         "ORG": ours.organization_id,
         "GOAL": goal.id,
     }
-    return World(ids, participant.code, users, tokens, {role: user.id for role, user in users.items()})
+    return World(
+        ids,
+        participant.code,
+        users,
+        tokens,
+        {role: user.id for role, user in users.items()},
+        to_shelter.reference or "",
+    )
 
 
 def signed_in(app, world: World, role: str):
@@ -158,6 +166,9 @@ SECTIONS: dict[str, Callable[[str, World], bool]] = {
     "case_manager_name": lambda text, world: CM_NAME in text,
     "participant_code": lambda text, world: world.code in text,
     "plan_link": lambda text, world: f"/participants/{world.code}" in text,
+    "dv_reference": lambda text, world: bool(world.reference) and world.reference in text,
+    "releases": _any(r'id="releases"'),
+    "legal_hold": _any(r'class="legal-hold"'),
 }
 
 

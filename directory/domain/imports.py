@@ -305,6 +305,8 @@ class Writer:
             if values[name]:
                 values[name] = values[name][:limit]
         values.update({name: record.flag(name) for name in LEAD_FLAGS})
+        if record.flag("part2_program"):  # set by an importer, never cleared by one (the provider's word)
+            values["part2_program"] = True
         values.update(
             organization_id=org_id,
             name=record.name[:300],

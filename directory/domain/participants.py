@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import Goal, Participant
-from . import audit
+from . import audit, keys
 from .access import Actor, can_read_plan
 from .errors import Forbidden, NotFound, ValidationError
 from .geo import parse_latlon, zip_point
@@ -192,8 +192,13 @@ def add_goal(
     if len(text) > MAX_GOAL_TEXT:
         raise ValidationError(f"a goal has at most {MAX_GOAL_TEXT} characters", "text")
     screen_free_text(text, "text")
+    plain_text = text.strip()
     goal = Goal(
-        participant=participant, domain=domain, text=text.strip(), created_at=now, created_by=actor.id
+        participant=participant,
+        domain=domain,
+        text=keys.seal(session, participant.id, plain_text),  # unreadable once purge destroys the key
+        created_at=now,
+        created_by=actor.id,
     )
     session.add(goal)
     participant.last_activity_at = now
@@ -204,7 +209,7 @@ def add_goal(
         "goal.create",
         "goal",
         goal.id,
-        {"participant_id": participant.id, "domain": domain, "text_sha256": audit.text_hash(goal.text)},
+        {"participant_id": participant.id, "domain": domain, "text_sha256": audit.text_hash(plain_text)},
         now,
     )
     return goal

@@ -31,7 +31,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from . import audit, holds, intake
+from . import audit, consent, holds, intake, keys
 from . import capacity as cap
 from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
@@ -89,6 +89,7 @@ class CheckResult:
     capacity: dict | None
     alternatives: list[Alternative] = field(default_factory=list)
     check_id: int | None = None
+    consent: consent.Consent | None = None
 
 
 def allowed_actions(classification: str, actor: Actor) -> list[str]:
@@ -317,6 +318,9 @@ def _evaluate(
             reasons.append(f"{len(alternatives)} alternative(s) nearby can take the participant now.")
         else:
             reasons.append("No alternative in this domain within 10 km can take the participant now.")
+    consented = consent.consent_for(session, participant, service, now.date())
+    if consented.sentence:
+        reasons.append(consented.sentence)
     return CheckResult(
         service=service,
         classification=classification,
@@ -325,6 +329,7 @@ def _evaluate(
         reasons=reasons,
         capacity=snapshot(row) if row is not None else None,
         alternatives=alternatives,
+        consent=consented,
     )
 
 
@@ -536,7 +541,7 @@ def create_referral(
                 hold=hold,
                 would_displace=fresh.would_displace,
                 reason_code=reason_code,
-                justification=justification,
+                justification=keys.seal(session, participant.id, justification),
                 justification_hash=audit.text_hash(justification),
                 capacity_snapshot=fresh.capacity,
                 created_at=now,
@@ -548,6 +553,7 @@ def create_referral(
                 decline_reason=request.decline_reason if fresh.alternatives else None,
             )
             referral.events.append(ReferralEvent(at=now, actor_id=actor.id, from_state=None, to_state=state))
+            consent.prepare_referral(session, actor, referral, service, participant, now)
             session.add(referral)
             participant.last_activity_at = now
             session.flush()
@@ -687,7 +693,7 @@ def transition(
         note = screen_free_text(note.strip(), "note") or None
     _authorize_transition(actor, referral, verb)
     if referral.state not in OPEN_STATES:
-        raise Conflict(f"this referral is already {referral.state}", "state")
+        raise Conflict(f"this referral is already {consent.shown_state(actor, referral)}", "state")
     row = session.execute(
         select(ServiceCapacity)
         .where(ServiceCapacity.service_id == referral.service_id)
@@ -697,7 +703,7 @@ def transition(
     # Re-read the referral under the capacity lock: another worker may have closed it meanwhile.
     session.refresh(referral)
     if referral.state not in OPEN_STATES:
-        raise Conflict(f"this referral is already {referral.state}", "state")
+        raise Conflict(f"this referral is already {consent.shown_state(actor, referral)}", "state")
     before = snapshot(row) if row is not None else None
     to_state = TRANSITIONS[verb]
     if verb == "accept":
@@ -710,8 +716,9 @@ def transition(
     referral.state = to_state
     referral.closed_at = now
     referral.at_risk = False
+    sealed = keys.seal(session, referral.participant_id, note) if referral.participant_id else note
     referral.events.append(
-        ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=note)
+        ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=sealed)
     )
     session.flush()
     audit.append(
@@ -736,6 +743,8 @@ def transition(
         if verb == "cancel"
         else [referral.created_by]
     )
+    if verb != "cancel" and not referral.outcome_shared:
+        return referral  # a Part 2 program's answer without a release stays with the provider
     notify(
         session,
         recipients,

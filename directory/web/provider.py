@@ -180,6 +180,18 @@ def edit(service_id: int):
     )
 
 
+@bp.post("/provider/services/<id:service_id>/part2")
+@require_roles(*CAPACITY_KEEPERS)
+def part2(service_id: int):
+    """Mark the service as a 42 CFR Part 2 program, or not (consent.py: its outcomes then need a release)."""
+    from ..domain.consent import set_part2_program
+
+    service = _own_service(service_id)
+    set_part2_program(db.session, actor(), service, request.form.get("part2_program") == "1", context.now())
+    org_query = {"org": service.organization_id} if current_user.role == "admin" else {}
+    return redirect(url_for("provider.dashboard", **org_query) + f"#service-{service.id}")
+
+
 HISTORY_COLUMNS = ("at", "kind", "channel", "user")
 NUMBER_COLUMNS = ("maximum", "available", "waitlist", "lead_funded_maximum", "lead_funded_available")
 

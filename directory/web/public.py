@@ -10,6 +10,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import Unauthorized
 
 from ..domain.access import Actor, can_see_service_staff_content
+from ..domain.consent import shown_state
 from ..domain.errors import ValidationError
 from ..domain.search import load_service
 from ..extensions import db
@@ -172,6 +173,8 @@ def service_page(service_id: int):
         reference=context.reference(),
         staff=staff,
         staff_content=staff_content,
+        # A Part 2 program's outcome without a release, a confidential referral's outcome: withheld here too.
+        shown_state=lambda referral: shown_state(viewer, referral),
         map=located[0] if located else None,
         map_data=located[1] if located else None,
         legend=mapview.legend(),

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain import intake
+from ..domain import consent, intake
 from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF, can_open_slip, can_read_plan
 from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
@@ -22,7 +22,7 @@ from ..domain.referrals import (
 )
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
-from ..models import REASON_CODES, Participant, User
+from ..models import REASON_CODES, Organization, Participant, User
 from . import carried, context, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
@@ -97,14 +97,78 @@ def plan(code: str):
     case_managers = db.session.scalars(
         select(User).where(User.role == "case_manager", User.active.is_(True)).order_by(User.email)
     ).all()
+    return _plan_page(participant, loose, case_managers)
+
+
+def _plan_page(participant, loose, case_managers, error=None, status=200):
+    """The plan page, with its releases of information and legal-hold state."""
+    organizations = db.session.scalars(
+        select(Organization).where(Organization.active.is_(True)).order_by(Organization.name)
+    ).all()
+    today = context.now().date()
     return render_template(
         "referrals/plan.html",
         participant=participant,
         loose=loose,
         reference=context.reference(),
         case_managers=case_managers,
-        error=None,
-    )
+        error=error,
+        releases=[(r, consent.state_of(r, today)) for r in participant.releases],
+        organizations=organizations,
+        purposes=consent.PURPOSE_LABELS,
+        shown_state=lambda r: consent.shown_state(actor(), r),
+    ), status
+
+
+@bp.post("/participants/<code>/releases")
+@require_roles(*CASE_MANAGERS)
+def new_release(code: str):
+    """Record that a signed release of information exists (the paper stays on paper)."""
+    participant = get_participant(db.session, actor(), code)
+    try:
+        consent.record_release(
+            db.session,
+            actor(),
+            participant,
+            parse_id(request.form.get("organization_id", "")),
+            request.form.get("purpose"),
+            request.form.get("signed_on"),
+            request.form.get("expires_on"),
+            context.now(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        participant = get_participant(db.session, actor(), code)
+        return _plan_page(participant, loose_referrals(db.session, participant), [], exc, exc.status)
+    back = request.form.get("next_service")
+    service_id = parse_id(back or "")
+    if service_id is not None:  # recorded from a check: back to that check
+        return redirect(url_for("referrals.check_page", service_id=service_id, participant=participant.code))
+    return redirect(url_for("referrals.plan", code=participant.code) + "#releases")
+
+
+@bp.post("/participants/<code>/releases/<id:release_id>/revoke")
+@require_roles(*CASE_MANAGERS)
+def revoke_release(code: str, release_id: int):
+    """The participant revoked a release."""
+    participant = get_participant(db.session, actor(), code)
+    release = consent.load_release(db.session, participant, release_id)
+    consent.revoke_release(db.session, actor(), release, context.now())
+    return redirect(url_for("referrals.plan", code=participant.code) + "#releases")
+
+
+@bp.post("/participants/<code>/legal-hold")
+@require_roles("admin")
+def legal_hold(code: str):
+    """Place or release a legal hold (admins: see the README's legal-request procedure)."""
+    participant = get_participant(db.session, actor(), code)
+    if request.form.get("hold") == "place":
+        consent.place_legal_hold(db.session, actor(), participant, context.now())
+    elif request.form.get("hold") == "release":
+        consent.release_legal_hold(db.session, actor(), participant, context.now())
+    else:
+        abort(400)
+    return redirect(url_for("referrals.plan", code=participant.code))
 
 
 @bp.post("/participants/<code>/goals")
@@ -125,14 +189,7 @@ def new_goal(code: str):
     except DomainError as exc:
         db.session.rollback()
         participant = get_participant(db.session, actor(), code)
-        return render_template(
-            "referrals/plan.html",
-            participant=participant,
-            loose=[],
-            reference=context.reference(),
-            case_managers=[],
-            error=exc,
-        ), exc.status
+        return _plan_page(participant, [], [], exc, exc.status)
     return redirect(url_for("referrals.plan", code=participant.code))
 
 
@@ -192,6 +249,9 @@ def _check_context(service, participant, result, error=None, status=200):
         error=error,
         config_site=config,
         my_participants=_my_participants(),
+        plan_reader=plan_reader,
+        purposes=consent.PURPOSE_LABELS,
+        today=at.date(),
     ), status
 
 
@@ -275,6 +335,10 @@ def referral_page(referral_id: int):
         action_labels=ACTION_LABELS,
         reason_labels=REASON_LABELS,
         intake_closes=intake.ends_when_intake_closes(referral, context.site()),
+        shown_state=consent.shown_state(acting, referral),
+        outcome_visible=consent.outcome_visible(acting, referral),
+        participant_label=consent.participant_label(acting, referral),
+        redisclosure=consent.REDISCLOSURE_NOTICE if referral.service.part2_program else None,
     )
 
 

@@ -244,7 +244,30 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
 
 
 def referral_dict(referral) -> dict:
-    """The contract's `referral` object."""
+    """The contract's `referral` object, as the signed-in account may see it (consent.py: a Part 2 outcome
+    without a release, a confidential referral's outcome and its participant code are withheld)."""
+    from flask_login import current_user
+
+    from ..domain import consent
+    from ..domain.access import Actor
+
+    acting = Actor.of(current_user)
+    data = _referral_fields(referral)
+    data["participant_code"] = consent.participant_label(acting, referral)
+    data["state"] = consent.shown_state(acting, referral)
+    if not consent.outcome_visible(acting, referral):
+        data["closed_at"] = None
+        data["history"] = [
+            h for h in data["history"] if h["to"] in ("held", "requested", "waitlisted", "cancelled")
+        ]
+        for entry in data["history"]:
+            entry["note"] = None
+    if referral.service.part2_program:
+        data["redisclosure_notice"] = consent.REDISCLOSURE_NOTICE
+    return data
+
+
+def _referral_fields(referral) -> dict:
     return {
         "id": referral.id,
         "service_id": referral.service_id,
@@ -258,7 +281,7 @@ def referral_dict(referral) -> dict:
         "at_risk": referral.at_risk,
         "would_displace": referral.would_displace,
         "reason_code": referral.reason_code,
-        "justification": referral.justification,
+        "justification": referral.plain_justification,
         "capacity_snapshot": referral.capacity_snapshot,
         "alternatives_offered": [
             {
@@ -275,7 +298,13 @@ def referral_dict(referral) -> dict:
         "expires_at": iso(referral.expires_at),
         "closed_at": iso(referral.closed_at),
         "history": [
-            {"at": iso(e.at), "from": e.from_state, "to": e.to_state, "actor_id": e.actor_id, "note": e.note}
+            {
+                "at": iso(e.at),
+                "from": e.from_state,
+                "to": e.to_state,
+                "actor_id": e.actor_id,
+                "note": e.plain_note,
+            }
             for e in referral.events
         ],
     }
@@ -286,7 +315,7 @@ def goal_dict(goal) -> dict:
     return {
         "id": goal.id,
         "domain": goal.domain,
-        "text": goal.text,
+        "text": goal.plain_text,
         "created_at": iso(goal.created_at),
         "referrals": [referral_dict(r) for r in goal.referrals],
     }

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from directory.links import make_confirm_token
-from directory.models import ConfirmLink
+from directory.models import ConfirmLink, ReleaseOfInformation
 from tests.conftest import FIXED_NOW, SECRET
 from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_token, make_user, sign_in
 
@@ -61,8 +61,18 @@ def build(session):
     )
     session.add(link)
     tokens = {role: make_token(session, user) for role, user in users.items()}
+    release = ReleaseOfInformation(
+        participant_id=participant.id,
+        organization_id=mine.organization_id,
+        purpose="referral_outcome",
+        signed_on=FIXED_NOW.date() - timedelta(days=5),
+        expires_on=FIXED_NOW.date() + timedelta(days=300),
+        recorded_by=users["case_manager"].id,
+    )
+    session.add(release)
     session.commit()
     return {
+        "ROI": release.id,
         "S": mine.id,
         "T": theirs.id,
         "ORG": mine.organization_id,
@@ -184,6 +194,13 @@ CASES = [
         {},
         expect(302, 403, 403, 302, 403, 403, 302),
     ),
+    (
+        "provider.part2",
+        "POST",
+        "/provider/services/{S}/part2?org={ORG}",
+        {"part2_program": "1"},
+        expect(302, 403, 403, 302, 403, 403, 302),
+    ),
     ("provider.staff", "GET", "/provider/staff?org={ORG}", None, expect(302, 403, 403, 200, 403, 403, 200)),
     ("provider.confirm_link", "GET", "/confirm/{LINK}", None, ALL_200),
     ("provider.confirm_link_post", "POST", "/confirm/{LINK}", {}, ALL_200),
@@ -216,6 +233,32 @@ CASES = [
         "/search/stop-carrying",
         {},
         expect(302, 302, 403, 403, 403, 403, 302),
+    ),
+    (
+        "referrals.new_release",
+        "POST",
+        "/participants/{P}/releases",
+        {
+            "organization_id": "{ORG}",
+            "purpose": "referral_outcome",
+            "signed_on": "2026-11-01",
+            "expires_on": "2027-11-01",
+        },
+        expect(302, 302, 403, 403, 403, 403, 302),
+    ),
+    (
+        "referrals.revoke_release",
+        "POST",
+        "/participants/{P}/releases/{ROI}/revoke",
+        {},
+        expect(302, 302, 403, 403, 403, 403, 302),
+    ),
+    (
+        "referrals.legal_hold",
+        "POST",
+        "/participants/{P}/legal-hold",
+        {"hold": "place"},
+        expect(302, 403, 403, 403, 403, 403, 302),
     ),
     (
         "referrals.transfer_participant",

@@ -85,7 +85,13 @@ PAGES = [
         "plan",
         "/participants/{P}",
         statuses(403, anonymous=302, case_manager=200, admin=200),
-        {"goal_text": PLAN_READERS, "participant_code": PLAN_READERS, "plan_link": PLAN_READERS},
+        {
+            "goal_text": PLAN_READERS,
+            "participant_code": PLAN_READERS,
+            "plan_link": PLAN_READERS,
+            "releases": PLAN_READERS,  # releases of information: recorded and revoked on the plan
+            "legal_hold": roles("admin"),  # placed and released by an admin only
+        },
     ),
     Page(
         "referral page",
@@ -110,8 +116,40 @@ PAGES = [
         "provider's referral inbox",
         "/provider/referrals?org={ORG}",
         statuses(403, anonymous=302, provider=200, provider_other=200, admin=200),
-        # A provider sees who referred to its own services, never another organization's referrals.
-        {"participant_code": roles("provider", "admin"), "case_manager_name": roles("provider", "admin")},
+        # A provider sees who referred to its own services, never another organization's referrals; a
+        # referral to its confidential shelter under a one-time reference, never the participant's code.
+        {
+            "participant_code": roles("provider", "admin"),
+            "case_manager_name": roles("provider", "admin"),
+            "dv_reference": roles("provider", "admin"),
+        },
+    ),
+    Page(
+        "provider's inbox item: the DV referral",
+        "/provider/referrals/{RD}?org={ORG}",
+        statuses(403, anonymous=302, provider=200, admin=200),
+        {"dv_reference": roles("provider", "admin"), "case_manager_name": roles("provider", "admin")},
+    ),
+    Page(
+        "DV referral page",
+        "/referrals/{RD}",
+        statuses(403, anonymous=302, case_manager=200, provider=200, project_manager=200, admin=200),
+        # Its provider sees the one-time reference; the case management side sees the code.
+        {
+            "participant_code": roles("case_manager", "project_manager", "admin"),
+            "dv_reference": roles("provider"),
+            "plan_link": PLAN_READERS,
+        },
+    ),
+    Page(
+        "API DV referral",
+        "/api/v1/referrals/{RD}",
+        statuses(403, anonymous=401, case_manager=200, provider=200, project_manager=200, admin=200),
+        {
+            "participant_code": roles("case_manager", "project_manager", "admin"),
+            "dv_reference": roles("provider"),
+            "lead_counts": REFERRAL_READERS,
+        },
     ),
     Page("PM dashboard", "/pm", statuses(403, anonymous=302, project_manager=200, admin=200)),
     Page(
