@@ -47,7 +47,7 @@ from .common import (
     read_csv,
     repair_url,
 )
-from .flat import Where, key, place, slug, unplaced
+from .flat import Where, key, place, slug, swapped_file, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .mappings import PAIRED, check_domain, check_keys, check_pairs, closest, resolve_columns
@@ -196,6 +196,9 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         columns, mapping = _resolve(mapping, list(rows[0][1]), path.name)
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
+    swap = "latitude" in columns and swapped_file(
+        result, path.name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows)
+    )
     for line, row in rows:
         where = f"{path.name}:{line}"
 
@@ -224,7 +227,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         cells = Where(
             *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
         )
-        location = place(result, where, sid, cells)
+        location = place(result, where, sid, cells, swap)
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
         org_id = _organization(result, orgs, plain(get("organization"), 300) or name)

@@ -21,6 +21,7 @@ from .classify import classify
 from .common import (
     SourceError,
     check_coordinates,
+    check_zip_state,
     clean_email,
     clean_text,
     overnight_note,
@@ -505,8 +506,10 @@ class Builder:
             address = (addresses.pop(lid, None) or [None])[0]
             coords, reason = check_coordinates(row.get("latitude"), row.get("longitude"), self.us)
             precision = (lead.get("precision") or ["exact"])[0]
-            if reason:
+            if reason and coords is None:
                 self.result.note(where, lid, reason + ": left out", "rejected", "location", "coordinates")
+            elif reason:
+                self.result.note(where, lid, reason, "repaired", "location", "coordinates")
             record = LocationRecord(
                 lid,
                 organization_id=str(row.get("organization_id") or "").strip() or None,
@@ -562,11 +565,15 @@ class Builder:
             return None
         where, row = physical[0]
         zip_code, note = repair_zip(row.get("postal_code"))
+        state, state_note = state_code(row.get("state_province") or row.get("region"))
+        mismatch = check_zip_state(zip_code, state)
+        if mismatch:
+            zip_code, note = None, mismatch
         if note:
-            self.result.note(where, lid, note, kind="location", field="postal_code")
-        state, note = state_code(row.get("state_province") or row.get("region"))
-        if note:
-            self.result.note(where, lid, note, kind="location", field="state_province")
+            action = "rejected" if zip_code is None else "repaired"
+            self.result.note(where, lid, note, action, kind="location", field="postal_code")
+        if state_note:
+            self.result.note(where, lid, state_note, kind="location", field="state_province")
         line1 = plain(row.get("address_1"), 300) or ""
         city = plain(row.get("city"), 100) or ""
         if line1 and (not city or not state):

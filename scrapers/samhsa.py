@@ -1,7 +1,8 @@
 """SAMHSA substance-use treatment facility lists: one treatment service per facility.
 
-Columns `name1,name2,street1,street2,city,state,zip,zip4,county,latitude,longitude`. The list has no ids, so a
-facility's id is a digest of its name and address; a row repeating another's name and address is a duplicate.
+Columns `name1,name2,street1,street2,city,state,zip,zip4,county,latitude,longitude` (any case). The list has
+no ids, so a facility's id is a digest of its name and address; a row repeating another's name and address is
+a duplicate.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import plain, read_csv
-from .flat import Where, key, place, slug, unplaced
+from .flat import Where, key, place, slug, swapped_file, unplaced
 from .records import OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -22,6 +23,7 @@ def parse(path: str | Path) -> ParseResult:
         result.note(path.name, None, note, kind="file")
     orgs: dict[str, OrganizationRecord] = {}
     seen: dict[str, str] = {}
+    swap = swapped_file(result, path.name, ((r.get("latitude"), r.get("longitude")) for _, r in rows))
     for line, row in rows:
         where = f"{path.name}:{line}"
         result.read["service"] += 1
@@ -55,6 +57,7 @@ def parse(path: str | Path) -> ParseResult:
                 row.get("longitude"),
                 row.get("street2"),
             ),
+            swap,
         )
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
