@@ -478,7 +478,8 @@ def scrape_run(
 
         def parse() -> ParseResult:
             bar("reading", 0, 1)
-            result = parse_source(source, path_or_url, mapping)
+            allow = getattr(current_app.config.get("SITE"), "fetch_allow", ())
+            result = parse_source(source, path_or_url, mapping, allow)
             bar("reading", 1, 1)
             return result
 

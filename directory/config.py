@@ -111,6 +111,8 @@ class SiteConfig:
     session_absolute_hours: float = 12.0  # and every session ends this long after its sign-in
     transparency_period: str = "month"  # "month" or "quarter": the periods the public figures cover
     public_counts: bool = False  # whether non-staff see capacity counts (else the status word and its age)
+    # [imports] fetch_allow: exact origins (scheme://host:port) an import may fetch although not public.
+    fetch_allow: tuple[str, ...] = ()
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -126,6 +128,20 @@ def _session_lifetimes(sessions: dict) -> dict:
     if not (0 < idle <= 24 * 60 and 0 < absolute <= 24 * 30):
         raise ValueError("sessions: idle_minutes must be in (0, 1440] and absolute_hours in (0, 720]")
     return {"session_idle_minutes": idle, "session_absolute_hours": absolute}
+
+
+def _fetch_allow(imports: dict) -> tuple[str, ...]:
+    """The [imports] fetch_allow list: each an exact origin such as `http://127.0.0.1:8080`."""
+    from scrapers.common import SourceError
+    from scrapers.fetch import origin_text, parse_origin
+
+    origins = imports.get("fetch_allow", [])
+    if not isinstance(origins, list):
+        raise ValueError("imports.fetch_allow must be a list of origins (scheme://host:port)")
+    try:
+        return tuple(origin_text(parse_origin(str(o))) for o in origins)
+    except SourceError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
@@ -174,6 +190,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             **_session_lifetimes(raw.get("sessions", {})),
             transparency_period=transparency_period,
             public_counts=bool(site.get("public_counts", False)),
+            fetch_allow=_fetch_allow(raw.get("imports", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc
