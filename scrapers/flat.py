@@ -7,7 +7,7 @@ import re
 from typing import NamedTuple
 
 from .common import check_coordinates, check_zip_state, coordinate_order, plain, repair_zip, state_code
-from .records import AddressRecord, LocationRecord, ParseResult
+from .records import AddressRecord, LocationRecord, ParseResult, ServiceRecord
 
 
 def key(*parts: str | None) -> str:
@@ -110,3 +110,33 @@ def unplaced(result: ParseResult, where: str, sid: str, allowed: bool) -> bool:
         return False
     result.reject(where, sid, f"{NO_PLACE} (the mapping does not allow 'no location')")
     return True
+
+
+# Medication words of treatment locators, as the LEAD flags they set (brand names included).
+MEDICATIONS = (
+    ("moud_methadone", re.compile(r"\bmethadone\b", re.I)),
+    ("moud_buprenorphine", re.compile(r"\b(?:buprenorphine|suboxone|subutex|sublocade|zubsolv)\b", re.I)),
+    ("moud_naltrexone", re.compile(r"\b(?:naltrexone|vivitrol)\b", re.I)),
+)
+
+
+def medication_flags(*texts: str | None) -> dict[str, bool]:
+    """The medication flags a row's words name (`Methadone`, `Suboxone` ...): only the true ones."""
+    text = " ".join(t for t in texts if t)
+    return {flag: True for flag, words in MEDICATIONS if words.search(text)}
+
+
+def _union(first: tuple, second: tuple) -> tuple:
+    return tuple(dict.fromkeys((*first, *second)))
+
+
+def unite(service: ServiceRecord, other: ServiceRecord) -> None:
+    """Fold another row of the same facility into its service: medications (and every other flag a row
+    sets), languages, populations and phones are united; the first row's other values stay."""
+    for name, value in other.flags.items():
+        if value:
+            service.flags[name] = True
+    service.phones = _union(service.phones, other.phones)
+    service.populations = _union(service.populations, other.populations)
+    languages = {lang.code: lang for lang in (*service.languages, *other.languages)}
+    service.languages = tuple(languages.values())
