@@ -592,13 +592,26 @@ def scrape_problems(run_id: int, as_csv: bool) -> None:
 @click.argument("target", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--include-inactive", is_flag=True, help="also services marked inactive")
-def scrape_export(target: str, fmt: str, include_inactive: bool) -> None:
+@click.option(
+    "--include-confidential",
+    is_flag=True,
+    help="also the addresses and coordinates of confidential locations (a staff-only copy)",
+)
+def scrape_export(target: str, fmt: str, include_inactive: bool, include_confidential: bool) -> None:
     """Export the directory as HSDS 3.1 (CSV datapackage folder or nested JSON), with the LEAD extensions."""
-    from .domain.hsds_export import export
+    from .domain.hsds_export import WITHHELD, export
 
-    counts = export(db.session, target, fmt, include_inactive)
+    counts = export(db.session, target, fmt, include_inactive, include_confidential)
     db.session.rollback()
+    withheld = counts.pop(WITHHELD)
     click.echo(f"exported to {target}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    if include_confidential:
+        click.echo("confidential locations: addresses and coordinates INCLUDED (--include-confidential)")
+    else:
+        click.echo(
+            f"confidential locations: {withheld} exported without address or coordinates "
+            "(--include-confidential to include them)"
+        )
 
 
 geocode = AppGroup("geocode", help="Place locations on the map.")

@@ -96,6 +96,15 @@ class _LeadView:
 UNIT_ALIASES = {"beds": "bed", "shelter_beds": "shelter_bed", "units": "unit", "slots": "slot"}
 
 
+# Our export quotes a cell a spreadsheet would run as a formula (directory.domain.hsds_export.neutralize).
+_QUOTED_FORMULA = re.compile(r"^'+(?:[=@]|[+-](?!\d))")
+
+
+def unneutralize(value: str) -> str:
+    """A CSV cell with the quote a formula-safe export put before `=`, `@`, `+x` or `-x` taken off again."""
+    return value[1:] if value.startswith("'") and _QUOTED_FORMULA.match(value) else value
+
+
 class CsvTable:
     """A CSV table read lazily, row by row, each time it is iterated: (where, row with non-empty values)."""
 
@@ -133,7 +142,11 @@ class CsvTable:
                     seen[column] = 1
                 names.append(column)
             for values in reader:
-                row = {names[i]: v.strip() for i, v in enumerate(values[: len(names)]) if v and v.strip()}
+                row = {
+                    names[i]: unneutralize(v.strip())
+                    for i, v in enumerate(values[: len(names)])
+                    if v and v.strip()
+                }
                 if row:
                     yield f"{name}:{reader.line_num}", row
 
@@ -519,11 +532,14 @@ class Builder:
                 confidential=confidential,
                 neighborhood=(lead.get("neighborhood") or [None])[0],
             )
+            if confidential and (coords or address is not None):
+                # As every importer does: a confidential place is never taken from a feed (staff enter it).
+                coords, address = None, None
+                left_out = "confidential location: address and coordinates left out"
+                self.result.note(where, lid, left_out, "rejected", "location", "address")
             if coords:
                 record.latitude, record.longitude = coords
                 record.precision = precision if precision in ("exact", "approximate", "zip") else "exact"
-            if confidential:
-                address = None
             if address is not None and not address.address_1 and address.postal_code:
                 # Only a ZIP: placed at its centroid now (precision zip) unless the source gave a point.
                 if record.latitude is None:
