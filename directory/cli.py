@@ -545,6 +545,12 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
         )
+    if outcome.flagged_missing:
+        console.print(
+            f"{outcome.flagged_missing} service(s) missing from the feed {verb}kept "
+            "active and flagged to their provider and the project managers (recently confirmed, LEAD-funded "
+            f"units or open holds): see `flask scrape problems {run_id}`"
+        )
     rejected = [p for p in result.problems if p.action == "rejected"]
     if rejected and show:
         problems = Table(
