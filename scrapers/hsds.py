@@ -671,9 +671,10 @@ class Builder:
                 self.result.reject(where, sid, f"organization {org_id or '(none)'} is not in the source")
                 continue
             ext = lead.get(sid, {})
-            linked = [str(r.get("taxonomy_id") or "") for _w, r in links.get(sid, [])] + attributes.pop(
-                sid, []
-            )
+            # HSDS 1.x names the link's term `taxonomy_id`, HSDS 3 `taxonomy_term_id`.
+            linked = [
+                str(r.get("taxonomy_id") or r.get("taxonomy_term_id") or "") for _w, r in links.get(sid, [])
+            ] + attributes.pop(sid, [])
             description = self.text(where, sid, "service", row.get("description"), "description")
             found = self._domain(where, sid, ext, linked, terms, (name, description))
             if found is None:
