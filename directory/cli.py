@@ -453,8 +453,15 @@ class _Bar:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="column mapping or selectors")
 @click.option("--as", "source_name", help="the name this feed is stored under (default: SOURCE)")
 @click.option("--problems", "show", type=int, default=20, show_default=True, help="problems to list")
+@click.option("--domain", help="hsds: the IIP domain of services neither taxonomy nor words place")
 def scrape_run(
-    source: str, path_or_url: str, dry_run: bool, mapping: str | None, source_name: str | None, show: int
+    source: str,
+    path_or_url: str,
+    dry_run: bool,
+    mapping: str | None,
+    source_name: str | None,
+    show: int,
+    domain: str | None,
 ) -> None:
     """Import PATH_OR_URL with the SOURCE importer, in one transaction."""
     from rich.console import Console
@@ -479,7 +486,7 @@ def scrape_run(
         def parse() -> ParseResult:
             bar("reading", 0, 1)
             allow = getattr(current_app.config.get("SITE"), "fetch_allow", ())
-            result = parse_source(source, path_or_url, mapping, allow)
+            result = parse_source(source, path_or_url, mapping, allow, domain)
             bar("reading", 1, 1)
             return result
 

@@ -39,6 +39,7 @@ from .common import (
 )
 from .hours import KEPT_AS_TEXT, WEEK, hours_of, is_byday
 from .languages import language
+from .mappings import check_domain
 from .records import (
     LEAD_FLAGS,
     AddressRecord,
@@ -440,6 +441,7 @@ class Builder:
         self.canon: dict[str, str] = {}
         self.by: dict[tuple[str, str], list[tuple[str, dict]]] = {}
         self.hours_text: dict[str, str] = {}  # service id -> hours not understood, as the provider wrote them
+        self.default_domain: str | None = None  # for services neither taxonomy nor words place (--domain)
 
     def index(self, table: str, column: str) -> dict[str, list[tuple[str, dict]]]:
         key = (table, column)
@@ -752,6 +754,10 @@ class Builder:
             domain = ext["primary_domain"][0]
         else:
             found = classify(tuple(codes), tuple(names), words)
+            if found is None and self.default_domain:
+                note = f"no IIP domain from its taxonomy or words: the import's default {self.default_domain}"
+                self.result.note(where, sid, note, field="primary_domain")
+                return self.default_domain, tuple(iip)
             if found is None:
                 self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
                 return None
@@ -1004,17 +1010,21 @@ class Builder:
         return record
 
 
-def parse(path: str | Path, us: bool = True, lazy: bool = False) -> ParseResult:
+def parse(path: str | Path, us: bool = True, lazy: bool = False, domain: str | None = None) -> ParseResult:
     """Parse any HSDS source (1.x or 3.x; JSON or CSV datapackage); pure: no database.
 
     lazy: services are built while the writer drains them (`ParseResult.pending`), so that a large source
-    never holds every service record in memory at once.
+    never holds every service record in memory at once. domain: the IIP domain of services that neither
+    their taxonomy nor their words place (else they are rejected).
     """
+    if domain is not None:
+        check_domain(domain, "--domain")
     tables = read_tables(Path(path))
     result = ParseResult()
     for where, note in tables.notes:
         result.note(where, None, note, kind="file")
     builder = Builder(tables, result, us)
+    builder.default_domain = domain
     builder.organizations()
     builder.locations()
     if lazy:

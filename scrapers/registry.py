@@ -20,10 +20,10 @@ class Importer:
     full: bool = True
 
 
-def _hsds(path, mapping=None, allow=()):
+def _hsds(path, mapping=None, allow=(), domain=None):
     from . import hsds
 
-    return hsds.parse(path, lazy=True)
+    return hsds.parse(path, lazy=True, domain=domain)
 
 
 def _hud(path, mapping=None, allow=()):
@@ -73,9 +73,18 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
-def parse_source(source: str, location: str, mapping: str | None = None, allow=()) -> ParseResult:
-    """Run one importer's pure parser; allow: origins a URL fetch may reach although not public."""
+def parse_source(
+    source: str, location: str, mapping: str | None = None, allow=(), domain: str | None = None
+) -> ParseResult:
+    """Run one importer's pure parser; allow: origins a URL fetch may reach although not public; domain:
+    the default IIP domain of services nothing else places (the hsds importer only)."""
     importer = IMPORTERS[source]
     if importer.needs_mapping and not mapping:
         raise SourceError(f"{source} needs --mapping FILE")
+    if domain is not None:
+        if source != "hsds":
+            raise SourceError(
+                f"--domain is for the hsds importer (a {source} source sets its domain otherwise)"
+            )
+        return importer.parse(location, mapping, allow, domain)
     return importer.parse(location, mapping, allow)
