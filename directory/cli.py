@@ -453,8 +453,15 @@ class _Bar:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), help="column mapping or selectors")
 @click.option("--as", "source_name", help="the name this feed is stored under (default: SOURCE)")
 @click.option("--problems", "show", type=int, default=20, show_default=True, help="problems to list")
+@click.option("--domain", help="hsds: the IIP domain of services neither taxonomy nor words place")
 def scrape_run(
-    source: str, path_or_url: str, dry_run: bool, mapping: str | None, source_name: str | None, show: int
+    source: str,
+    path_or_url: str,
+    dry_run: bool,
+    mapping: str | None,
+    source_name: str | None,
+    show: int,
+    domain: str | None,
 ) -> None:
     """Import PATH_OR_URL with the SOURCE importer, in one transaction."""
     from rich.console import Console
@@ -478,7 +485,8 @@ def scrape_run(
 
         def parse() -> ParseResult:
             bar("reading", 0, 1)
-            result = parse_source(source, path_or_url, mapping)
+            allow = getattr(current_app.config.get("SITE"), "fetch_allow", ())
+            result = parse_source(source, path_or_url, mapping, allow, domain)
             bar("reading", 1, 1)
             return result
 
@@ -544,6 +552,12 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
         )
+    if outcome.flagged_missing:
+        console.print(
+            f"{outcome.flagged_missing} service(s) missing from the feed {verb}kept "
+            "active and flagged to their provider and the project managers (recently confirmed, LEAD-funded "
+            f"units or open holds): see `flask scrape problems {run_id}`"
+        )
     rejected = [p for p in result.problems if p.action == "rejected"]
     if rejected and show:
         problems = Table(
@@ -591,13 +605,26 @@ def scrape_problems(run_id: int, as_csv: bool) -> None:
 @click.argument("target", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--include-inactive", is_flag=True, help="also services marked inactive")
-def scrape_export(target: str, fmt: str, include_inactive: bool) -> None:
+@click.option(
+    "--include-confidential",
+    is_flag=True,
+    help="also the addresses and coordinates of confidential locations (a staff-only copy)",
+)
+def scrape_export(target: str, fmt: str, include_inactive: bool, include_confidential: bool) -> None:
     """Export the directory as HSDS 3.1 (CSV datapackage folder or nested JSON), with the LEAD extensions."""
-    from .domain.hsds_export import export
+    from .domain.hsds_export import WITHHELD, export
 
-    counts = export(db.session, target, fmt, include_inactive)
+    counts = export(db.session, target, fmt, include_inactive, include_confidential)
     db.session.rollback()
+    withheld = counts.pop(WITHHELD)
     click.echo(f"exported to {target}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    if include_confidential:
+        click.echo("confidential locations: addresses and coordinates INCLUDED (--include-confidential)")
+    else:
+        click.echo(
+            f"confidential locations: {withheld} exported without address or coordinates "
+            "(--include-confidential to include them)"
+        )
 
 
 geocode = AppGroup("geocode", help="Place locations on the map.")

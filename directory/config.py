@@ -113,6 +113,8 @@ class SiteConfig:
     transparency_period: str = "month"  # "month" or "quarter": the periods the public figures cover
     public_counts: bool = False  # whether non-staff see capacity counts (else the status word and its age)
     distance_unit: str = "mi"  # "mi" or "km": how result distances and the search radius read on pages
+    # [imports] fetch_allow: exact origins (scheme://host:port) an import may fetch although not public.
+    fetch_allow: tuple[str, ...] = ()
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -128,6 +130,20 @@ def _session_lifetimes(sessions: dict) -> dict:
     if not (0 < idle <= 24 * 60 and 0 < absolute <= 24 * 30):
         raise ValueError("sessions: idle_minutes must be in (0, 1440] and absolute_hours in (0, 720]")
     return {"session_idle_minutes": idle, "session_absolute_hours": absolute}
+
+
+def _fetch_allow(imports: dict) -> tuple[str, ...]:
+    """The [imports] fetch_allow list: each an exact origin such as `http://127.0.0.1:8080`."""
+    from scrapers.common import SourceError
+    from scrapers.fetch import origin_text, parse_origin
+
+    origins = imports.get("fetch_allow", [])
+    if not isinstance(origins, list):
+        raise ValueError("imports.fetch_allow must be a list of origins (scheme://host:port)")
+    try:
+        return tuple(origin_text(parse_origin(str(o))) for o in origins)
+    except SourceError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
@@ -180,6 +196,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             transparency_period=transparency_period,
             public_counts=bool(site.get("public_counts", False)),
             distance_unit=distance_unit,
+            fetch_allow=_fetch_allow(raw.get("imports", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc

@@ -61,6 +61,21 @@ KEYWORDS: tuple[tuple[str, str | None, str], ...] = (
         None,
         r"substance|alcohol|drug (?:abuse|treatment|addiction)|addiction|chemical dependen|recovery house",
     ),
+    # Legal aid and benefits help before housing and medical care: "Low Income Taxpayer Clinic" and "Tenant
+    # Rights Legal Clinic" are legal help, not clinics; "Legal Aid Society - Housing Unit" is not housing.
+    (
+        "legal_advocacy",
+        None,
+        r"legal (?:aid|services?|clinic|assistance|help|representation)|law (?:center|clinic|project|office)|"
+        r"taxpayer|public defender|tenants?'? rights|eviction defen[cs]e|expunge|record (?:clean|seal)|"
+        r"pro bono",
+    ),
+    (
+        "public_benefits",
+        None,
+        r"benefits? (?:enrollment|application|assistance|counsel|screening)|free tax (?:prep|help|filing)|"
+        r"tax (?:preparation|filing) assistance|\bvita\b|earned income|health insurance enrollment",
+    ),
     ("housing", "housing.emergency_shelter", r"shelter|emergency bed|overnight bed"),
     ("housing", "housing.transitional", r"transitional housing"),
     ("housing", "housing.permanent_supportive", r"permanent supportive"),

@@ -88,12 +88,51 @@ def read_csv(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
             seen[name] = 1
         names.append(name)
     rows = []
+    folded = fold_names(names)
     for values in reader:
         if not any(v.strip() for v in values):
             continue
-        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names)}
+        row = Row({name: blank(values[i]) if i < len(values) else "" for i, name in enumerate(names)})
+        row.folded = folded
         rows.append((reader.line_num, row))
     return rows, notes
+
+
+# Cells that mean "no value" in real exports ("NA" was stored as an alternate name 7,237 times).
+BLANKS = frozenset({"na", "n/a", "null", "none", "-", "--", "http://", "https://"})
+
+
+def blank(value: str) -> str:
+    """A cell stripped, with the spellings of "no value" (`NA`, `N/A`, `null`, `-`, bare `http://`) as ""."""
+    text = value.strip()
+    return "" if text.casefold() in BLANKS else text
+
+
+def fold_names(names) -> dict[str, str]:
+    """Column names by their case-folded form (the first of two spellings wins)."""
+    folded: dict[str, str] = {}
+    for name in names:
+        folded.setdefault(str(name).strip().casefold(), name)
+    return folded
+
+
+class Row(dict):
+    """A CSV row whose columns are found whatever their case (`Latitude` for `latitude`)."""
+
+    folded: dict[str, str] = {}
+
+    def _actual(self, key):
+        if dict.__contains__(self, key):
+            return key
+        return self.folded.get(str(key).strip().casefold())
+
+    def get(self, key, default=None):
+        """The cell of that column, whatever its case; default when there is no such column."""
+        actual = self._actual(key)
+        return dict.__getitem__(self, actual) if actual is not None else default
+
+    def __contains__(self, key) -> bool:
+        return self._actual(key) is not None
 
 
 # -- text ---------------------------------------------------------------------------------------------------
@@ -130,17 +169,33 @@ def plain(value: str | None, limit: int | None = None) -> str | None:
     if value is None:
         return None
     text = _SPACES.sub(" ", str(value)).strip()
+    if text.casefold() in BLANKS:
+        return None
     if limit and len(text) > limit:
         text = text[:limit]
     return text or None
 
 
+# Territories often written out in full (their addresses are US addresses: Guam, Puerto Rico, ...).
+TERRITORY_NAMES = {
+    "PUERTO RICO": "PR",
+    "GUAM": "GU",
+    "U.S. VIRGIN ISLANDS": "VI",
+    "US VIRGIN ISLANDS": "VI",
+    "VIRGIN ISLANDS": "VI",
+    "AMERICAN SAMOA": "AS",
+    "NORTHERN MARIANA ISLANDS": "MP",
+}
+
+
 def state_code(value: str | None) -> tuple[str | None, str | None]:
-    """A US state code: `"FL "` -> `FL`; unknown codes are kept as given."""
+    """A US state or territory code: `"FL "` -> `FL`, `Guam` -> `GU`; unknown codes are kept as given."""
     text = (value or "").strip().upper()
     if not text:
         return None, None
     note = "state code had surrounding spaces" if value != value.strip() else None
+    if text in TERRITORY_NAMES:
+        return TERRITORY_NAMES[text], f"territory {value.strip()!r} read as {TERRITORY_NAMES[text]}"
     return text[:50], note
 
 
@@ -163,6 +218,53 @@ def repair_zip(value: str | None) -> tuple[str | None, str | None]:
     if len(digits) < 5:
         return digits.zfill(5), f"ZIP {text!r} lost its leading zero: read as {digits.zfill(5)}"
     return digits, None
+
+
+# The states by the first three digits of their ZIP codes (USPS ranges; military AA/AE/AP codes included).
+_ZIP3 = (
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
+    (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"),
+    (90, 99, "AE"), (100, 149, "NY"), (150, 196, "PA"), (197, 199, "DE"), (200, 200, "DC"), (201, 201, "VA"),
+    (202, 205, "DC"), (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"),
+    (290, 299, "SC"), (300, 319, "GA"), (320, 339, "FL"), (340, 340, "AA"), (341, 349, "FL"),
+    (350, 369, "AL"), (370, 385, "TN"), (386, 397, "MS"), (398, 399, "GA"), (400, 427, "KY"),
+    (430, 459, "OH"), (460, 479, "IN"), (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"),
+    (550, 567, "MN"), (569, 569, "DC"), (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"),
+    (600, 629, "IL"), (630, 658, "MO"), (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"),
+    (716, 729, "AR"), (730, 732, "OK"), (733, 733, "TX"), (734, 749, "OK"), (750, 799, "TX"),
+    (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"), (850, 865, "AZ"),
+    (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (962, 966, "AP"),
+    (967, 968, "HI"), (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+)  # fmt: skip
+# 969xx: Guam, the Northern Marianas, American Samoa (96799) and the Pacific freely associated states.
+_ZIP969 = frozenset({"GU", "MP", "AS", "FM", "MH", "PW"})
+# Territories and the military "states", accepted wherever a state code is read.
+TERRITORIES = frozenset({"PR", "VI", "GU", "MP", "AS", "FM", "MH", "PW", "AA", "AE", "AP"})
+
+
+def zip_states(postal_code: str) -> frozenset[str]:
+    """The states a 5-digit ZIP code can belong to (empty when its prefix is unassigned)."""
+    prefix = int(postal_code[:3])
+    if postal_code == "96799":  # American Samoa, inside Hawaii's block
+        return frozenset({"AS"})
+    if prefix == 969:
+        return _ZIP969
+    return frozenset(state for low, high, state in _ZIP3 if low <= prefix <= high)
+
+
+def check_zip_state(postal_code: str | None, state: str | None) -> str | None:
+    """A reason to drop a ZIP that belongs to another state than the address's, or None.
+
+    A Texas address with a Georgia ZIP landed 891 km away; a WA row whose ZIP field held a house number was
+    "repaired" to a Massachusetts ZIP. Only a two-letter state is checked (names are kept as given).
+    """
+    if not postal_code or not state or len(state) != 2 or not postal_code.isdigit():
+        return None
+    states = zip_states(postal_code)
+    if state.upper() in states:
+        return None
+    belongs = "/".join(sorted(states)) if states else "no state"
+    return f"ZIP {postal_code} belongs to {belongs}, not {state.upper()}: dropped"
 
 
 def parse_count(value: str | None) -> tuple[int | None, str | None]:
@@ -192,16 +294,42 @@ def parse_float(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
-# The continental US, Alaska, Hawaii and the territories: what a US source's coordinates must fall in.
+# Where a US source's coordinates must fall: the states with Alaska and Hawaii, Puerto Rico and the Virgin
+# Islands (first box), the Aleutians west of 180°, Guam with the Northern Marianas, and American Samoa.
 US_LATITUDE = (13.0, 72.0)
 US_LONGITUDE = (-180.0, -64.0)
+US_BOXES = (
+    (US_LATITUDE, US_LONGITUDE),
+    ((51.0, 55.5), (172.0, 180.0)),
+    ((12.5, 21.0), (144.0, 146.5)),
+    ((-15.0, -10.5), (-171.5, -168.0)),
+)
+# Web Mercator (EPSG:3857): the sphere's radius, and how far its metres reach.
+MERCATOR_RADIUS = 6378137.0
+MERCATOR_LIMIT = math.pi * MERCATOR_RADIUS
+
+
+def in_us(lat: float, lon: float) -> bool:
+    """True when a point falls in the United States or one of its territories (roughly: US_BOXES)."""
+    return any(a[0] <= lat <= a[1] and b[0] <= lon <= b[1] for a, b in US_BOXES)
+
+
+def from_mercator(northing: float, easting: float) -> tuple[float, float] | None:
+    """Degrees (lat, lon) from Web Mercator metres, or None when the values are not Mercator metres."""
+    if not (abs(northing) <= MERCATOR_LIMIT * 1.001 and abs(easting) <= MERCATOR_LIMIT * 1.001):
+        return None
+    lon = math.degrees(easting / MERCATOR_RADIUS)
+    lat = math.degrees(2 * math.atan(math.exp(northing / MERCATOR_RADIUS)) - math.pi / 2)
+    return lat, lon
 
 
 def check_coordinates(latitude, longitude, us: bool = True) -> tuple[tuple[float, float] | None, str | None]:
-    """Validate a coordinate pair from a source: ((lat, lon), None) or (None, reason to reject them).
+    """Validate a coordinate pair from a source: ((lat, lon), note) or (None, reason to reject them).
 
-    Rejected, never repaired: projected units (metres), values out of range, and latitude/longitude
-    swapped (a guess at the right order could still be a wrong place).
+    Web Mercator metres are converted to degrees (with a note: coordinates AND a note mean a repair).
+    Rejected: values out of range, (0, 0), and latitude/longitude swapped in one row (a guess at the
+    right order could still be a wrong place; a file-wide swap is repaired by the file check, see
+    `coordinate_order`).
     """
     if (latitude in (None, "")) and (longitude in (None, "")):
         return None, None
@@ -211,19 +339,50 @@ def check_coordinates(latitude, longitude, us: bool = True) -> tuple[tuple[float
     if lat == 0 and lon == 0:
         return None, "coordinates are 0,0 (a missing value)"
     if abs(lat) > 180 or abs(lon) > 360:
-        return None, f"coordinates ({lat}, {lon}) are in projected units, not degrees"
+        degrees = from_mercator(lat, lon)
+        if degrees is None:
+            return None, f"coordinates ({lat}, {lon}) are in projected units, not degrees"
+        coords, reason = check_coordinates(*degrees, us=us)
+        if coords is None:
+            return (
+                None,
+                f"coordinates ({lat}, {lon}) are in projected units, not degrees (as Web Mercator: {reason})",
+            )
+        return coords, f"coordinates ({lat}, {lon}) were Web Mercator metres: converted to degrees"
     if abs(lat) > 90 or abs(lon) > 180:
         if abs(lon) <= 90 and abs(lat) <= 180:
             return None, f"latitude and longitude are swapped ({lat}, {lon})"
         return None, f"coordinates ({lat}, {lon}) are out of range"
-    if us:
-        in_us = US_LATITUDE[0] <= lat <= US_LATITUDE[1] and US_LONGITUDE[0] <= lon <= US_LONGITUDE[1]
-        if not in_us:
-            swapped = US_LATITUDE[0] <= lon <= US_LATITUDE[1] and US_LONGITUDE[0] <= lat <= US_LONGITUDE[1]
-            if swapped:
-                return None, f"latitude and longitude are swapped ({lat}, {lon})"
-            return None, f"coordinates ({lat}, {lon}) are outside the United States"
+    if us and not in_us(lat, lon):
+        if in_us(lon, lat):
+            return None, f"latitude and longitude are swapped ({lat}, {lon})"
+        return None, f"coordinates ({lat}, {lon}) are outside the United States"
     return (round(lat, 7), round(lon, 7)), None
+
+
+def coordinate_order(pairs, us: bool = True) -> str | None:
+    """A file-wide check of its (latitude, longitude) cells: a note when the file has them the wrong way
+    round (most rows swapped, not one plausible as written), None otherwise.
+
+    One national file had its two headers swapped for all 14,770 rows: read row by row, every point was
+    dropped. Only the whole file's evidence makes the swap safe to repair.
+    """
+    plausible = swapped = given = 0
+    for latitude, longitude in pairs:
+        lat, lon = parse_float(latitude), parse_float(longitude)
+        if lat is None or lon is None or (lat == 0 and lon == 0):
+            continue
+        given += 1
+        if check_coordinates(lat, lon, us)[0] is not None:
+            plausible += 1
+        elif check_coordinates(lon, lat, us)[0] is not None:
+            swapped += 1
+    if given and plausible == 0 and swapped * 2 > given:
+        return (
+            f"latitude and longitude are swapped in the whole file ({swapped} of {given} rows with "
+            "coordinates, none plausible as written): read the other way round"
+        )
+    return None
 
 
 # -- phones, URLs, emails -----------------------------------------------------------------------------------
@@ -263,7 +422,7 @@ def parse_phone(
 
 def repair_url(value: str | None) -> tuple[str | None, str | None]:
     """A web address with a scheme: `http//x.org` -> `http://x.org`, `www.x.org` -> `https://www.x.org`."""
-    text = (value or "").strip()
+    text = blank(value or "")
     if not text:
         return None, None
     fixed = re.sub(r"^(https?)/+(?!/)", r"\1://", text, flags=re.IGNORECASE)

@@ -6,8 +6,8 @@ import hashlib
 import re
 from typing import NamedTuple
 
-from .common import check_coordinates, plain, repair_zip, state_code
-from .records import AddressRecord, LocationRecord, ParseResult
+from .common import check_coordinates, check_zip_state, coordinate_order, plain, repair_zip, state_code
+from .records import AddressRecord, LocationRecord, ParseResult, ServiceRecord
 
 
 def key(*parts: str | None) -> str:
@@ -33,23 +33,46 @@ class Where(NamedTuple):
     street2: str | None = None
 
 
-def place(result: ParseResult, where: str, sid: str, cells: Where) -> LocationRecord | None:
+def swapped_file(result: ParseResult, file_name: str, pairs) -> bool:
+    """The file-wide coordinate check: True (with ONE note for the file) when the file's latitude and
+    longitude columns are the wrong way round, so `place` reads every row's pair swapped."""
+    note = coordinate_order(pairs)
+    if note:
+        result.note(file_name, None, note, kind="file")
+    return note is not None
+
+
+def place(
+    result: ParseResult, where: str, sid: str, cells: Where, swap: bool = False
+) -> LocationRecord | None:
     """A location from flat address and coordinate columns, or None if it has no place (see `unplaced`).
 
-    Coordinates that fail the checks are dropped with a reason; a blank address keeps the source's
-    coordinates as approximate and shows no address; a bare ZIP is placed at its centroid (precision zip).
+    Coordinates that fail the checks are dropped with a reason (Web Mercator metres are converted); a
+    ZIP of another state than the address's is dropped; a blank address keeps the source's coordinates as
+    approximate and shows no address; a bare ZIP is placed at its centroid (precision zip). `swap` reads
+    the pair the other way round (a file-wide swap, see `swapped_file`).
     """
     street, city, state, zip_code, latitude, longitude, street2 = cells
+    if swap:
+        latitude, longitude = longitude, latitude
     location = LocationRecord(sid)
     postal, note = repair_zip(zip_code)
+    state_value, state_note = state_code(state)
+    if state_note:
+        result.note(where, sid, state_note, field="state_province")
+    mismatch = check_zip_state(postal, state_value)
+    if mismatch:
+        postal, note = None, mismatch
     if note:
-        result.note(where, sid, note, field="postal_code")
-    state_value, note = state_code(state)
-    if note:
-        result.note(where, sid, note, field="state_province")
+        result.note(
+            where, sid, note, action="rejected" if postal is None else "repaired", field="postal_code"
+        )
     coords, reason = check_coordinates(latitude, longitude)
     if reason:
-        result.note(where, sid, reason + ": left out", action="rejected", field="coordinates")
+        action = "rejected" if coords is None else "repaired"
+        result.note(
+            where, sid, reason + (": left out" if coords is None else ""), action, field="coordinates"
+        )
     street, city = plain(street, 300), plain(city, 100)
     if street and city and state_value:
         location.address = AddressRecord(street, city, state_value, postal, plain(street2, 300))
@@ -87,3 +110,33 @@ def unplaced(result: ParseResult, where: str, sid: str, allowed: bool) -> bool:
         return False
     result.reject(where, sid, f"{NO_PLACE} (the mapping does not allow 'no location')")
     return True
+
+
+# Medication words of treatment locators, as the LEAD flags they set (brand names included).
+MEDICATIONS = (
+    ("moud_methadone", re.compile(r"\bmethadone\b", re.I)),
+    ("moud_buprenorphine", re.compile(r"\b(?:buprenorphine|suboxone|subutex|sublocade|zubsolv)\b", re.I)),
+    ("moud_naltrexone", re.compile(r"\b(?:naltrexone|vivitrol)\b", re.I)),
+)
+
+
+def medication_flags(*texts: str | None) -> dict[str, bool]:
+    """The medication flags a row's words name (`Methadone`, `Suboxone` ...): only the true ones."""
+    text = " ".join(t for t in texts if t)
+    return {flag: True for flag, words in MEDICATIONS if words.search(text)}
+
+
+def _union(first: tuple, second: tuple) -> tuple:
+    return tuple(dict.fromkeys((*first, *second)))
+
+
+def unite(service: ServiceRecord, other: ServiceRecord) -> None:
+    """Fold another row of the same facility into its service: medications (and every other flag a row
+    sets), languages, populations and phones are united; the first row's other values stay."""
+    for name, value in other.flags.items():
+        if value:
+            service.flags[name] = True
+    service.phones = _union(service.phones, other.phones)
+    service.populations = _union(service.populations, other.populations)
+    languages = {lang.code: lang for lang in (*service.languages, *other.languages)}
+    service.languages = tuple(languages.values())

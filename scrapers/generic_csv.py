@@ -29,6 +29,9 @@ Mapping keys (all optional except `columns.name` and a domain):
       - {day: day1, opens: day1_open, closes: day1_close}   # day: a column holding the day(s) ...
       - {day: Saturday, opens: sat_open, closes: sat_close}  # ... or the day itself
     defaults: {state: WA}           # values for blank cells
+    merge_by: [name, address_1, city]   # rows sharing these fields are one service (phones, languages and
+                                        # medications united); without it a repeated id is a duplicate
+    id_columns: [Program ID, Site]  # the id built from several columns (programs at one address apart)
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from .common import (
     read_csv,
     repair_url,
 )
-from .flat import Where, key, place, slug, unplaced
+from .flat import Where, key, medication_flags, place, slug, swapped_file, unite, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .languages import language
 from .mappings import PAIRED, check_domain, check_keys, check_pairs, closest, resolve_columns
@@ -62,11 +65,13 @@ KEYS = {
     "defaults",
     "hours_columns",
     "no_location",
+    "merge_by",
+    "id_columns",
 }
 FIELDS = {
     "id", "name", "organization", "description", "address_1", "address_2", "city", "state", "zip", "latitude",
     "longitude", "phone", "url", "email", "hours", "eligibility_description", "application_process",
-    "fees_description", "languages", "maximum", "available", "waitlist", "alternate_name",
+    "fees_description", "languages", "maximum", "available", "waitlist", "alternate_name", "medications",
 }  # fmt: skip
 
 
@@ -91,6 +96,15 @@ def load_mapping(path: str | Path | dict) -> dict:
         raise SourceError("the mapping must give a `domain` for every row or a `domain_column`")
     for value, domain in (mapping.get("domain_values") or {}).items():
         check_domain(domain, f"domain_values[{value!r}]")
+    for option, what in (("merge_by", "our fields"), ("id_columns", "the spreadsheet's columns")):
+        value = mapping.get(option)
+        if value is not None and (
+            not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
+        ):
+            raise SourceError(f"{option} must be a list of {what}")
+    for name in mapping.get("merge_by") or []:
+        if name not in FIELDS:
+            raise SourceError(f"merge_by names an unknown field {name!r}{closest(name, FIELDS)}")
     entries = mapping.get("hours_columns") or []
     if not isinstance(entries, list) or not all(
         isinstance(e, dict)
@@ -114,6 +128,9 @@ def _resolve(mapping: dict, header: list[str], file_name: str) -> tuple[dict, di
             found[f"hours_columns[{index}].closes"],
         )
     mapping = {**mapping, "hours_columns": entries}
+    if mapping.get("id_columns"):
+        wanted = {f"id_columns[{i}]": c for i, c in enumerate(mapping["id_columns"])}
+        mapping["id_columns"] = list(resolve_columns(wanted, header, file_name).values())
     if "domain_column" in mapping:
         mapping["domain_column"] = resolve_columns(
             {"domain_column": mapping["domain_column"]}, header, file_name
@@ -181,6 +198,43 @@ def _capacity(result: ParseResult, where: str, sid: str, get, unit: str) -> Capa
     return CapacityRecord(unit, counts["maximum"], available, counts["waitlist"])
 
 
+def _source_id(mapping: dict, row: dict, get) -> str | None:
+    """The row's id: its id column, its id columns joined, or a digest of its name and address."""
+    if mapping.get("id_columns"):
+        parts = [plain(row.get(column)) or "" for column in mapping["id_columns"]]
+        if any(parts):
+            return "|".join(parts)
+    return plain(get("id")) or key(get("name"), get("address_1"), get("city"), get("zip"))
+
+
+def _row_extras(result: ParseResult, where: str, sid: str, get) -> ServiceRecord:
+    """A row's phone, languages and medications alone (what a merged row adds to its service)."""
+    extra = ServiceRecord(sid, "", "", "")
+    phone, note = parse_phone(get("phone"))
+    if note:
+        result.note(where, sid, note, action="rejected" if phone is None else "repaired", field="phones")
+    extra.phones = (phone,) if phone else ()
+    extra.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
+    extra.flags = medication_flags(get("medications"))
+    return extra
+
+
+def _fill(result: ParseResult, where: str, cells: tuple, mapping: dict, service: ServiceRecord) -> None:
+    """A service's texts, contacts, medications, hours and languages from its row (cells: row, get)."""
+    row, get = cells
+    sid = service.source_id
+    service.alternate_name = plain(get("alternate_name"), 300)
+    for text_field in ("eligibility_description", "application_process", "fees_description"):
+        setattr(service, text_field, clean_text(get(text_field))[0])
+    _contacts(result, where, sid, get, service)
+    service.flags = medication_flags(get("medications"))
+    hours = "; ".join(t for t in (get("hours"), spread_hours(row, mapping.get("hours_columns") or [])) if t)
+    service.schedules, service.hours_text, note = hours_of(hours)
+    if note:
+        result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
+    service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
+
+
 def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
     """Parse a spreadsheet with its mapping; pure."""
     if mapping_path is None:
@@ -196,6 +250,10 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         columns, mapping = _resolve(mapping, list(rows[0][1]), path.name)
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
+    merged: dict[str, tuple[str, ServiceRecord]] = {}  # merge key -> (where first read, its service)
+    swap = "latitude" in columns and swapped_file(
+        result, path.name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows)
+    )
     for line, row in rows:
         where = f"{path.name}:{line}"
 
@@ -206,9 +264,15 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
 
         result.read["service"] += 1
         name = plain(get("name"), 300)
-        sid = plain(get("id")) or key(get("name"), get("address_1"), get("city"), get("zip"))
+        sid = _source_id(mapping, row, get)
         if not name:
             result.reject(where, sid, "row without a name")
+            continue
+        merge_key = key(*(get(f) for f in mapping["merge_by"])) if mapping.get("merge_by") else None
+        if merge_key in merged:
+            first, service = merged[merge_key]
+            unite(service, _row_extras(result, where, service.source_id, get))
+            result.merge(where, sid, f"{first} (same {', '.join(mapping['merge_by'])})")
             continue
         if sid in seen:
             result.reject(where, sid, "duplicate id (or the same name and address twice)")
@@ -224,22 +288,12 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         cells = Where(
             *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
         )
-        location = place(result, where, sid, cells)
+        location = place(result, where, sid, cells, swap)
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
         org_id = _organization(result, orgs, plain(get("organization"), 300) or name)
         service = ServiceRecord(sid, org_id, name, domain, description=description)
-        service.alternate_name = plain(get("alternate_name"), 300)
-        for text_field in ("eligibility_description", "application_process", "fees_description"):
-            setattr(service, text_field, clean_text(get(text_field))[0])
-        _contacts(result, where, sid, get, service)
-        hours = "; ".join(
-            t for t in (get("hours"), spread_hours(row, mapping.get("hours_columns") or [])) if t
-        )
-        service.schedules, service.hours_text, note = hours_of(hours)
-        if note:
-            result.note(where, sid, note, KEPT_AS_TEXT, field="schedules")
-        service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
+        _fill(result, where, (row, get), mapping, service)
         if location is not None:
             location.organization_id = org_id
             result.locations.append(location)
@@ -248,5 +302,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         if columns.get("maximum"):
             service.capacity = _capacity(result, where, sid, get, mapping.get("unit", "slot"))
         result.services.append(service)
+        if merge_key is not None:
+            merged[merge_key] = (where, service)
     result.organizations.extend(orgs.values())
     return result

@@ -21,6 +21,7 @@ from .classify import classify
 from .common import (
     SourceError,
     check_coordinates,
+    check_zip_state,
     clean_email,
     clean_text,
     overnight_note,
@@ -38,6 +39,7 @@ from .common import (
 )
 from .hours import KEPT_AS_TEXT, WEEK, hours_of, is_byday
 from .languages import language
+from .mappings import check_domain
 from .records import (
     LEAD_FLAGS,
     AddressRecord,
@@ -95,6 +97,15 @@ class _LeadView:
 UNIT_ALIASES = {"beds": "bed", "shelter_beds": "shelter_bed", "units": "unit", "slots": "slot"}
 
 
+# Our export quotes a cell a spreadsheet would run as a formula (directory.domain.hsds_export.neutralize).
+_QUOTED_FORMULA = re.compile(r"^'+(?:[=@]|[+-](?!\d))")
+
+
+def unneutralize(value: str) -> str:
+    """A CSV cell with the quote a formula-safe export put before `=`, `@`, `+x` or `-x` taken off again."""
+    return value[1:] if value.startswith("'") and _QUOTED_FORMULA.match(value) else value
+
+
 class CsvTable:
     """A CSV table read lazily, row by row, each time it is iterated: (where, row with non-empty values)."""
 
@@ -132,7 +143,11 @@ class CsvTable:
                     seen[column] = 1
                 names.append(column)
             for values in reader:
-                row = {names[i]: v.strip() for i, v in enumerate(values[: len(names)]) if v and v.strip()}
+                row = {
+                    names[i]: unneutralize(v.strip())
+                    for i, v in enumerate(values[: len(names)])
+                    if v and v.strip()
+                }
                 if row:
                     yield f"{name}:{reader.line_num}", row
 
@@ -426,6 +441,7 @@ class Builder:
         self.canon: dict[str, str] = {}
         self.by: dict[tuple[str, str], list[tuple[str, dict]]] = {}
         self.hours_text: dict[str, str] = {}  # service id -> hours not understood, as the provider wrote them
+        self.default_domain: str | None = None  # for services neither taxonomy nor words place (--domain)
 
     def index(self, table: str, column: str) -> dict[str, list[tuple[str, dict]]]:
         key = (table, column)
@@ -505,8 +521,10 @@ class Builder:
             address = (addresses.pop(lid, None) or [None])[0]
             coords, reason = check_coordinates(row.get("latitude"), row.get("longitude"), self.us)
             precision = (lead.get("precision") or ["exact"])[0]
-            if reason:
+            if reason and coords is None:
                 self.result.note(where, lid, reason + ": left out", "rejected", "location", "coordinates")
+            elif reason:
+                self.result.note(where, lid, reason, "repaired", "location", "coordinates")
             record = LocationRecord(
                 lid,
                 organization_id=str(row.get("organization_id") or "").strip() or None,
@@ -516,11 +534,14 @@ class Builder:
                 confidential=confidential,
                 neighborhood=(lead.get("neighborhood") or [None])[0],
             )
+            if confidential and (coords or address is not None):
+                # As every importer does: a confidential place is never taken from a feed (staff enter it).
+                coords, address = None, None
+                left_out = "confidential location: address and coordinates left out"
+                self.result.note(where, lid, left_out, "rejected", "location", "address")
             if coords:
                 record.latitude, record.longitude = coords
                 record.precision = precision if precision in ("exact", "approximate", "zip") else "exact"
-            if confidential:
-                address = None
             if address is not None and not address.address_1 and address.postal_code:
                 # Only a ZIP: placed at its centroid now (precision zip) unless the source gave a point.
                 if record.latitude is None:
@@ -562,11 +583,15 @@ class Builder:
             return None
         where, row = physical[0]
         zip_code, note = repair_zip(row.get("postal_code"))
+        state, state_note = state_code(row.get("state_province") or row.get("region"))
+        mismatch = check_zip_state(zip_code, state)
+        if mismatch:
+            zip_code, note = None, mismatch
         if note:
-            self.result.note(where, lid, note, kind="location", field="postal_code")
-        state, note = state_code(row.get("state_province") or row.get("region"))
-        if note:
-            self.result.note(where, lid, note, kind="location", field="state_province")
+            action = "rejected" if zip_code is None else "repaired"
+            self.result.note(where, lid, note, action, kind="location", field="postal_code")
+        if state_note:
+            self.result.note(where, lid, state_note, kind="location", field="state_province")
         line1 = plain(row.get("address_1"), 300) or ""
         city = plain(row.get("city"), 100) or ""
         if line1 and (not city or not state):
@@ -648,9 +673,10 @@ class Builder:
                 self.result.reject(where, sid, f"organization {org_id or '(none)'} is not in the source")
                 continue
             ext = lead.get(sid, {})
-            linked = [str(r.get("taxonomy_id") or "") for _w, r in links.get(sid, [])] + attributes.pop(
-                sid, []
-            )
+            # HSDS 1.x names the link's term `taxonomy_id`, HSDS 3 `taxonomy_term_id`.
+            linked = [
+                str(r.get("taxonomy_id") or r.get("taxonomy_term_id") or "") for _w, r in links.get(sid, [])
+            ] + attributes.pop(sid, [])
             description = self.text(where, sid, "service", row.get("description"), "description")
             found = self._domain(where, sid, ext, linked, terms, (name, description))
             if found is None:
@@ -728,6 +754,10 @@ class Builder:
             domain = ext["primary_domain"][0]
         else:
             found = classify(tuple(codes), tuple(names), words)
+            if found is None and self.default_domain:
+                note = f"no IIP domain from its taxonomy or words: the import's default {self.default_domain}"
+                self.result.note(where, sid, note, field="primary_domain")
+                return self.default_domain, tuple(iip)
             if found is None:
                 self.result.reject(where, sid, "no LEAD IIP domain fits its taxonomy or its words")
                 return None
@@ -980,17 +1010,21 @@ class Builder:
         return record
 
 
-def parse(path: str | Path, us: bool = True, lazy: bool = False) -> ParseResult:
+def parse(path: str | Path, us: bool = True, lazy: bool = False, domain: str | None = None) -> ParseResult:
     """Parse any HSDS source (1.x or 3.x; JSON or CSV datapackage); pure: no database.
 
     lazy: services are built while the writer drains them (`ParseResult.pending`), so that a large source
-    never holds every service record in memory at once.
+    never holds every service record in memory at once. domain: the IIP domain of services that neither
+    their taxonomy nor their words place (else they are rejected).
     """
+    if domain is not None:
+        check_domain(domain, "--domain")
     tables = read_tables(Path(path))
     result = ParseResult()
     for where, note in tables.notes:
         result.note(where, None, note, kind="file")
     builder = Builder(tables, result, us)
+    builder.default_domain = domain
     builder.organizations()
     builder.locations()
     if lazy:

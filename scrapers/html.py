@@ -23,28 +23,25 @@ The selectors file (YAML or JSON):
     timeout: 10                  # seconds
     user_agent: lead-directory-importer
 
-Pages are fetched over HTTP with a timeout and a user agent, and only where the site's robots.txt allows it.
+Pages are fetched safely (scrapers.fetch): public addresses only unless the site allowlists an exact origin,
+robots.txt on every host reached, at most 5 MB, and `timeout` seconds in all (redirects included).
 """
 
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
-import urllib.robotparser
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 
 from .common import SourceError, clean_text, parse_datetime, parse_phone, plain, read_config
+from .fetch import USER_AGENT, fetch
 from .flat import Where, key, place, slug, unplaced
 from .hours import KEPT_AS_TEXT, hours_of
 from .mappings import check_domain, check_keys, check_pairs
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 KEYS = {"item", "fields", "organization", "domain", "unit", "timeout", "user_agent", "no_location"}
-USER_AGENT = "lead-directory-importer/1.0 (+https://github.com/lead-directory)"
 _COUNT = re.compile(
     r"^\s*(\d{1,6})\s*(?:beds?|spots?|slots?|units?|places?|people|open|available|free|\s)*$", re.I
 )
@@ -63,38 +60,6 @@ def load_selectors(path: str | Path | dict) -> dict:
     check_domain(config["domain"], "the selectors file's domain")
     check_pairs(config["fields"], "selectors file")
     return config
-
-
-def fetch(url: str, user_agent: str = USER_AGENT, timeout: float = 10.0) -> str:
-    """GET a page, honouring robots.txt; raises SourceError on refusal, timeout or HTTP error."""
-    parts = urllib.parse.urlsplit(url)
-    robots_url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
-    robots = urllib.robotparser.RobotFileParser()
-    try:
-        text = _get(robots_url, user_agent, timeout)
-        robots.parse(text.splitlines())
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            raise SourceError(f"{robots_url} answered {exc.code}: the site allows no robots") from exc
-        robots.parse([])  # no robots.txt: everything allowed
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise SourceError(f"cannot fetch {robots_url}: {exc}") from exc
-    if not robots.can_fetch(user_agent, url):
-        raise SourceError(f"robots.txt of {parts.netloc} disallows {url} for {user_agent}")
-    try:
-        return _get(url, user_agent, timeout)
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"{url} answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise SourceError(f"cannot fetch {url}: {getattr(exc, 'reason', exc)}") from exc
-
-
-def _get(url: str, user_agent: str, timeout: float) -> str:
-    headers = {"User-Agent": user_agent, "Accept": "text/html,*/*"}
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - parse() passes http(s) URLs only
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        charset = response.headers.get_content_charset() or "utf-8"
-        return response.read(5_000_000).decode(charset, errors="replace")
 
 
 def _select(item, selector: str) -> str:
@@ -185,13 +150,16 @@ def _capacity(result, here, sid, values, config) -> CapacityRecord | None:
     return record
 
 
-def parse(location: str, selectors: str | Path | dict | None) -> ParseResult:
-    """Fetch (http/https) or read (a file) a page and parse it with the selectors."""
+def parse(location: str, selectors: str | Path | dict | None, allow=()) -> ParseResult:
+    """Fetch (http/https) or read (a file) a page and parse it with the selectors; allow: the origins the
+    site lets through although they are not public (scrapers.fetch)."""
     if selectors is None:
         raise SourceError("the html importer needs --mapping FILE with the CSS selectors")
     config = load_selectors(selectors)
     if re.match(r"^https?://", location):
-        text = fetch(location, config.get("user_agent") or USER_AGENT, float(config.get("timeout", 10)))
+        text = fetch(
+            location, allow, config.get("user_agent") or USER_AGENT, float(config.get("timeout", 10))
+        )
     else:
         try:
             text = Path(location).read_text(encoding="utf-8", errors="replace")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import parse_count, read_csv
-from .flat import Where, place, unplaced
+from .flat import Where, place, swapped_file, unplaced
 from .records import CapacityRecord, OrganizationRecord, ParseResult, ServiceRecord
 
 
@@ -31,6 +31,7 @@ def parse(path: str | Path) -> ParseResult:
         result.note(path.name, None, note, kind="file")
     states: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
+    swap = swapped_file(result, path.name, ((_get(r, "Latitude"), _get(r, "Longitude")) for _, r in rows))
     for line, row in rows:
         where = f"{path.name}:{line}"
         result.read["service"] += 1
@@ -50,7 +51,7 @@ def parse(path: str | Path) -> ParseResult:
         cells = Where(
             _get(row, "ADDRESS"), city, state, _get(row, "zip"), _get(row, "Latitude"), _get(row, "Longitude")
         )
-        location = place(result, where, sid, cells)
+        location = place(result, where, sid, cells, swap)
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = f"coc-{state or 'unknown'}"

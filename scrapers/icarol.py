@@ -18,6 +18,7 @@ from .classify import classify
 from .common import (
     SourceError,
     check_coordinates,
+    check_zip_state,
     clean_email,
     clean_text,
     parse_phone,
@@ -76,12 +77,19 @@ class _Parser:
                       kind="location")  # fmt: skip
             return loc
         coords, reason = check_coordinates(row.get("Latitude"), row.get("Longitude"))
-        if reason:
+        if reason and coords is None:
             self.note(where, lid, reason + ": left out", "coordinates", "rejected", "location")
+        elif reason:
+            self.note(where, lid, reason, "coordinates", kind="location")
         zip_code, note = repair_zip(row.get("PhysicalPostalCode"))
-        if note:
-            self.note(where, lid, note, "postal_code", kind="location")
         state, _ = state_code(row.get("PhysicalStateProvince"))
+        mismatch = check_zip_state(zip_code, state)
+        if mismatch:
+            zip_code, note = None, mismatch
+        if note:
+            self.note(
+                where, lid, note, "postal_code", "rejected" if zip_code is None else "repaired", "location"
+            )
         street, city = plain(row.get("PhysicalAddress1"), 300), plain(row.get("PhysicalCity"), 100)
         if street and city and state:
             loc.address = AddressRecord(

@@ -20,40 +20,40 @@ class Importer:
     full: bool = True
 
 
-def _hsds(path, mapping=None):
+def _hsds(path, mapping=None, allow=(), domain=None):
     from . import hsds
 
-    return hsds.parse(path, lazy=True)
+    return hsds.parse(path, lazy=True, domain=domain)
 
 
-def _hud(path, mapping=None):
+def _hud(path, mapping=None, allow=()):
     from . import hud
 
     return hud.parse(path)
 
 
-def _samhsa(path, mapping=None):
+def _samhsa(path, mapping=None, allow=()):
     from . import samhsa
 
     return samhsa.parse(path)
 
 
-def _icarol(path, mapping=None):
+def _icarol(path, mapping=None, allow=()):
     from . import icarol
 
     return icarol.parse(path)
 
 
-def _csv(path, mapping=None):
+def _csv(path, mapping=None, allow=()):
     from . import generic_csv
 
     return generic_csv.parse(path, mapping)
 
 
-def _html(path, mapping=None):
+def _html(path, mapping=None, allow=()):
     from . import html
 
-    return html.parse(path, mapping)
+    return html.parse(path, mapping, allow)
 
 
 IMPORTERS: dict[str, Importer] = {
@@ -73,9 +73,18 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
-def parse_source(source: str, location: str, mapping: str | None = None) -> ParseResult:
-    """Run one importer's pure parser."""
+def parse_source(
+    source: str, location: str, mapping: str | None = None, allow=(), domain: str | None = None
+) -> ParseResult:
+    """Run one importer's pure parser; allow: origins a URL fetch may reach although not public; domain:
+    the default IIP domain of services nothing else places (the hsds importer only)."""
     importer = IMPORTERS[source]
     if importer.needs_mapping and not mapping:
         raise SourceError(f"{source} needs --mapping FILE")
-    return importer.parse(location, mapping)
+    if domain is not None:
+        if source != "hsds":
+            raise SourceError(
+                f"--domain is for the hsds importer (a {source} source sets its domain otherwise)"
+            )
+        return importer.parse(location, mapping, allow, domain)
+    return importer.parse(location, mapping, allow)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import uuid
 from collections import defaultdict
 from datetime import datetime, time
@@ -116,9 +117,11 @@ def _value(value) -> str:
 
 
 class _Tables:
-    def __init__(self):
+    def __init__(self, include_confidential: bool = False):
         self.rows: dict[str, list[dict]] = defaultdict(list)
         self.counter = 0
+        self.include_confidential = include_confidential
+        self.withheld = 0  # confidential locations written without their address and coordinates
 
     def attribute(self, link_id: str, entity: str, name: str, value) -> None:
         self.counter += 1
@@ -137,13 +140,14 @@ class _Tables:
 BATCH = 5000  # ids per IN list
 
 
-def collect(session: Session, include_inactive: bool = False) -> _Tables:
+def collect(session: Session, include_inactive: bool = False, include_confidential: bool = False) -> _Tables:
     """Every table of the export, as rows of strings.
 
-    The order of the steps is part of the output: attribute ids number the attributes in the order they
-    are made.
+    A confidential (domestic-violence) location is written as a location flagged confidential with no
+    address and no coordinates, unless include_confidential asks for them. The order of the steps is part
+    of the output: attribute ids number the attributes in the order they are made.
     """
-    t = _Tables()
+    t = _Tables(include_confidential)
     places = dict(session.execute(select(SitePlace.id, SitePlace.name)).all())
     _taxonomy(session, t)
     _units(session, t)
@@ -371,9 +375,14 @@ def _locations(
     session: Session, t: _Tables, location_ids: list[int], places: dict[int, str], org_ids: set[int]
 ) -> None:
     """The services' locations with their addresses; adds the locations' organizations to `org_ids`."""
+    hidden = set()
     for row in _in_batches(session, select(Location.__table__), Location.id, location_ids):
         loc = row._mapping
         lid = uid("location", loc["id"])
+        withheld = bool(loc["confidential"]) and not t.include_confidential
+        if withheld:
+            hidden.add(loc["id"])
+            t.withheld += 1
         if loc["organization_id"] is not None:
             org_ids.add(loc["organization_id"])
         t.rows["locations"].append(
@@ -386,11 +395,11 @@ def _locations(
                 "name": _value(loc["name"]),
                 "description": _value(loc["description"]),
                 "transportation": _value(loc["transportation"]),
-                "latitude": _value(loc["latitude"]),
-                "longitude": _value(loc["longitude"]),
+                "latitude": "" if withheld else _value(loc["latitude"]),
+                "longitude": "" if withheld else _value(loc["longitude"]),
             }
         )
-        if loc["precision"] != "exact":
+        if loc["precision"] != "exact" and not withheld:
             t.attribute(lid, "location", "precision", loc["precision"])
         if loc["confidential"]:
             t.attribute(lid, "location", "confidential", True)
@@ -398,6 +407,8 @@ def _locations(
             t.attribute(lid, "location", "neighborhood", places[loc["neighborhood_id"]])
     for row in _in_batches(session, select(Address.__table__), Address.location_id, location_ids):
         a = row._mapping
+        if a["location_id"] in hidden:
+            continue
         t.rows["addresses"].append(
             {
                 "id": uid("address", a["id"]),
@@ -424,8 +435,19 @@ def _organizations(session: Session, t: _Tables, org_ids: list[int]) -> None:
         )
 
 
+# A cell a spreadsheet would run as a formula: `=`, `@`, or `+`/`-` followed by a non-digit (after any
+# quotes we added before: a value that already starts with our quote gets one more, so reading drops one).
+_FORMULA = re.compile(r"^'*(?:[=@]|[+-](?!\d))")
+
+
+def neutralize(value: str) -> str:
+    """A CSV cell that no spreadsheet runs: a leading `'` before a formula trigger (`-12.5` and
+    `+1 206...` stay numbers); the HSDS importer drops the quote again (scrapers.hsds.unneutralize)."""
+    return "'" + value if value and _FORMULA.match(value) else value
+
+
 def write_datapackage(tables: _Tables, folder: Path) -> dict[str, int]:
-    """Write datapackage.json and one CSV per table; returns rows per table."""
+    """Write datapackage.json and one CSV per table, every cell formula-safe; returns rows per table."""
     folder.mkdir(parents=True, exist_ok=True)
     resources = []
     counts = {}
@@ -434,7 +456,9 @@ def write_datapackage(tables: _Tables, folder: Path) -> dict[str, int]:
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(
+                {k: neutralize(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows
+            )
         counts[name] = len(rows)
         resources.append(
             {
@@ -520,10 +544,19 @@ def write_json(tables: _Tables, path: Path) -> dict[str, int]:
     return {"services": len(services)}
 
 
+WITHHELD = "confidential locations without address or coordinates"
+
+
 def export(
-    session: Session, target: str | Path, fmt: str = "csv", include_inactive: bool = False
+    session: Session,
+    target: str | Path,
+    fmt: str = "csv",
+    include_inactive: bool = False,
+    include_confidential: bool = False,
 ) -> dict[str, int]:
-    """Export the directory to a datapackage folder (csv) or a JSON file (json)."""
-    tables = collect(session, include_inactive)
+    """Export the directory to a datapackage folder (csv) or a JSON file (json); the counts say how many
+    confidential locations were written without their address and coordinates (WITHHELD)."""
+    tables = collect(session, include_inactive, include_confidential)
     target = Path(target)
-    return write_json(tables, target) if fmt == "json" else write_datapackage(tables, target)
+    counts = write_json(tables, target) if fmt == "json" else write_datapackage(tables, target)
+    return {**counts, WITHHELD: tables.withheld}

@@ -72,6 +72,7 @@ def import_status(session: Session, config: dict) -> list[dict]:
 def run_due_imports(session: Session, now: datetime, config: dict) -> str:
     """Run every configured source whose interval has passed since its last run; raise if any failed."""
     done, failed = [], []
+    allow = getattr(config.get("SITE"), "fetch_allow", ())  # origins a URL fetch may reach (site file)
     for item in configured(config):
         run = last_run(session, item["name"])
         if run is not None and run.started_at > now - timedelta(hours=float(item["every_hours"])):
@@ -82,7 +83,7 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
                 session,
                 item["name"],
                 item["location"],
-                lambda item=item: parse_source(item["source"], item["location"], item.get("mapping")),
+                lambda item=item: parse_source(item["source"], item["location"], item.get("mapping"), allow),
                 now,
             )
             done.append(f"{item['name']}: +{result.added} ~{result.changed} -{result.deactivated}")

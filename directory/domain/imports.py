@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ from ..models import (
     Phone,
     Population,
     Practice,
+    Referral,
     RequiredDocument,
     Schedule,
     Service,
@@ -52,6 +53,7 @@ from ..models import (
     SitePlace,
     TaxonomyTerm,
     Unit,
+    User,
     service_area,
     service_at_location,
     service_population,
@@ -62,6 +64,7 @@ from . import audit
 from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
 from .errors import NotFound, ValidationError
 from .listing import reindex_services
+from .notifications import notify, organization_staff
 
 CHUNK = 2000
 KINDS = ("organization", "location", "service")
@@ -91,6 +94,7 @@ class Outcome:
     unchanged: Counter = field(default_factory=Counter)
     deactivated: Counter = field(default_factory=Counter)
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
+    flagged_missing: int = 0  # services missing from a full import, kept active and flagged (relied_on)
     result: ParseResult | None = None
 
     def accounts(self) -> dict[str, dict[str, int]]:
@@ -687,13 +691,29 @@ class Writer:
 
     # -- missing records -------------------------------------------------------------------------------------
     def deactivate_missing(self, result: ParseResult) -> None:
+        """Mark inactive what a full import no longer lists, except services people still rely on: those
+        are kept active and flagged to their provider and the project managers (never switched off
+        silently)."""
         present = result.service_ids()
         rows = self.session.execute(
             select(Service.id, Service.source_id).where(
                 Service.source == self.source, Service.status == "active"
             )
         ).all()
-        gone = [rid for rid, sid in rows if sid not in present]
+        missing = {rid: sid for rid, sid in rows if sid not in present}
+        reasons = relied_on(self.session, list(missing), self.now)
+        for rid, why in sorted(reasons.items()):
+            result.note(
+                self.source,
+                missing[rid],
+                f"missing from this full import, but {why}: kept active and flagged to its provider and "
+                "the project managers",
+                "flagged",
+                field="status",
+            )
+        flag_missing(self.session, reasons, self.source, self.now)
+        self.outcome.flagged_missing += len(reasons)
+        gone = [rid for rid in missing if rid not in reasons]
         for part in chunks(gone, 500):
             self.session.execute(
                 update(Service).where(Service.id.in_(part)).values(status="inactive", updated_at=self.now)
@@ -733,6 +753,57 @@ class Writer:
         reindex_services(self.session, reindex)
         self.progress("search index", len(reindex), len(reindex))
         return self.outcome
+
+
+# A provider's confirmation this recent means the service is running whatever the feed says.
+RECENTLY_CONFIRMED = timedelta(days=14)
+
+
+def relied_on(session: Session, service_ids: list[int], now: datetime) -> dict[int, str]:
+    """Of services missing from a full import, those people rely on, with why: numbers a provider
+    confirmed within RECENTLY_CONFIRMED, LEAD-funded units, or open holds."""
+    reasons: dict[int, list[str]] = {}
+    for part in chunks(service_ids, 500):
+        rows = session.execute(
+            select(
+                ServiceCapacity.service_id, ServiceCapacity.confirmed_at, ServiceCapacity.lead_funded_maximum
+            ).where(ServiceCapacity.service_id.in_(part))
+        )
+        for service_id, confirmed_at, lead_funded in rows:
+            if confirmed_at is not None and confirmed_at >= now - RECENTLY_CONFIRMED:
+                reasons.setdefault(service_id, []).append(
+                    f"its provider confirmed it on {confirmed_at:%Y-%m-%d}"
+                )
+            if lead_funded:
+                reasons.setdefault(service_id, []).append(f"it has {lead_funded} LEAD-funded unit(s)")
+        holds = Counter(
+            session.scalars(
+                select(Referral.service_id).where(Referral.service_id.in_(part), Referral.state == "held")
+            )
+        )
+        for service_id, count in holds.items():
+            reasons.setdefault(service_id, []).append(f"{count} hold(s) are open on it")
+    return {service_id: "; ".join(why) for service_id, why in reasons.items()}
+
+
+def flag_missing(session: Session, reasons: dict[int, str], source: str, now: datetime) -> None:
+    """Tell each flagged service's provider staff and every project manager (one notice per person)."""
+    if not reasons:
+        return
+    managers = list(
+        session.scalars(select(User.id).where(User.role == "project_manager", User.active.is_(True)))
+    )
+    for service in session.scalars(select(Service).where(Service.id.in_(sorted(reasons)))):
+        notify(
+            session,
+            [*organization_staff(session, service.organization_id), *managers],
+            "import_missing",
+            f"Not in the {source} feed: {service.name}",
+            f"The latest full import of {source} no longer lists {service.name}, but {reasons[service.id]}. "
+            "It stays active: confirm it is still running, or mark it inactive.",
+            now,
+            link=f"/services/{service.id}",
+        )
 
 
 def no_services_reason(result: ParseResult) -> str:
@@ -817,7 +888,12 @@ def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
     for name, value in outcome.totals().items():
         setattr(run, name, value)
     run.counts = json.dumps(
-        {**outcome.accounts(), "no_location": outcome.result.no_location}, separators=(",", ":")
+        {
+            **outcome.accounts(),
+            "no_location": outcome.result.no_location,
+            "flagged_missing": outcome.flagged_missing,
+        },
+        separators=(",", ":"),
     )
     run.status, run.finished_at = "succeeded", now
     run.problems = json.dumps([p.as_dict() for p in outcome.result.problems], ensure_ascii=False)

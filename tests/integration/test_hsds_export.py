@@ -58,22 +58,20 @@ def canonical(session) -> list:
                     cap.lead_funded_available,
                     cap.confirmed_at,
                 ),
-                tuple(
-                    sorted(
-                        (
-                            round(loc.latitude, 6),
-                            round(loc.longitude, 6),
-                            loc.precision,
-                            loc.confidential,
-                            loc.neighborhood.name if loc.neighborhood else None,
-                            loc.address.one_line() if loc.address else None,
-                        )
-                        for loc in s.locations
-                    )
-                ),
+                tuple(sorted((_place(loc) for loc in s.locations), key=repr)),
             )
         )
     return sorted(out, key=repr)
+
+
+def _place(loc) -> tuple:
+    """A location as the round trip keeps it: a confidential one by its flag and neighborhood only (its
+    address and point never leave the directory by default, and no importer takes them from a feed)."""
+    neighborhood = loc.neighborhood.name if loc.neighborhood else None
+    if loc.confidential:
+        return ("confidential", neighborhood)
+    where = loc.address.one_line() if loc.address else None
+    return (round(loc.latitude, 6), round(loc.longitude, 6), loc.precision, False, neighborhood, where)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
@@ -109,3 +107,94 @@ def test_export_is_hsds_shaped_with_lead_extensions_as_attributes(demo_app, tmp_
     with open(tmp_path / "services.csv", newline="") as fh:
         services = list(csv.DictReader(fh))
     assert len(services) == 300 and all(len(s["id"]) == 36 for s in services)
+
+
+def _secret_world(session):
+    """One ordinary service and one at a confidential location that (wrongly) carries an address."""
+    from directory.models import Address
+    from tests.factories import make_service
+
+    open_service = make_service(session, name="Open Door Meals", domain="food", lat=47.6101, lon=-122.3421)
+    secret = make_service(session, name="Safe Harbor", lat=47.6205, lon=-122.3493, confidential=True)
+    secret.locations[0].address = Address(
+        address_1="77 Hidden Way", city="Seattle", state_province="WA", postal_code="98109"
+    )
+    session.flush()
+    return open_service, secret
+
+
+def test_export_leaves_confidential_places_out_unless_asked_and_says_so(session, tmp_path):
+    _secret_world(session)
+    counts = export(session, tmp_path / "default", "csv")
+    text = "".join(p.read_text() for p in (tmp_path / "default").glob("*.csv"))
+    assert "77 Hidden Way" not in text and "47.6205" not in text and "-122.3493" not in text
+    assert "47.6101" in text  # the ordinary location keeps its point
+    assert counts["confidential locations without address or coordinates"] == 1
+    with open(tmp_path / "default" / "attributes.csv", newline="") as fh:
+        flagged = [a for a in csv.DictReader(fh) if a["taxonomy_term_id"] == "lead:confidential"]
+    assert len(flagged) == 1  # still marked confidential, so an import knows what it is
+    export(session, tmp_path / "default.json", "json")
+    text = (tmp_path / "default.json").read_text()
+    assert "77 Hidden Way" not in text and "47.6205" not in text
+    counts = export(session, tmp_path / "staff", "csv", include_confidential=True)
+    text = "".join(p.read_text() for p in (tmp_path / "staff").glob("*.csv"))
+    assert "77 Hidden Way" in text and "47.6205" in text
+    assert counts["confidential locations without address or coordinates"] == 0
+
+
+def test_the_hsds_importer_never_takes_a_confidential_place(session, tmp_path):
+    from directory.models import Location
+
+    _secret_world(session)
+    export(session, tmp_path / "staff", "csv", include_confidential=True)
+    session.rollback()
+    result = hsds.parse(tmp_path / "staff")
+    [secret] = [loc for loc in result.locations if loc.confidential]
+    assert secret.latitude is None and secret.address is None
+    assert any("confidential" in p.problem for p in result.problems if p.record == secret.source_id)
+    run_import(session, "hsds", str(tmp_path / "staff"), lambda: result, FIXED_NOW)
+    stored = session.scalars(select(Location).where(Location.confidential.is_(True))).all()
+    assert [(loc.latitude, loc.address) for loc in stored] == [(None, None)]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd", "-2+3+cmd"),  # a minus before a digit stays as written (a negative number)
+        ("-x", "'-x"),
+        ("'=already quoted", "''=already quoted"),
+        ("+1 206-555-0100", "+1 206-555-0100"),
+        ("Plain text", "Plain text"),
+    ],
+)
+def test_cells_are_neutralized(value, written):
+    from directory.domain.hsds_export import neutralize
+    from scrapers.hsds import unneutralize
+
+    assert neutralize(value) == written
+    assert unneutralize(written) == value
+
+
+def test_formula_cells_round_trip_and_coordinates_and_phones_stay(session, tmp_path):
+    from directory.models import Phone
+    from tests.factories import make_service
+
+    service = make_service(session, name="=1+1 Shelter", description="@home -unsafe", lat=47.6, lon=-122.33)
+    service.phones.append(Phone(number="206-555-0100"))
+    session.flush()
+    expected = canonical(session)
+    export(session, tmp_path / "pkg", "csv")
+    session.rollback()
+    with open(tmp_path / "pkg" / "services.csv", newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["name"] == "'=1+1 Shelter" and row["description"] == "'@home -unsafe"
+    with open(tmp_path / "pkg" / "locations.csv", newline="") as fh:
+        [location] = list(csv.DictReader(fh))
+    assert (float(location["latitude"]), float(location["longitude"])) == (47.6, -122.33)
+    # The rollback emptied the directory: importing the package brings names, phones and points back.
+    assert session.scalars(select(Service)).all() == []
+    run_import(session, "hsds", str(tmp_path / "pkg"), lambda: hsds.parse(tmp_path / "pkg"), FIXED_NOW)
+    assert canonical(session) == expected

@@ -78,3 +78,18 @@ def test_import_runs_and_a_failure_show_on_the_audit_dashboard(app, runner, sess
     assert 'id="import-failed"' in page and "the last run of hsds failed" in page
     table = page.split('id="table-imports"')[1].split("</table>")[0]
     assert "hud-inventory" in table and "succeeded" in table and "failed" in table
+
+
+def test_domain_places_what_nothing_else_places(runner, session):
+    path = str(FIXTURES / "hsds1")
+    without = runner.invoke(args=["scrape", "run", "hsds", path, "--dry-run"])
+    assert without.exit_code == 0, without.output
+    result = runner.invoke(args=["scrape", "run", "hsds", path, "--domain", "education"])
+    assert result.exit_code == 0, result.output
+    domains = dict(session.execute(select(Service.source_id, Service.primary_domain)).all())
+    # s3 ("Arts and Crafts": no taxonomy or word fits) takes the default; s1 and s2 keep their own.
+    assert domains == {"s1": "housing", "s2": "food", "s3": "education"}
+    bad = runner.invoke(args=["scrape", "run", "hsds", path, "--domain", "housingg"])
+    assert bad.exit_code == 1 and "did you mean 'housing'" in bad.output
+    other = runner.invoke(args=["scrape", "run", "samhsa", str(FIXTURES / "samhsa.csv"), "--domain", "food"])
+    assert other.exit_code == 1 and "--domain is for the hsds importer" in other.output

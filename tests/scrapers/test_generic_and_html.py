@@ -93,7 +93,7 @@ def site():
 
 
 def test_html_page_over_http(site):
-    result = html.parse(f"{site}/beds", FIXTURES / "provider_page.yaml")
+    result = html.parse(f"{site}/beds", FIXTURES / "provider_page.yaml", [site])
     services = {s.source_id: s for s in result.services}
     assert set(services) == {"men", "women"}
     men = services["men"].capacity
@@ -108,11 +108,11 @@ def test_html_page_over_http(site):
 
 def test_html_robots_txt_is_respected(site):
     with pytest.raises(SourceError, match="robots.txt"):
-        html.parse(f"{site}/private/beds", FIXTURES / "provider_page.yaml")
+        html.parse(f"{site}/private/beds", FIXTURES / "provider_page.yaml", [site])
 
 
 def test_html_timeout_and_http_errors(site):
     with pytest.raises(SourceError, match="cannot fetch"):
-        html.parse(f"{site}/slow", FIXTURES / "provider_page.yaml")
+        html.parse(f"{site}/slow", FIXTURES / "provider_page.yaml", [site])
     with pytest.raises(SourceError, match="404"):
-        html.parse(f"{site}/gone", FIXTURES / "provider_page.yaml")
+        html.parse(f"{site}/gone", FIXTURES / "provider_page.yaml", [site])

@@ -258,3 +258,25 @@ def test_digests_are_the_same_in_every_process(tmp_path):
         run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True)
         outputs.add(run.stdout)
     assert len(outputs) == 1
+
+
+def test_hsds3_service_taxonomy_term_id_is_read(tmp_path):
+    """The HSDS 3 link column `taxonomy_term_id` places a service as the 1.x `taxonomy_id` does: s3, whose
+    words fit no domain, is placed by its link alone once the link names a shelter term."""
+    import shutil
+
+    folder = tmp_path / "hsds3_links"
+    shutil.copytree(FIXTURES / "hsds1", folder)
+    links = folder / "services_taxonomy.csv"
+    text = (
+        links.read_text()
+        .replace("taxonomy_id", "taxonomy_term_id")
+        .replace("3,s3,PS-9800", "3,s3,BH-1800.8500")
+    )
+    links.write_text(text)
+    package = folder / "datapackage.json"
+    package.write_text(package.read_text().replace('"taxonomy_id"', '"taxonomy_term_id"'))
+    assert "3,s3,BH-1800.8500" in links.read_text()
+    services = {s.source_id: s for s in hsds.parse(folder).services}
+    assert services["s3"].primary_domain == "housing"
+    assert services["s3"].terms == ("housing.emergency_shelter",)
