@@ -110,6 +110,8 @@ def simulate_month(
                     "alternatives": len(referral.alternatives),
                     "decline_reason": referral.decline_reason,
                     "outcome": referral.state,
+                    # Whether the outcome comes back to the app (no: Part 2 without a release, confidential).
+                    "shared": referral.outcome_shared and referral.reference is None,
                 }
             )
             _decide(session, referral, moment, rng, log)

@@ -1,9 +1,9 @@
 """The project manager's per-provider tables merge every confidential (domestic-violence) service into one
 row, so that no table tells which shelter received whom, or how many (issue 24).
 
-The dashboard (directory/domain/dashboard.py) calls these on its per-provider tables after computing them:
-`merge_counter` on Counters keyed by provider name (overrides by provider), `merge_rows` on exported tables
-whose first row is the header (lead_capacity and every other table with a provider column).
+Every table names providers through `dashboard.provider_labels`, which labels each organization running a
+confidential service CONFIDENTIAL_ROW: counters keyed by label sum them into one row. `merge_counter` and
+`merge_rows` merge tables keyed by name or exported with a header row.
 """
 
 from __future__ import annotations
@@ -28,6 +28,21 @@ def confidential_providers(session: Session) -> set[str]:
             .join(service_at_location, service_at_location.c.service_id == Service.id)
             .join(Location, Location.id == service_at_location.c.location_id)
             .where(Location.confidential.is_(True))
+            .distinct()
+        )
+    )
+
+
+def confidential_organizations(session: Session, organization_ids: set[int]) -> set[int]:
+    """Which of these organizations run a service at a confidential location (labelled as one merged row)."""
+    if not organization_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Service.organization_id)
+            .join(service_at_location, service_at_location.c.service_id == Service.id)
+            .join(Location, Location.id == service_at_location.c.location_id)
+            .where(Location.confidential.is_(True), Service.organization_id.in_(organization_ids))
             .distinct()
         )
     )

@@ -31,8 +31,11 @@ from ..models import (
     User,
 )
 from . import capacity as cap
+from .confidential_rows import CONFIDENTIAL_ROW, confidential_organizations
 
 CLOSED_OUTCOMES = ("accepted", "declined", "expired", "cancelled")
+# Outcomes that do not come back to the app (issue 24): counted apart, never by their state.
+NOT_SHARED = "not_shared"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class Period:
 def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, str]:
     """Each organization's name, with its city and number when another organization has the same name:
     tables never show two providers that cannot be told apart, and a provider reads the same in every
-    table. Cities of confidential locations are never used."""
+    table. Cities of confidential locations are never used; organizations with a confidential service all
+    read as one merged row."""
     if not organization_ids:
         return {}
     names = dict(
@@ -72,9 +76,14 @@ def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, s
             .order_by(Location.id)
         ).all():
             cities.setdefault(org_id, city)
+    # Every organization running a confidential (domestic-violence) service reads as one merged row, so no
+    # table tells which shelter received whom or how many (issue 24); counters keyed by label sum them.
+    hidden = confidential_organizations(session, set(names))
     labels = {}
     for org_id, name in names.items():
-        if name not in shared:
+        if org_id in hidden:
+            labels[org_id] = CONFIDENTIAL_ROW
+        elif name not in shared:
             labels[org_id] = name
         else:  # the number tells them apart; the city, when known, helps the reader
             city = cities.get(org_id)
@@ -122,13 +131,21 @@ class ReferralCounts:
     rows: list[tuple[str, str, str, str, int]]
 
 
+def _shown_state():
+    """A referral's state as the audit may count it: "not_shared" when its outcome does not come back (a
+    Part 2 program without a release, a confidential referral: only the referring case manager learns it)."""
+    withheld = (Referral.outcome_shared.is_(False)) | Referral.reference.is_not(None)
+    return case((withheld, literal_column("'not_shared'")), else_=Referral.state)
+
+
 def referral_counts(session: Session, period: Period) -> ReferralCounts:
     """Count the period's referrals by day, classification, action and state."""
     day = _utc_day(session, Referral.created_at)
+    state = _shown_state()
     rows = session.execute(
-        select(day, Referral.classification, Referral.action, Referral.state, func.count())
+        select(day, Referral.classification, Referral.action, state, func.count())
         .where(_made_in(period))
-        .group_by(day, Referral.classification, Referral.action, Referral.state)
+        .group_by(day, Referral.classification, Referral.action, state)
     ).all()
     return ReferralCounts([tuple(row) for row in rows])
 
@@ -570,16 +587,20 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
     days from referral to acceptance (median and mean)."""
     states: Counter = Counter()
     for *_, state, count in (counts or referral_counts(session, period)).rows:
-        states[state if state in CLOSED_OUTCOMES else "open"] += count
+        states[state if state in (*CLOSED_OUTCOMES, NOT_SHARED) else "open"] += count
     days = list(
         session.scalars(
             select(_days_between(session, Referral.created_at, Referral.closed_at)).where(
-                _made_in(period), Referral.state == "accepted", Referral.closed_at.is_not(None)
+                _made_in(period),
+                Referral.state == "accepted",
+                Referral.closed_at.is_not(None),
+                Referral.outcome_shared.is_(True),
+                Referral.reference.is_(None),
             )
         )
     )
     return {
-        "counts": {state: states.get(state, 0) for state in (*CLOSED_OUTCOMES, "open")},
+        "counts": {state: states.get(state, 0) for state in (*CLOSED_OUTCOMES, "open", NOT_SHARED)},
         "median_days_to_accept": round(median(days), 2) if days else None,
         "mean_days_to_accept": round(sum(days) / len(days), 2) if days else None,
     }

@@ -59,6 +59,7 @@ STATE_LABELS = {
     "cancelled": "Cancelled",
     "expired": "Expired",
     "open": "Still open",
+    "not_shared": "Outcome not shared (no release on file, or confidential)",
 }
 PARTNER_LABELS = {
     "avoidable": "Avoidable: a LEAD-funded or spare unit was free nearby, no reason given",

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from ..domain import audit_questions as aq
 from ..domain import capacity as cap
 from ..domain import dashboard as dash
+from ..domain.consent import REDISCLOSURE_NOTICE
 from ..domain.errors import ValidationError
 from ..domain.freshness import provider_freshness
 from ..domain.transparency import published_report
@@ -275,6 +276,8 @@ def report():
         month=first.strftime("%B %Y"),
         month_value=first.strftime("%Y-%m"),
         chosen=choice,
+        # A printed report can carry figures from Part 2 programs: it carries the notice Part 2 requires.
+        redisclosure=REDISCLOSURE_NOTICE,
     )
 
 

@@ -168,13 +168,21 @@ def test_unmet_need_and_outcomes(month):
         )
         outcome = dash.outcomes(db.session, PERIOD)
         expected = Counter(
-            r["outcome"] if r["outcome"] in dash.CLOSED_OUTCOMES else "open" for r in log.referrals
+            "not_shared"
+            if not r["shared"]
+            else r["outcome"]
+            if r["outcome"] in dash.CLOSED_OUTCOMES
+            else "open"
+            for r in log.referrals
         )
-        assert outcome["counts"] == {k: expected.get(k, 0) for k in (*dash.CLOSED_OUTCOMES, "open")}
+        assert expected["not_shared"] > 0, "the simulated month should refer someone to a Part 2 program"
+        assert outcome["counts"] == {
+            k: expected.get(k, 0) for k in (*dash.CLOSED_OUTCOMES, "open", dash.NOT_SHARED)
+        }
         accepted_days = sorted(
             (r["closed_at"] - r["at"]).total_seconds() / 86400
             for r in log.referrals
-            if r["outcome"] == "accepted"
+            if r["outcome"] == "accepted" and r["shared"]
         )
         middle = len(accepted_days) // 2
         median = (

@@ -158,6 +158,13 @@ def test_expired_or_revoked_release_withholds_the_outcome(
     # No notice of the answer reached the case manager either.
     notices = client.get("/notifications").get_data(as_text=True)
     assert "accepted" not in notices
+    # Nor the project manager's outcome counts: the acceptance is counted as "not shared", not accepted.
+    sign_in(client, world["pm"])
+    audit = client.get("/pm").get_data(as_text=True)
+    outcomes = re.search(r"<caption>Outcomes</caption>.*?</table>", audit, re.S).group(0)
+    cells = dict(re.findall(r'<th scope="row">([^<]+)</th><td>(\d+)</td>', outcomes))
+    assert cells["Accepted"] == "0"
+    assert cells["Outcome not shared (no release on file, or confidential)"] == "1"
 
 
 def test_a_release_for_another_organization_does_not_cover(client, world):

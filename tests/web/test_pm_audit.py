@@ -286,3 +286,30 @@ def test_the_dashboard_leads_to_the_import_problems_and_the_access_log(client, s
     for path in ("/pm/imports", "/pm/participant-reads"):
         assert f'href="{path}"' in html, path
         assert client.get(path).status_code == 200, path
+
+
+def test_confidential_providers_read_as_one_merged_row(client, session):
+    from directory.domain.confidential_rows import CONFIDENTIAL_ROW
+
+    capacity = {"maximum": 8, "available": 1, "confirmed_at": FIXED_NOW - timedelta(days=9)}
+    first = make_service(session, name="Harbor Safe House", confidential=True, capacity=capacity)
+    second = make_service(session, name="Hillside Safe House", confidential=True, capacity=capacity)
+    public = make_service(session, name="Plain Pantry", capacity=capacity)
+    first.organization.name, second.organization.name = "Safe Harbor Org", "Hillside Refuge Org"
+    manager = make_user(session, "project_manager")
+    session.commit()
+    labels = provider_labels(session, {first.organization_id, second.organization_id, public.organization_id})
+    assert labels[first.organization_id] == labels[second.organization_id] == CONFIDENTIAL_ROW
+    assert labels[public.organization_id] == public.organization.name
+    login(client, manager)
+    html = client.get("/pm/freshness").get_data(as_text=True)
+    assert "Safe Harbor Org" not in html and "Hillside Refuge Org" not in html
+    assert public.organization.name in html
+
+
+def test_the_printed_report_carries_the_part_2_redisclosure_notice(client, session):
+    manager = make_user(session, "project_manager")
+    session.commit()
+    login(client, manager)
+    html = client.get("/pm/report").get_data(as_text=True)
+    assert "42 CFR part 2" in html and "prohibit you from using or disclosing this record" in html
