@@ -348,41 +348,34 @@ def _text_sql(word: str, few_candidates: bool):
 
 
 def _tags_sql(tags: keywords.TagMatches) -> list:
-    """SQL: the service carries one of these tags (a medication, practice, population, language, category)."""
+    """SQL: the service carries one of these tags (a medication, practice, population, language, category).
+    Each tag test is an uncorrelated IN list, built once per query: a correlated EXISTS per service made a
+    keyword search in a dense city three times slower."""
     found = [getattr(Service, f"moud_{name}").is_(True) for name in tags.medications]
     if tags.practices:
         found.append(
-            exists(
+            Service.id.in_(
                 select(service_practice.c.service_id).where(
-                    service_practice.c.service_id == Service.id,
-                    service_practice.c.practice_code.in_(tags.practices),
+                    service_practice.c.practice_code.in_(tags.practices)
                 )
             )
         )
     if tags.populations:
         found.append(
-            exists(
+            Service.id.in_(
                 select(service_population.c.service_id).where(
-                    service_population.c.service_id == Service.id,
-                    service_population.c.population_code.in_(tags.populations),
+                    service_population.c.population_code.in_(tags.populations)
                 )
             )
         )
     if tags.languages:
-        found.append(
-            exists(
-                select(Language.id).where(
-                    Language.service_id == Service.id, Language.code.in_(tags.languages)
-                )
-            )
-        )
+        found.append(Service.id.in_(select(Language.service_id).where(Language.code.in_(tags.languages))))
     if tags.categories:
         found.append(Service.primary_domain.in_(tags.categories))
         found.append(
-            exists(
+            Service.id.in_(
                 select(service_taxonomy.c.service_id).where(
-                    service_taxonomy.c.service_id == Service.id,
-                    service_taxonomy.c.taxonomy_term_id.in_(tags.categories),
+                    service_taxonomy.c.taxonomy_term_id.in_(tags.categories)
                 )
             )
         )
