@@ -10,8 +10,8 @@ from bench.server import live_server
 from directory.demo import DEMO_PASSWORD
 from directory.extensions import db
 from directory.models import Participant
-from directory.simulate import simulate_month
-from tests.conftest import FIXED_NOW, make_app
+from tests.conftest import make_app
+from tests.web.test_crawl import seed_demo_month
 
 pytestmark = pytest.mark.browser
 PAGES = [
@@ -25,12 +25,10 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def month_site(databases, demo_database_url):
-    url = databases.copy(demo_database_url)
+def month_site(databases):
+    url = databases.copy(databases.template("demo-month", seed_demo_month))
     app = make_app(url)
     with app.app_context():
-        simulate_month(db.session, app.config["SITE"], FIXED_NOW, seed=5)
-        db.session.commit()
         code = db.session.scalar(select(Participant.code).order_by(Participant.id).limit(1))
         db.session.remove()
         db.engine.dispose()

@@ -38,15 +38,26 @@ MUST_REACH = {
 PYTHON = re.compile(r"<bound method|<function |object at 0x|Counter\(|defaultdict\(|\{'|\['|datetime\.")
 
 
-@pytest.fixture(scope="module")
-def month_app(databases, demo_database_url):
-    """The demo site after a simulated month (a database of its own, built once for the module)."""
-    from tests.conftest import make_app
+def seed_demo_month(url: str) -> None:
+    """The demo site plus a simulated month, built into a template database of its own: copying the shared
+    demo database is refused on PostgreSQL while a session-wide app still reads it."""
+    from tests.conftest import _seed_demo, make_app
 
-    app = make_app(databases.copy(demo_database_url), CLOCK=lambda: FIXED_NOW)
+    _seed_demo(url)
+    app = make_app(url, CLOCK=lambda: FIXED_NOW)
     with app.app_context():
         simulate_month(db.session, app.config["SITE"], FIXED_NOW, seed=5)
         db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def month_app(databases):
+    """The demo site after a simulated month (a database of its own, built once per session)."""
+    from tests.conftest import make_app
+
+    app = make_app(databases.copy(databases.template("demo-month", seed_demo_month)), CLOCK=lambda: FIXED_NOW)
     yield app
     with app.app_context():
         db.session.remove()
