@@ -514,29 +514,6 @@ def additionality_flags(session: Session, period: Period) -> list[Additionality]
     )
 
 
-def unmet_needs(session: Session, period: Period) -> dict[str, Counter]:
-    """Unmet need: recorded checks where neither the service nor any same-domain service within the radius
-    could take the participant now (no lead_funded, spare_capacity or open_access option)."""
-    rows = session.execute(
-        select(
-            ReferralCheck.domain,
-            SitePlace.name,
-            ReferralCheck.language,
-            ReferralCheck.population,
-            func.count(),
-        )
-        .select_from(ReferralCheck)
-        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
-        .where(ReferralCheck.unmet.is_(True), ReferralCheck.at >= period.start, ReferralCheck.at < period.end)
-        .group_by(ReferralCheck.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population)
-    ).all()
-    tables: dict[str, Counter] = {d: Counter() for d in DIMENSIONS}
-    for *keys, count in rows:
-        for dimension, key in zip(DIMENSIONS, keys, strict=True):
-            tables[dimension][key or "(not recorded)"] += count
-    return tables
-
-
 def unmet_participants(session: Session, period: Period) -> dict[str, dict[str, tuple[int, int]]]:
     """Unmet need per dimension: key -> (distinct participants, checks). A check without a participant
     counts as one participant of its own."""
@@ -578,8 +555,10 @@ def unmet_participants(session: Session, period: Period) -> dict[str, dict[str, 
 
 
 def unmet_need(session: Session, period: Period, dimension: str) -> Counter:
-    """Unmet need by domain, neighborhood, language or population (see unmet_needs)."""
-    return unmet_needs(session, period)[dimension]
+    """Unmet need in checks by domain, neighborhood, language or population (see unmet_participants)."""
+    return Counter(
+        {key: checks for key, (_, checks) in unmet_participants(session, period)[dimension].items()}
+    )
 
 
 def outcomes(session: Session, period: Period, counts: ReferralCounts | None = None) -> dict:

@@ -376,17 +376,17 @@ def record_check(
 def _intake_sentences(service: Service, unit: str, now: datetime, site: SiteConfig) -> list[str]:
     """What a hold made now means for intake: it ends when intake closes, intake opens only after it ends, or
     the intake times cannot be read (nothing is guessed from them)."""
-    if not (service.intake_times or "").strip():
+    hours = site.hold_hours.get(unit)
+    if not (service.intake_times or "").strip() or hours is None:
         return []
-    end = intake.hold_end_for(service, unit, now, site)
-    if end is None:
-        return []
-    if intake.intake_windows(service.intake_times) is None:
+    windows = intake.intake_windows(service.intake_times)  # read once: both the sentence and the end need it
+    if windows is None:
         return [
             f"Intake times as the provider wrote them: {service.intake_times.strip()}. A hold lasts"
-            f" {site.hold_hours[unit]:g} hours: check with the provider that the participant can get in"
+            f" {hours:g} hours: check with the provider that the participant can get in"
             " by then."
         ]
+    end = intake.hold_end(now, now + timedelta(hours=hours), windows, site.time_zone)
     moment = plain(moment_text(end.at, site.time_zone))
     if end.intake_closes:
         return [f"A hold made now ends at {moment}, when intake closes ({service.intake_times.strip()})."]

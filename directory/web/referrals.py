@@ -27,16 +27,10 @@ from . import carried, context, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
+from .labels import REASON_LABELS
 
 bp = Blueprint("referrals", __name__)
 
-REASON_LABELS = {
-    "acute_need": "Acute need",
-    "safety": "Safety",
-    "eligibility": "Eligibility",
-    "participant_choice": "Participant choice",
-    "other": "Other",
-}
 ACTION_LABELS = {
     "claim": "Hold a unit",
     "join_waitlist": "Join the waitlist",
