@@ -454,6 +454,15 @@ class _Bar:
 @click.option("--as", "source_name", help="the name this feed is stored under (default: SOURCE)")
 @click.option("--problems", "show", type=int, default=20, show_default=True, help="problems to list")
 @click.option("--domain", help="hsds: the IIP domain of services neither taxonomy nor words place")
+@click.option(
+    "--swap-coordinates",
+    "swap",
+    type=click.Choice(["auto", "no"]),
+    default="auto",
+    show_default=True,
+    help="a file whose latitude and longitude columns are swapped: auto reads it the other way round "
+    "(one note), no refuses the file",
+)
 def scrape_run(
     source: str,
     path_or_url: str,
@@ -462,6 +471,7 @@ def scrape_run(
     source_name: str | None,
     show: int,
     domain: str | None,
+    swap: str,
 ) -> None:
     """Import PATH_OR_URL with the SOURCE importer, in one transaction."""
     from rich.console import Console
@@ -486,7 +496,7 @@ def scrape_run(
         def parse() -> ParseResult:
             bar("reading", 0, 1)
             allow = getattr(current_app.config.get("SITE"), "fetch_allow", ())
-            result = parse_source(source, path_or_url, mapping, allow, domain)
+            result = parse_source(source, path_or_url, mapping, allow, domain, swap)
             bar("reading", 1, 1)
             return result
 

@@ -235,8 +235,8 @@ def _fill(result: ParseResult, where: str, cells: tuple, mapping: dict, service:
     service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
 
 
-def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
-    """Parse a spreadsheet with its mapping; pure."""
+def parse(path: str | Path, mapping_path: str | Path | dict | None, swap: str = "auto") -> ParseResult:
+    """Parse a spreadsheet with its mapping; pure. swap: what a file-wide coordinate swap does."""
     if mapping_path is None:
         raise SourceError("a generic CSV needs --mapping FILE")
     mapping = load_mapping(mapping_path)
@@ -251,8 +251,8 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
     merged: dict[str, tuple[str, ServiceRecord]] = {}  # merge key -> (where first read, its service)
-    swap = "latitude" in columns and swapped_file(
-        result, path.name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows)
+    swapped = "latitude" in columns and swapped_file(
+        result, path.name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows), swap
     )
     for line, row in rows:
         where = f"{path.name}:{line}"
@@ -288,7 +288,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         cells = Where(
             *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
         )
-        location = place(result, where, sid, cells, swap)
+        location = place(result, where, sid, cells, swapped)
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
         org_id = _organization(result, orgs, plain(get("organization"), 300) or name)

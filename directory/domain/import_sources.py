@@ -5,6 +5,7 @@ through the job mechanism of directory/jobs.py (one lease per job, so no import 
         {"name": "king211", "source": "hsds", "location": "/srv/feeds/king211", "every_hours": 24},
         {"name": "harbor-beds", "source": "html", "location": "https://example.org/beds",
          "mapping": "/srv/feeds/harbor.yaml", "every_hours": 1},
+        {"name": "samhsa", "source": "samhsa", "location": "/srv/feeds/samhsa.csv", "swap_coordinates": "no"},
     ]
 
 Every run is an import run (time, counts, problems); a failed one leaves the directory as it was and makes
@@ -83,7 +84,13 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
                 session,
                 item["name"],
                 item["location"],
-                lambda item=item: parse_source(item["source"], item["location"], item.get("mapping"), allow),
+                lambda item=item: parse_source(
+                    item["source"],
+                    item["location"],
+                    item.get("mapping"),
+                    allow,
+                    swap_coordinates=item.get("swap_coordinates", "auto"),
+                ),
                 now,
             )
             done.append(f"{item['name']}: +{result.added} ~{result.changed} -{result.deactivated}")
