@@ -51,6 +51,12 @@ def _csv(path, mapping=None, allow=(), swap="auto"):
     return generic_csv.parse(path, mapping, swap=swap)
 
 
+def _json(path, mapping=None, allow=(), swap="auto"):
+    from . import json_source
+
+    return json_source.parse(path, mapping, allow, swap=swap)
+
+
 def _html(path, mapping=None, allow=()):
     from . import html
 
@@ -70,6 +76,14 @@ IMPORTERS: dict[str, Importer] = {
             "csv",
             "a spreadsheet (CSV) with a column mapping file (--mapping, YAML or JSON)",
             _csv,
+            True,
+            checks_swap=True,
+        ),
+        Importer(
+            "json",
+            "JSON lines, a GeoJSON FeatureCollection or a vendor's JSON response, with a mapping of dotted "
+            "paths (--mapping, YAML or JSON; a URL is fetched safely)",
+            _json,
             True,
             checks_swap=True,
         ),

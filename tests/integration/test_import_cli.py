@@ -15,7 +15,7 @@ pytestmark = pytest.mark.db
 def test_scrape_list_names_every_importer(runner):
     result = runner.invoke(args=["scrape", "list"])
     assert result.exit_code == 0
-    for name in ("hsds", "icarol", "hud-inventory", "samhsa", "csv", "html"):
+    for name in ("hsds", "icarol", "hud-inventory", "samhsa", "csv", "json", "html"):
         assert name in result.output
 
 
