@@ -262,9 +262,8 @@ def test_a_url_is_fetched_safely(tmp_path):
 
 
 def test_a_wrong_mapping_stops_before_anything_is_fetched(tmp_path):
-    with serve({"/robots.txt": ROBOTS_ALL}) as (base, log):
-        with pytest.raises(SourceError, match="unknown key"):
-            json_source.parse(f"{base}/x", {**NESTED, "recrods": "data"}, allow=(base,))
+    with serve({"/robots.txt": ROBOTS_ALL}) as (base, log), pytest.raises(SourceError, match="unknown key"):
+        json_source.parse(f"{base}/x", {**NESTED, "recrods": "data"}, allow=(base,))
     assert log == []
 
 
