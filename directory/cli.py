@@ -562,6 +562,12 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
         )
+    if outcome.kept_edits or outcome.replaced_edits:
+        console.print(
+            f"providers' own edits: {outcome.kept_edits} field(s) kept as the provider wrote them; "
+            f"{outcome.replaced_edits} the source changed since {verb}taken from the source and listed for "
+            "the provider"
+        )
     if outcome.flagged_missing:
         console.print(
             f"{outcome.flagged_missing} service(s) missing from the feed {verb}kept "

@@ -65,6 +65,15 @@ from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_
 from .errors import NotFound, ValidationError
 from .listing import reindex_services
 from .notifications import notify, organization_staff
+from .provider_edits import settle_on_import
+
+# The service columns of each field a provider can edit (phone and hours also have child rows).
+KEPT_COLUMNS = {
+    "hours": ("hours_text",),
+    "phone": (),
+    "eligibility": ("eligibility_description",),
+    "alert": ("alert",),
+}
 
 CHUNK = 2000
 KINDS = ("organization", "location", "service")
@@ -95,6 +104,8 @@ class Outcome:
     deactivated: Counter = field(default_factory=Counter)
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
     flagged_missing: int = 0  # services missing from a full import, kept active and flagged (relied_on)
+    kept_edits: int = 0  # fields a provider edited in the app, left as the provider wrote them
+    replaced_edits: int = 0  # provider edits the source changed since: the source's value taken, listed
     result: ParseResult | None = None
 
     def accounts(self) -> dict[str, dict[str, int]]:
@@ -405,7 +416,7 @@ class Writer:
     def _service_chunk(self, records, existing, ids, org_ids, loc_ids) -> list[int]:
         table = Service.__table__
         result = self.outcome.result
-        new, changed, touched = [], [], {}
+        new, changed, touched, changed_records = [], [], {}, {}
         for record in records:
             org_id = org_ids.get(record.organization_id)
             if org_id is None:
@@ -427,18 +438,21 @@ class Writer:
                 )
             else:
                 changed.append({**values, "_id": found[0]})
+                changed_records[found[0]] = record
             touched[record.source_id] = record
         if not touched:
             return []
         changed_ids = [row["_id"] for row in changed]
+        kept = self._providers_edits(changed, changed_records)
         capacity = self._capacity_plan(touched, existing, changed_ids)
         # Capacity rows that lose their LEAD units go first, so the service may stop being LEAD-fundable.
         _update_by_id(self.session, ServiceCapacity.__table__, capacity["zeroing"])
         ids.update(_insert_returning(self.session, table, new))
         _update_by_id(self.session, table, changed)
+        for child, field_name in ((Phone.__table__, "phone"), (Schedule.__table__, "hours")):
+            ids_of = [i for i in changed_ids if field_name not in kept.get(i, ())]
+            _delete_children(self.session, child, "service_id", ids_of)
         for child in (
-            Phone.__table__,
-            Schedule.__table__,
             Language.__table__,
             RequiredDocument.__table__,
             service_taxonomy,
@@ -448,7 +462,7 @@ class Writer:
             service_at_location,
         ):
             _delete_children(self.session, child, "service_id", changed_ids)
-        self._children(touched, ids, loc_ids)
+        self._children(touched, ids, loc_ids, kept)
         _update_by_id(self.session, ServiceCapacity.__table__, capacity["update"])
         inserts = [{**row, "service_id": ids[row.pop("_sid")]} for row in capacity["insert"]]
         _insert(self.session, ServiceCapacity.__table__, inserts)
@@ -468,6 +482,39 @@ class Writer:
         self.outcome.added["service"] += len(new)
         self.outcome.changed["service"] += len(changed)
         return [ids[sid] for sid in touched]
+
+    def _providers_edits(self, changed: list[dict], records: dict[int, ServiceRecord]) -> dict[int, set[str]]:
+        """Keep the fields a provider edited in the app that the source has not changed since (their stored
+        values go back into the rows about to be written); list the edits the source's new value replaces
+        for the provider. Returns the kept fields per service id (phone and hours: children left alone)."""
+        kept, replaced = settle_on_import(self.session, records, self.source, self.now)
+        if kept:
+            columns = (Service.id, Service.eligibility_description, Service.alert, Service.hours_text)
+            stored = {
+                row.id: row
+                for row in self.session.execute(select(*columns).where(Service.id.in_(list(kept))))
+            }
+            for row in changed:
+                for name in kept.get(row["_id"], ()):
+                    for column in KEPT_COLUMNS[name]:
+                        row[column] = getattr(stored[row["_id"]], column)
+        by_service: dict[int, list[str]] = {}
+        for service_id, name, _value in replaced:
+            by_service.setdefault(service_id, []).append(name)
+            record = records[service_id]
+            self.outcome.result.note(
+                record.source_id,
+                record.source_id,
+                f"{name}: the provider's own edit replaced by the source's new value (listed for them)",
+                "flagged",
+                kind="provider_edit",
+                field=name,
+            )
+        if by_service:
+            tell_providers(self.session, by_service, self.source, self.now)
+        self.outcome.kept_edits += sum(len(v) for v in kept.values())
+        self.outcome.replaced_edits += len(replaced)
+        return kept
 
     def _capacity_plan(self, touched: dict, existing: dict, changed_ids: list[int]) -> dict:
         """Decide each touched record's capacity row by the one capacity rule (capacity_updates.decide)."""
@@ -564,7 +611,13 @@ class Writer:
             "after": _plain(after),
         }
 
-    def _children(self, touched: dict[str, ServiceRecord], ids: dict[str, int], loc_ids: dict[str, int]):
+    def _children(
+        self,
+        touched: dict[str, ServiceRecord],
+        ids: dict[str, int],
+        loc_ids: dict[str, int],
+        kept: dict[int, set[str]] | None = None,
+    ):
         rows: dict[str, list[dict]] = {
             "phone": [],
             "schedule": [],
@@ -578,9 +631,11 @@ class Writer:
         }
         result = self.outcome.result
         places = self.ref.places
+        kept = kept or {}
         for sid, record in touched.items():
             service_id = ids[sid]
-            for phone in record.phones:
+            edited = kept.get(service_id, ())
+            for phone in () if "phone" in edited else record.phones:
                 rows["phone"].append(
                     {
                         "service_id": service_id,
@@ -591,7 +646,7 @@ class Writer:
                         "description": phone.description and phone.description[:300],
                     }
                 )
-            for slot in record.schedules:
+            for slot in () if "hours" in edited else record.schedules:
                 rows["schedule"].append(
                     {
                         "service_id": service_id,
@@ -803,6 +858,22 @@ def flag_missing(session: Session, reasons: dict[int, str], source: str, now: da
             "It stays active: confirm it is still running, or mark it inactive.",
             now,
             link=f"/services/{service.id}",
+        )
+
+
+def tell_providers(session: Session, replaced: dict[int, list[str]], source: str, now: datetime) -> None:
+    """Tell each service's provider staff that the feed replaced their own edits (one notice a service)."""
+    for service in session.scalars(select(Service).where(Service.id.in_(sorted(replaced)))):
+        fields = ", ".join(replaced[service.id])
+        notify(
+            session,
+            organization_staff(session, service.organization_id),
+            "import_replaced_edit",
+            f"The {source} feed changed what you edited: {service.name}",
+            f"The {source} feed changed {fields} of {service.name} after you edited it, so its value is "
+            "shown now. Both values are listed on your provider page: keep the feed's, or edit it again.",
+            now,
+            link="/provider#edit-conflicts",
         )
 
 
