@@ -67,6 +67,38 @@ def record_values(record) -> dict[str, str]:
     }
 
 
+DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+ORDINAL_WORDS = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "-1": "last"}
+
+
+def form_values(service: Service) -> dict[str, str]:
+    """The edit form's texts of a stored service: hours written out so the hours reader reads them back
+    ("Monday 09:00-17:00; 1st Wednesday 18:00-20:00"), or as kept when they were never read."""
+    slots = sorted(service.schedules, key=lambda s: (len(s.byday), s.byday[-2:], s.byday, s.opens_at))
+    written = [
+        f"{ORDINAL_WORDS.get(s.byday[:-2], '') + ' ' if len(s.byday) > 2 else ''}{DAY_NAMES[s.byday[-2:]]} "
+        f"{s.opens_at:%H:%M}-{s.closes_at:%H:%M}"
+        for s in slots
+    ]
+    hours = "; ".join(t for t in (*written, service.hours_text or "") if t)
+    return {
+        "hours": hours,
+        "phone": "; ".join(
+            p.number + (f" x{p.extension}" if p.extension else "") for p in service.phones if p.number
+        ),
+        "eligibility": service.eligibility_description or "",
+        "alert": service.alert or "",
+    }
+
+
 def parse_details(form: Mapping[str, str]) -> dict:
     """The form's fields checked: phone a 10-digit US number (or blank), hours through the one hours reader,
     texts at most TEXT_LIMIT characters. Only the fields present are returned; ValidationError otherwise."""

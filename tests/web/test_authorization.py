@@ -167,6 +167,27 @@ CASES = [
         expect(302, 403, 403, 302, 403, 403, 302),
     ),
     (
+        "provider.details",
+        "GET",
+        "/provider/services/{S}/details",
+        None,
+        expect(302, 403, 403, 200, 403, 403, 200),
+    ),
+    (
+        "provider.details",
+        "POST",
+        "/provider/services/{S}/details",
+        {"alert": "Use the side door"},
+        expect(302, 403, 403, 302, 403, 403, 302),
+    ),
+    (  # no conflict is open on the service: its own provider (and an admin) get a 404
+        "provider.keep_feed",
+        "POST",
+        "/provider/services/{S}/conflicts/phone/keep-feed",
+        {},
+        expect(302, 403, 403, 404, 403, 403, 404),
+    ),
+    (
         "provider.history",
         "GET",
         "/provider/services/{S}/history.csv",
