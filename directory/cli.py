@@ -501,7 +501,8 @@ def scrape_run(
             return result
 
         try:
-            run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar)
+            switch_off = getattr(current_app.config.get("SITE"), "missing_services", "flag") == "switch_off"
+            run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar, switch_off)
         except SourceError as exc:
             message = str(exc)
             where = Path(path_or_url).name
@@ -561,6 +562,13 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
     if outcome.kept_confirmed:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
+        )
+    if outcome.switched_off:
+        console.print(
+            f"{outcome.switched_off} service(s) missing from the feed that people relied on "
+            f"{verb}switched off (the site's [imports] missing_services); {outcome.holds_at_risk} hold(s) "
+            "on them marked at risk, their case managers, providers and the project managers told: see "
+            f"`flask scrape problems {run_id}`"
         )
     if outcome.kept_edits or outcome.replaced_edits:
         console.print(

@@ -74,6 +74,7 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
     """Run every configured source whose interval has passed since its last run; raise if any failed."""
     done, failed = [], []
     allow = getattr(config.get("SITE"), "fetch_allow", ())  # origins a URL fetch may reach (site file)
+    switch_off = getattr(config.get("SITE"), "missing_services", "flag") == "switch_off"
     for item in configured(config):
         run = last_run(session, item["name"])
         if run is not None and run.started_at > now - timedelta(hours=float(item["every_hours"])):
@@ -92,6 +93,7 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
                     swap_coordinates=item.get("swap_coordinates", "auto"),
                 ),
                 now,
+                switch_off_missing=switch_off,
             )
             done.append(f"{item['name']}: +{result.added} ~{result.changed} -{result.deactivated}")
         except Exception as exc:  # noqa: BLE001 - one failing source must not stop the others

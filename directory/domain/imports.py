@@ -61,7 +61,14 @@ from ..models import (
     service_taxonomy,
 )
 from . import audit
-from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
+from .capacity_updates import (
+    FIELDS,
+    NewNumbers,
+    decide,
+    held_units,
+    holds_of_closed_services,
+    record_at_risk,
+)
 from .errors import NotFound, ValidationError
 from .listing import reindex_services
 from .notifications import notify, organization_staff
@@ -104,6 +111,8 @@ class Outcome:
     deactivated: Counter = field(default_factory=Counter)
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
     flagged_missing: int = 0  # services missing from a full import, kept active and flagged (relied_on)
+    switched_off: int = 0  # relied-on services missing from a full import, switched off (site setting)
+    holds_at_risk: int = 0  # holds on them, marked at risk
     kept_edits: int = 0  # fields a provider edited in the app, left as the provider wrote them
     replaced_edits: int = 0  # provider edits the source changed since: the source's value taken, listed
     result: ParseResult | None = None
@@ -201,8 +210,16 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
 class Writer:
     """Writes one parse result for one source inside the caller's transaction."""
 
-    def __init__(self, session: Session, source: str, now: datetime, progress: Progress | None = None):
+    def __init__(
+        self,
+        session: Session,
+        source: str,
+        now: datetime,
+        progress: Progress | None = None,
+        switch_off_missing: bool = False,
+    ):
         self.session, self.source, self.now = session, source, now
+        self.switch_off_missing = switch_off_missing  # the site's [imports] missing_services = "switch_off"
         self.progress = progress or (lambda stage, done, total: None)
         self.ref = _Reference.load(session)
         self.outcome = Outcome()
@@ -757,6 +774,9 @@ class Writer:
         ).all()
         missing = {rid: sid for rid, sid in rows if sid not in present}
         reasons = relied_on(self.session, list(missing), self.now)
+        if self.switch_off_missing:
+            self._switch_off(result, missing, reasons)
+            reasons = {}
         for rid, why in sorted(reasons.items()):
             result.note(
                 self.source,
@@ -784,6 +804,49 @@ class Writer:
         for part in chunks(gone, 500):
             self.session.execute(update(Organization).where(Organization.id.in_(part)).values(active=False))
         self.outcome.deactivated["organization"] += len(gone)
+
+    def _switch_off(self, result: ParseResult, missing: dict[int, str], reasons: dict[int, str]) -> None:
+        """The site's choice: services missing from a full import are switched off even when people rely on
+        them; their holds are marked at risk (case managers told) and their provider and the project
+        managers are told, so it is never silent."""
+        why = (
+            f"The {self.source} feed no longer lists this service, and this site switches such services off."
+        )
+        holds = holds_of_closed_services(self.session, list(reasons), self.now, why)
+        for rid, reason in sorted(reasons.items()):
+            at_risk = holds.get(rid, [])
+            result.note(
+                self.source,
+                missing[rid],
+                f"missing from this full import although {reason}: switched off (the site's setting)"
+                + (
+                    f"; {len(at_risk)} hold(s) marked at risk and their case managers told" if at_risk else ""
+                ),
+                "flagged",
+                field="status",
+            )
+        tell_switched_off(self.session, reasons, self.source, self.now)
+        self.outcome.switched_off += len(reasons)
+        self.outcome.holds_at_risk += sum(len(v) for v in holds.values())
+        if reasons:
+            audit.append_many(
+                self.session,
+                None,
+                "import.switch_off",
+                "service",
+                [
+                    (
+                        rid,
+                        {
+                            "actor": f"import:{self.source}",
+                            "why": reasons[rid],
+                            "holds_at_risk": holds.get(rid, []),
+                        },
+                    )
+                    for rid in sorted(reasons)
+                ],
+                self.now,
+            )
 
     def write(self, result: ParseResult) -> Outcome:
         """Write everything; the caller owns the transaction."""
@@ -861,6 +924,27 @@ def flag_missing(session: Session, reasons: dict[int, str], source: str, now: da
         )
 
 
+def tell_switched_off(session: Session, reasons: dict[int, str], source: str, now: datetime) -> None:
+    """Tell each switched-off service's provider staff and every project manager (one notice a person)."""
+    if not reasons:
+        return
+    managers = list(
+        session.scalars(select(User.id).where(User.role == "project_manager", User.active.is_(True)))
+    )
+    for service in session.scalars(select(Service).where(Service.id.in_(sorted(reasons)))):
+        notify(
+            session,
+            [*organization_staff(session, service.organization_id), *managers],
+            "import_switched_off",
+            f"Switched off: {service.name} is not in the {source} feed",
+            f"The latest full import of {source} no longer lists {service.name}, and this site switches such "
+            f"services off, although {reasons[service.id]}. Its holds are marked at risk and their case "
+            "managers told. If it is still running, mark it active again.",
+            now,
+            link=f"/services/{service.id}",
+        )
+
+
 def tell_providers(session: Session, replaced: dict[int, list[str]], source: str, now: datetime) -> None:
     """Tell each service's provider staff that the feed replaced their own edits (one notice a service)."""
     for service in session.scalars(select(Service).where(Service.id.in_(sorted(replaced)))):
@@ -905,8 +989,10 @@ def run_import(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    switch_off_missing: bool = False,
 ) -> tuple[ImportRun, Outcome | None]:
     """Parse, then write in one transaction (rolled back for a dry run), recording the run either way.
+    switch_off_missing: the site's choice for relied-on services missing from a full import (see Writer).
 
     A failure is recorded on the run (status failed, with the error) and re-raised; the directory is as
     it was before the run.
@@ -921,7 +1007,7 @@ def run_import(
         with _gc_paused():
             result = parse()
             begin_write(session)
-            outcome = Writer(session, source, now, progress).write(result)
+            outcome = Writer(session, source, now, progress, switch_off_missing).write(result)
         if dry_run:
             session.rollback()
         else:
@@ -963,6 +1049,10 @@ def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
             **outcome.accounts(),
             "no_location": outcome.result.no_location,
             "flagged_missing": outcome.flagged_missing,
+            "switched_off": outcome.switched_off,
+            "holds_at_risk": outcome.holds_at_risk,
+            "kept_edits": outcome.kept_edits,
+            "replaced_edits": outcome.replaced_edits,
         },
         separators=(",", ":"),
     )
