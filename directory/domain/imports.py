@@ -1087,8 +1087,14 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
         stored = json.loads(run.problems or "[]")
     except ValueError:
         stored = []
+    return run, problem_rows(stored if isinstance(stored, list) else [])
+
+
+def problem_rows(stored: list) -> list[dict]:
+    """Problems (as Problem.as_dict stores them) as the report's rows: record, kind, file, line or JSON path,
+    field, action, problem; the one report of import runs and of providers' bulk uploads."""
     rows = []
-    for item in stored if isinstance(stored, list) else []:
+    for item in stored:
         if not isinstance(item, dict):
             continue
         file, place = _where_parts(str(item.get("where") or ""))
@@ -1103,7 +1109,7 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
                 "problem": item.get("problem") or "",
             }
         )
-    return run, rows
+    return rows
 
 
 def spreadsheet_safe(value) -> str:

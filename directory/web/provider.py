@@ -241,6 +241,47 @@ def keep_feed(service_id: int, field: str):
     return redirect(url_for("provider.dashboard", **org_query) + "#edit-conflicts")
 
 
+@bp.route("/provider/upload", methods=["GET", "POST"])
+@require_roles(*CAPACITY_KEEPERS)
+def upload():
+    """Numbers for many services at once from a CSV: a preview first (nothing written), then applied through
+    the capacity rule; the problems reported as an import run's are."""
+    from ..domain.bulk_numbers import ID_COLUMN, MAX_ROWS, upload_numbers
+    from ..domain.imports import problem_rows
+
+    org_id = _organization_id()
+    org_query = {"org": org_id} if current_user.role == "admin" else {}
+    result, error, data, name = None, None, b"", "upload.csv"
+    if request.method == "POST":
+        apply = request.form.get("step") == "apply"
+        sent = request.files.get("file")
+        if sent is not None and sent.filename:
+            data, name = sent.read(), sent.filename.rsplit("/", 1)[-1]
+        else:
+            data = (request.form.get("csv_text") or "").encode("utf-8")
+            name = request.form.get("file_name") or name
+        try:
+            result = upload_numbers(db.session, actor(), org_id, data, name, context.now(), apply)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc
+    return (
+        render_template(
+            "provider/upload.html",
+            organization=db.session.get(Organization, org_id),
+            result=result,
+            problems=problem_rows([p.as_dict() for p in result.problems]) if result else [],
+            csv_text=data.decode("utf-8", errors="replace") if result and not result.applied else "",
+            file_name=name,
+            error=error,
+            id_column=ID_COLUMN,
+            max_rows=MAX_ROWS,
+            org_query=org_query,
+        ),
+        error.status if error else 200,
+    )
+
+
 @bp.post("/provider/services/<id:service_id>/part2")
 @require_roles(*CAPACITY_KEEPERS)
 def part2(service_id: int):

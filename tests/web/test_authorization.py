@@ -188,6 +188,20 @@ CASES = [
         expect(302, 403, 403, 404, 403, 403, 404),
     ),
     (
+        "provider.upload",
+        "GET",
+        "/provider/upload?org={ORG}",
+        None,
+        expect(302, 403, 403, 200, 200, 403, 200),
+    ),
+    (  # a preview: another organization's provider sees the row refused (200), nothing changes
+        "provider.upload",
+        "POST",
+        "/provider/upload?org={ORG}",
+        {"step": "preview", "csv_text": "service_id,available\n{S},1\n"},
+        expect(302, 403, 403, 200, 200, 403, 200),
+    ),
+    (
         "provider.history",
         "GET",
         "/provider/services/{S}/history.csv",
