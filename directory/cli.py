@@ -454,6 +454,15 @@ class _Bar:
 @click.option("--as", "source_name", help="the name this feed is stored under (default: SOURCE)")
 @click.option("--problems", "show", type=int, default=20, show_default=True, help="problems to list")
 @click.option("--domain", help="hsds: the IIP domain of services neither taxonomy nor words place")
+@click.option(
+    "--swap-coordinates",
+    "swap",
+    type=click.Choice(["auto", "no"]),
+    default="auto",
+    show_default=True,
+    help="a file whose latitude and longitude columns are swapped: auto reads it the other way round "
+    "(one note), no refuses the file",
+)
 def scrape_run(
     source: str,
     path_or_url: str,
@@ -462,6 +471,7 @@ def scrape_run(
     source_name: str | None,
     show: int,
     domain: str | None,
+    swap: str,
 ) -> None:
     """Import PATH_OR_URL with the SOURCE importer, in one transaction."""
     from rich.console import Console
@@ -486,12 +496,13 @@ def scrape_run(
         def parse() -> ParseResult:
             bar("reading", 0, 1)
             allow = getattr(current_app.config.get("SITE"), "fetch_allow", ())
-            result = parse_source(source, path_or_url, mapping, allow, domain)
+            result = parse_source(source, path_or_url, mapping, allow, domain, swap)
             bar("reading", 1, 1)
             return result
 
         try:
-            run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar)
+            switch_off = getattr(current_app.config.get("SITE"), "missing_services", "flag") == "switch_off"
+            run, outcome = run_import(db.session, name, path_or_url, parse, now, dry_run, bar, switch_off)
         except SourceError as exc:
             message = str(exc)
             where = Path(path_or_url).name
@@ -551,6 +562,19 @@ def print_summary(outcome, run_id: int, dry_run: bool, show: int) -> None:
     if outcome.kept_confirmed:
         console.print(
             f"{outcome.kept_confirmed} capacity record(s) kept: a provider confirmed them more recently"
+        )
+    if outcome.switched_off:
+        console.print(
+            f"{outcome.switched_off} service(s) missing from the feed that people relied on "
+            f"{verb}switched off (the site's [imports] missing_services); {outcome.holds_at_risk} hold(s) "
+            "on them marked at risk, their case managers, providers and the project managers told: see "
+            f"`flask scrape problems {run_id}`"
+        )
+    if outcome.kept_edits or outcome.replaced_edits:
+        console.print(
+            f"providers' own edits: {outcome.kept_edits} field(s) kept as the provider wrote them; "
+            f"{outcome.replaced_edits} the source changed since {verb}taken from the source and listed for "
+            "the provider"
         )
     if outcome.flagged_missing:
         console.print(

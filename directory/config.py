@@ -115,6 +115,12 @@ class SiteConfig:
     distance_unit: str = "mi"  # "mi" or "km": how result distances and the search radius read on pages
     # [imports] fetch_allow: exact origins (scheme://host:port) an import may fetch although not public.
     fetch_allow: tuple[str, ...] = ()
+    # [imports] missing_services: "flag" (relied-on services missing from a full import stay active and are
+    # flagged) or "switch_off" (they are switched off, their holds marked at risk, everyone concerned told).
+    missing_services: str = "flag"
+
+
+MISSING_SERVICES = ("flag", "switch_off")
 
 
 def _slip_languages(site: dict) -> tuple[str, ...]:
@@ -173,6 +179,9 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
         transparency_period = site.get("transparency_period", "month")
         if transparency_period not in TRANSPARENCY_PERIODS:
             raise ConfigError(f"site file {path}: transparency_period must be month or quarter")
+        missing_services = raw.get("imports", {}).get("missing_services", "flag")
+        if missing_services not in MISSING_SERVICES:
+            raise ConfigError(f"site file {path}: imports.missing_services must be flag or switch_off")
         distance_unit = site.get("distance_unit", "mi")
         if distance_unit not in ("mi", "km"):
             raise ConfigError(f"site file {path}: distance_unit must be mi or km")
@@ -197,6 +206,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             public_counts=bool(site.get("public_counts", False)),
             distance_unit=distance_unit,
             fetch_allow=_fetch_allow(raw.get("imports", {})),
+            missing_services=missing_services,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"site file {path} is incomplete or malformed: {exc!r}") from exc

@@ -702,6 +702,43 @@ class AdditionalityBaseline(db.Model):
     )
 
 
+# The service fields a provider can edit in the app and that an import then leaves alone (provider_edits.py).
+EDITABLE_FIELDS = ("hours", "phone", "eligibility", "alert")
+EDIT_STATES = ("kept", "replaced")
+
+
+class ServiceFieldEdit(db.Model):
+    """A provider's own edit of one field of a service: kept on re-import unless the source changes that field
+    afterwards (then "replaced", with both values kept for the provider's list of conflicts)."""
+
+    __tablename__ = "service_field_edit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # Digest of the source's value of the field when the provider first edited it (None: not imported).
+    source_value_hash: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(10), default="kept")
+    provider_value: Mapped[str | None] = mapped_column(Text)  # what the provider had, when replaced
+    source_value: Mapped[str | None] = mapped_column(Text)  # what the feed brought, when replaced
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[str | None] = mapped_column(String(50))  # the import source
+
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("service_id", "field"),
+        CheckConstraint(_in("field", EDITABLE_FIELDS), name="field"),
+        CheckConstraint(_in("state", EDIT_STATES), name="state"),
+        CheckConstraint(
+            "state = 'kept' OR (replaced_at IS NOT NULL AND replaced_by IS NOT NULL)",
+            name="replaced_has_when",
+        ),
+    )
+
+
 class CapacityEvent(db.Model):
     """One change or confirmation of a service's numbers: who, when, through what, before and after."""
 

@@ -54,58 +54,87 @@ KEYWORDS: tuple[tuple[str, str | None, str], ...] = (
     ("harm_reduction", "harm_reduction.syringe_services", r"syringe|needle exchange"),
     ("harm_reduction", "harm_reduction.naloxone", r"naloxone|narcan"),
     ("harm_reduction", None, r"harm reduction"),
+    # Twelve-step fellowships are peer-led groups, whatever they recover from (before "alcohol", "drug").
+    ("peer_support", "peer_support.support_groups", r"\banonymous\b|twelve[- ]step|12[- ]step"),
     ("substance_use_treatment", "substance_use_treatment.moud_methadone", r"methadone|opioid treatment prog"),
-    ("substance_use_treatment", "substance_use_treatment.withdrawal_management", r"detox|withdrawal"),
+    (
+        "substance_use_treatment",
+        "substance_use_treatment.withdrawal_management",
+        r"detox|withdrawal|sobering",
+    ),
     (
         "substance_use_treatment",
         None,
-        r"substance|alcohol|drug (?:abuse|treatment|addiction)|addiction|chemical dependen|recovery house",
+        r"substance|alcohol|drug (?:abuse|treatment|addiction)|addiction|chemical dependen|recovery house|"
+        r"(?:residential|addiction) recovery|recovery (?:residence|home|services)|sober (?:living|house)",
     ),
     # Legal aid and benefits help before housing and medical care: "Low Income Taxpayer Clinic" and "Tenant
     # Rights Legal Clinic" are legal help, not clinics; "Legal Aid Society - Housing Unit" is not housing.
     (
         "legal_advocacy",
         None,
-        r"legal (?:aid|services?|clinic|assistance|help|representation)|law (?:center|clinic|project|office)|"
-        r"taxpayer|public defender|tenants?'? rights|eviction defen[cs]e|expunge|record (?:clean|seal)|"
-        r"pro bono",
+        r"legal (?:aid|services?|clinic|assistance|help|representation|counsel|defen[cs]e)|"
+        r"\blaw (?:center|centre|clinic|project|office|caucus|school)|taxpayer|defender\b|tenants?'? rights|"
+        r"eviction defen[cs]e|expunge|record (?:clean|seal)|pro bono|small claims|court (?:clinic|advoca)|"
+        r"criminal defen[cs]e|\blawyers? for",
     ),
     (
         "public_benefits",
         None,
         r"benefits? (?:enrollment|application|assistance|counsel|screening)|free tax (?:prep|help|filing)|"
-        r"tax (?:preparation|filing) assistance|\bvita\b|earned income|health insurance enrollment",
+        r"tax (?:preparation|filing) assistance|\bvita\b|earned income|health insurance enrollment|"
+        r"medi-cal\b|apple health",
     ),
+    # A clinic for people without a home is health care ("Health Care for the Homeless" programs).
+    ("medical_care", None, r"health ?care for (?:the )?homeless"),
     ("housing", "housing.emergency_shelter", r"shelter|emergency bed|overnight bed"),
     ("housing", "housing.transitional", r"transitional housing"),
     ("housing", "housing.permanent_supportive", r"permanent supportive"),
     ("housing", "housing.rapid_rehousing", r"rapid re-?housing"),
     ("housing", None, r"housing|homeless|rent assistance|eviction prevention"),
     ("mental_health", "mental_health.crisis", r"crisis (?:line|intervention|stabili)|suicide"),
-    ("mental_health", None, r"mental health|counsell?ing|psychiatr|behavioral health|therapy"),
+    (
+        "mental_health",
+        None,
+        r"mental health|(?<!legal )counsell?ing|psychiatr|psycholog|"
+        r"behavioral health|therapy|psychotherap|anger management",
+    ),
     ("food", "food.pantry", r"food pantr|food bank|groceries"),
     ("food", "food.meal", r"meal|soup kitchen|hot food"),
-    ("food", "food.benefits_help", r"snap|food stamp|wic\b"),
+    ("food", "food.benefits_help", r"snap|food stamp|wic\b|calfresh|basic food"),
     ("food", None, r"\bfood\b|nutrition"),
     ("hygiene", "hygiene.showers", r"shower"),
     ("hygiene", "hygiene.laundry", r"laundry"),
     ("hygiene", None, r"hygiene|restroom"),
     ("medical_care", "medical_care.dental", r"dental|dentist"),
-    ("medical_care", None, r"clinic|medical|health care|healthcare|hospital|primary care|hiv|nursing"),
+    (
+        "medical_care",
+        None,
+        r"clinic|medical|health care|healthcare|hospital|primary care|hiv|nursing|health cent(?:er|re)|"
+        r"hospice|urgent care|infirmary|immuniz|vaccin|pediatric|tuberculosis",
+    ),
     ("identification_documents", None, r"identification|\bid card|birth certificate|social security card"),
     ("public_benefits", None, r"benefit|medicaid|medicare|\bssi\b|ssdi|cash assistance|financial assist"),
     ("legal_advocacy", "legal_advocacy.immigration", r"immigra"),
     ("legal_advocacy", None, r"legal|lawyer|attorney|court|expunge|advoca"),
+    # Child care before schools: a preschool or a child development center is care, not school.
+    ("child_care", None, r"child ?care|(?<!adult )day ?care|preschool|pre-k\b|head start|child development"),
     ("education", "education.ged", r"\bged\b|high school equivalen"),
     ("education", "education.esl", r"\besl\b|english as a second"),
     ("education", None, r"education|literacy|school|tutor|college"),
-    ("job_training", None, r"job training|vocational|apprentice|workforce|skills training"),
+    ("job_training", None, r"job training|vocational|apprentice|workforce|skills training|job corps"),
     ("job_placement", None, r"employment|job|career"),
     ("licensing_assistance", None, r"driver'?s licen|licens"),
     ("small_business", None, r"small business|entrepreneur|microloan"),
-    ("child_care", None, r"child ?care|day ?care|preschool|head start"),
-    ("transportation", None, r"transport|bus pass|transit|rides?\b"),
+    ("transportation", None, r"transport|bus pass|transit\b|rides?\b|car (?:loan|repair)"),
     ("peer_support", None, r"peer|support group|mutual aid|recovery cafe"),
+)
+# Money help that no IIP domain covers (financial coaching is not therapy; a bank branch is not a benefit):
+# words that leave a name unplaced rather than filed under "counseling" or "benefits".
+NOT_IIP = re.compile(
+    r"financial (?:capability|coaching|counsell?ing|literacy|planning)|credit (?:counsell?ing|union)|"
+    r"debt (?:counsell?ing|relief|management)",
+    re.IGNORECASE,
 )
 _COMPILED = tuple((domain, term, re.compile(pattern, re.IGNORECASE)) for domain, term, pattern in KEYWORDS)
 _AIRS_CODE = re.compile(r"^[A-Z]{1,2}(?:-\d{4}(?:\.\d{4})?(?:-\d{3})?)?")
@@ -126,7 +155,7 @@ def from_airs(code: str) -> tuple[str, str | None] | None:
 def from_words(*texts: str | None) -> tuple[str, str | None] | None:
     """The domain (and term) that the first matching text's words suggest, or None."""
     for text in texts:
-        if not text:
+        if not text or NOT_IIP.search(text):
             continue
         for domain, term, pattern in _COMPILED:
             if pattern.search(text):

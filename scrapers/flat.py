@@ -6,7 +6,15 @@ import hashlib
 import re
 from typing import NamedTuple
 
-from .common import check_coordinates, check_zip_state, coordinate_order, plain, repair_zip, state_code
+from .common import (
+    SourceError,
+    check_coordinates,
+    check_zip_state,
+    coordinate_order,
+    plain,
+    repair_zip,
+    state_code,
+)
 from .records import AddressRecord, LocationRecord, ParseResult, ServiceRecord
 
 
@@ -33,10 +41,31 @@ class Where(NamedTuple):
     street2: str | None = None
 
 
-def swapped_file(result: ParseResult, file_name: str, pairs) -> bool:
+# What `--swap-coordinates` takes: "auto" reads a file-wide swap the other way round (one note), "no"
+# refuses such a file whole (nothing written) so the data manager fixes the source instead.
+SWAP_CHOICES = ("auto", "no")
+
+
+def check_swap_choice(value: str) -> str:
+    """The --swap-coordinates value, checked (a SourceError naming the choices otherwise)."""
+    if value not in SWAP_CHOICES:
+        raise SourceError(f"--swap-coordinates takes {' or '.join(SWAP_CHOICES)}, not {value!r}")
+    return value
+
+
+def swapped_file(result: ParseResult, file_name: str, pairs, swap: str = "auto") -> bool:
     """The file-wide coordinate check: True (with ONE note for the file) when the file's latitude and
-    longitude columns are the wrong way round, so `place` reads every row's pair swapped."""
+    longitude columns are the wrong way round, so `place` reads every row's pair swapped.
+
+    With swap "no" such a file is refused whole: one message naming the option, nothing read."""
     note = coordinate_order(pairs)
+    if note and check_swap_choice(swap) == "no":
+        found = note.split(": read the other way round")[0]
+        raise SourceError(
+            f"{file_name}: {found}: the file is refused and nothing was written "
+            "(--swap-coordinates no); import it with --swap-coordinates auto to read every pair the other "
+            "way round, or fix the file's two column headers"
+        )
     if note:
         result.note(file_name, None, note, kind="file")
     return note is not None

@@ -75,12 +75,14 @@ FIELDS = {
 }  # fmt: skip
 
 
-def load_mapping(path: str | Path | dict) -> dict:
-    """Read and check a mapping file (YAML or JSON)."""
+def load_mapping(path: str | Path | dict, keys: set[str] = KEYS) -> dict:
+    """Read and check a mapping file (YAML or JSON); keys: the top-level keys the importer reads."""
     mapping = read_config(path, "mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         raise SourceError("the mapping needs a `columns` table (our field: the spreadsheet's column)")
-    check_keys(mapping, KEYS, "mapping")
+    if "records" in mapping and "records" not in keys:
+        raise SourceError("`records` (where a JSON response keeps its records) is for the json importer")
+    check_keys(mapping, keys, "mapping")
     for name in mapping["columns"]:
         if name not in FIELDS:
             raise SourceError(
@@ -235,27 +237,39 @@ def _fill(result: ParseResult, where: str, cells: tuple, mapping: dict, service:
     service.languages = tuple({lang.code: lang for lang in language(None, get("languages"))}.values())
 
 
-def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResult:
-    """Parse a spreadsheet with its mapping; pure."""
+def parse(path: str | Path, mapping_path: str | Path | dict | None, swap: str = "auto") -> ParseResult:
+    """Parse a spreadsheet with its mapping; pure. swap: what a file-wide coordinate swap does."""
     if mapping_path is None:
         raise SourceError("a generic CSV needs --mapping FILE")
     mapping = load_mapping(mapping_path)
     path = Path(path)
     rows, notes = read_csv(path)
-    columns, defaults = mapping["columns"], mapping.get("defaults") or {}
     result = ParseResult(no_location=bool(mapping.get("no_location")))
     for note in notes:
         result.note(path.name, None, note, kind="file")
+    columns = mapping["columns"]
     if rows:
         columns, mapping = _resolve(mapping, list(rows[0][1]), path.name)
+    return parse_rows(
+        result, [(f"{path.name}:{line}", row) for line, row in rows], path.name, mapping, columns, swap
+    )
+
+
+def parse_rows(
+    result: ParseResult, rows: list, file_name: str, mapping: dict, columns: dict, swap: str = "auto"
+) -> ParseResult:
+    """Records from flat rows (where, {column: text}) read through a checked mapping whose columns are
+    spelled as the rows key them: the one reader of spreadsheets and of JSON sources (scrapers.json_source).
+
+    A row may carry `problems` (our field, note) found while it was flattened: noted on its record."""
+    defaults = mapping.get("defaults") or {}
     orgs: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
     merged: dict[str, tuple[str, ServiceRecord]] = {}  # merge key -> (where first read, its service)
-    swap = "latitude" in columns and swapped_file(
-        result, path.name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows)
+    swapped = "latitude" in columns and swapped_file(
+        result, file_name, ((r.get(columns["latitude"]), r.get(columns["longitude"])) for _, r in rows), swap
     )
-    for line, row in rows:
-        where = f"{path.name}:{line}"
+    for where, row in rows:
 
         def get(name: str, row: dict = row) -> str:
             column = columns.get(name)
@@ -265,6 +279,8 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         result.read["service"] += 1
         name = plain(get("name"), 300)
         sid = _source_id(mapping, row, get)
+        for field, note in getattr(row, "problems", ()):
+            result.note(where, sid, note, "rejected", field=field)
         if not name:
             result.reject(where, sid, "row without a name")
             continue
@@ -288,7 +304,7 @@ def parse(path: str | Path, mapping_path: str | Path | dict | None) -> ParseResu
         cells = Where(
             *(get(f) for f in ("address_1", "city", "state", "zip", "latitude", "longitude", "address_2"))
         )
-        location = place(result, where, sid, cells, swap)
+        location = place(result, where, sid, cells, swapped)
         if location is None and unplaced(result, where, sid, bool(mapping.get("no_location"))):
             continue
         org_id = _organization(result, orgs, plain(get("organization"), 300) or name)

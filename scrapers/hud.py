@@ -22,8 +22,8 @@ def _get(row: dict, *names: str) -> str:
     return ""
 
 
-def parse(path: str | Path) -> ParseResult:
-    """Parse a HUD site file; pure."""
+def parse(path: str | Path, swap: str = "auto") -> ParseResult:
+    """Parse a HUD site file; pure. swap: what a file-wide coordinate swap does (see `swapped_file`)."""
     path = Path(path)
     rows, notes = read_csv(path)
     result = ParseResult(no_location=False)
@@ -31,7 +31,9 @@ def parse(path: str | Path) -> ParseResult:
         result.note(path.name, None, note, kind="file")
     states: dict[str, OrganizationRecord] = {}
     seen: set[str] = set()
-    swap = swapped_file(result, path.name, ((_get(r, "Latitude"), _get(r, "Longitude")) for _, r in rows))
+    swapped = swapped_file(
+        result, path.name, ((_get(r, "Latitude"), _get(r, "Longitude")) for _, r in rows), swap
+    )
     for line, row in rows:
         where = f"{path.name}:{line}"
         result.read["service"] += 1
@@ -51,7 +53,7 @@ def parse(path: str | Path) -> ParseResult:
         cells = Where(
             _get(row, "ADDRESS"), city, state, _get(row, "zip"), _get(row, "Latitude"), _get(row, "Longitude")
         )
-        location = place(result, where, sid, cells, swap)
+        location = place(result, where, sid, cells, swapped)
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
         org_id = f"coc-{state or 'unknown'}"

@@ -35,8 +35,9 @@ def _row_service(result: ParseResult, where: str, sid: str, row, name: str) -> S
     return service
 
 
-def parse(path: str | Path, merge_by: bool = True) -> ParseResult:
-    """Parse a SAMHSA facility file; pure. merge_by False keeps the first row of a facility only."""
+def parse(path: str | Path, merge_by: bool = True, swap: str = "auto") -> ParseResult:
+    """Parse a SAMHSA facility file; pure. merge_by False keeps the first row of a facility only; swap:
+    what a file-wide coordinate swap does (see `swapped_file`)."""
     path = Path(path)
     rows, notes = read_csv(path)
     result = ParseResult(no_location=False)
@@ -44,7 +45,9 @@ def parse(path: str | Path, merge_by: bool = True) -> ParseResult:
         result.note(path.name, None, note, kind="file")
     orgs: dict[str, OrganizationRecord] = {}
     seen: dict[str, tuple[str, ServiceRecord]] = {}
-    swap = swapped_file(result, path.name, ((r.get("latitude"), r.get("longitude")) for _, r in rows))
+    swapped = swapped_file(
+        result, path.name, ((r.get("latitude"), r.get("longitude")) for _, r in rows), swap
+    )
     for line, row in rows:
         where = f"{path.name}:{line}"
         result.read["service"] += 1
@@ -62,7 +65,7 @@ def parse(path: str | Path, merge_by: bool = True) -> ParseResult:
         cells = Where(
             *(row.get(c) for c in ("street1", "city", "state", "zip", "latitude", "longitude", "street2"))
         )
-        location = place(result, where, sid, cells, swap)
+        location = place(result, where, sid, cells, swapped)
         if location is None and unplaced(result, where, sid, allowed=False):
             continue
         service = _row_service(result, where, sid, row, name)

@@ -176,8 +176,11 @@ def held_units(session: Session, service_ids: Iterable[int]) -> dict[int, list[H
     return found
 
 
-def record_at_risk(session: Session, decisions: Iterable[NewNumbers], now: datetime) -> list[int]:
-    """Store the at-risk flags the decisions changed and tell the newly affected case managers.
+def record_at_risk(
+    session: Session, decisions: Iterable[NewNumbers], now: datetime, reason: str | None = None
+) -> list[int]:
+    """Store the at-risk flags the decisions changed and tell the newly affected case managers (reason: why,
+    when it is not the provider's new numbers).
 
     Returns the referral ids newly at risk.
     """
@@ -196,8 +199,27 @@ def record_at_risk(session: Session, decisions: Iterable[NewNumbers], now: datet
     if raised:
         from .notifications import notify_holds_at_risk
 
-        notify_holds_at_risk(session, raised, now)
+        notify_holds_at_risk(session, raised, now, reason)
     return raised
+
+
+def holds_of_closed_services(
+    session: Session, service_ids: Iterable[int], now: datetime, reason: str
+) -> dict:
+    """A service switched off keeps no unit free: every hold on it is at risk (through the same flags and
+    notices as new numbers). Returns {service id: [referral ids at risk]}."""
+    held = held_units(session, service_ids)
+    decisions = [
+        NewNumbers(
+            {},
+            tuple(h.referral_id for h in units),
+            tuple(h.referral_id for h in units if not h.at_risk),
+            (),
+        )
+        for units in held.values()
+    ]
+    record_at_risk(session, decisions, now, reason)
+    return {service_id: [h.referral_id for h in units] for service_id, units in held.items()}
 
 
 def mark_holds_at_risk(session: Session, row: ServiceCapacity, now: datetime) -> tuple[list[int], list[int]]:

@@ -5,6 +5,7 @@ through the job mechanism of directory/jobs.py (one lease per job, so no import 
         {"name": "king211", "source": "hsds", "location": "/srv/feeds/king211", "every_hours": 24},
         {"name": "harbor-beds", "source": "html", "location": "https://example.org/beds",
          "mapping": "/srv/feeds/harbor.yaml", "every_hours": 1},
+        {"name": "samhsa", "source": "samhsa", "location": "/srv/feeds/samhsa.csv", "swap_coordinates": "no"},
     ]
 
 Every run is an import run (time, counts, problems); a failed one leaves the directory as it was and makes
@@ -73,6 +74,7 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
     """Run every configured source whose interval has passed since its last run; raise if any failed."""
     done, failed = [], []
     allow = getattr(config.get("SITE"), "fetch_allow", ())  # origins a URL fetch may reach (site file)
+    switch_off = getattr(config.get("SITE"), "missing_services", "flag") == "switch_off"
     for item in configured(config):
         run = last_run(session, item["name"])
         if run is not None and run.started_at > now - timedelta(hours=float(item["every_hours"])):
@@ -83,8 +85,15 @@ def run_due_imports(session: Session, now: datetime, config: dict) -> str:
                 session,
                 item["name"],
                 item["location"],
-                lambda item=item: parse_source(item["source"], item["location"], item.get("mapping"), allow),
+                lambda item=item: parse_source(
+                    item["source"],
+                    item["location"],
+                    item.get("mapping"),
+                    allow,
+                    swap_coordinates=item.get("swap_coordinates", "auto"),
+                ),
                 now,
+                switch_off_missing=switch_off,
             )
             done.append(f"{item['name']}: +{result.added} ~{result.changed} -{result.deactivated}")
         except Exception as exc:  # noqa: BLE001 - one failing source must not stop the others

@@ -61,10 +61,26 @@ from ..models import (
     service_taxonomy,
 )
 from . import audit
-from .capacity_updates import FIELDS, NewNumbers, decide, held_units, record_at_risk
+from .capacity_updates import (
+    FIELDS,
+    NewNumbers,
+    decide,
+    held_units,
+    holds_of_closed_services,
+    record_at_risk,
+)
 from .errors import NotFound, ValidationError
 from .listing import reindex_services
 from .notifications import notify, organization_staff
+from .provider_edits import settle_on_import
+
+# The service columns of each field a provider can edit (phone and hours also have child rows).
+KEPT_COLUMNS = {
+    "hours": ("hours_text",),
+    "phone": (),
+    "eligibility": ("eligibility_description",),
+    "alert": ("alert",),
+}
 
 CHUNK = 2000
 KINDS = ("organization", "location", "service")
@@ -95,6 +111,10 @@ class Outcome:
     deactivated: Counter = field(default_factory=Counter)
     kept_confirmed: int = 0  # capacity rows whose provider-confirmed numbers were newer than the source
     flagged_missing: int = 0  # services missing from a full import, kept active and flagged (relied_on)
+    switched_off: int = 0  # relied-on services missing from a full import, switched off (site setting)
+    holds_at_risk: int = 0  # holds on them, marked at risk
+    kept_edits: int = 0  # fields a provider edited in the app, left as the provider wrote them
+    replaced_edits: int = 0  # provider edits the source changed since: the source's value taken, listed
     result: ParseResult | None = None
 
     def accounts(self) -> dict[str, dict[str, int]]:
@@ -190,8 +210,16 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
 class Writer:
     """Writes one parse result for one source inside the caller's transaction."""
 
-    def __init__(self, session: Session, source: str, now: datetime, progress: Progress | None = None):
+    def __init__(
+        self,
+        session: Session,
+        source: str,
+        now: datetime,
+        progress: Progress | None = None,
+        switch_off_missing: bool = False,
+    ):
         self.session, self.source, self.now = session, source, now
+        self.switch_off_missing = switch_off_missing  # the site's [imports] missing_services = "switch_off"
         self.progress = progress or (lambda stage, done, total: None)
         self.ref = _Reference.load(session)
         self.outcome = Outcome()
@@ -405,7 +433,7 @@ class Writer:
     def _service_chunk(self, records, existing, ids, org_ids, loc_ids) -> list[int]:
         table = Service.__table__
         result = self.outcome.result
-        new, changed, touched = [], [], {}
+        new, changed, touched, changed_records = [], [], {}, {}
         for record in records:
             org_id = org_ids.get(record.organization_id)
             if org_id is None:
@@ -427,18 +455,21 @@ class Writer:
                 )
             else:
                 changed.append({**values, "_id": found[0]})
+                changed_records[found[0]] = record
             touched[record.source_id] = record
         if not touched:
             return []
         changed_ids = [row["_id"] for row in changed]
+        kept = self._providers_edits(changed, changed_records)
         capacity = self._capacity_plan(touched, existing, changed_ids)
         # Capacity rows that lose their LEAD units go first, so the service may stop being LEAD-fundable.
         _update_by_id(self.session, ServiceCapacity.__table__, capacity["zeroing"])
         ids.update(_insert_returning(self.session, table, new))
         _update_by_id(self.session, table, changed)
+        for child, field_name in ((Phone.__table__, "phone"), (Schedule.__table__, "hours")):
+            ids_of = [i for i in changed_ids if field_name not in kept.get(i, ())]
+            _delete_children(self.session, child, "service_id", ids_of)
         for child in (
-            Phone.__table__,
-            Schedule.__table__,
             Language.__table__,
             RequiredDocument.__table__,
             service_taxonomy,
@@ -448,7 +479,7 @@ class Writer:
             service_at_location,
         ):
             _delete_children(self.session, child, "service_id", changed_ids)
-        self._children(touched, ids, loc_ids)
+        self._children(touched, ids, loc_ids, kept)
         _update_by_id(self.session, ServiceCapacity.__table__, capacity["update"])
         inserts = [{**row, "service_id": ids[row.pop("_sid")]} for row in capacity["insert"]]
         _insert(self.session, ServiceCapacity.__table__, inserts)
@@ -468,6 +499,39 @@ class Writer:
         self.outcome.added["service"] += len(new)
         self.outcome.changed["service"] += len(changed)
         return [ids[sid] for sid in touched]
+
+    def _providers_edits(self, changed: list[dict], records: dict[int, ServiceRecord]) -> dict[int, set[str]]:
+        """Keep the fields a provider edited in the app that the source has not changed since (their stored
+        values go back into the rows about to be written); list the edits the source's new value replaces
+        for the provider. Returns the kept fields per service id (phone and hours: children left alone)."""
+        kept, replaced = settle_on_import(self.session, records, self.source, self.now)
+        if kept:
+            columns = (Service.id, Service.eligibility_description, Service.alert, Service.hours_text)
+            stored = {
+                row.id: row
+                for row in self.session.execute(select(*columns).where(Service.id.in_(list(kept))))
+            }
+            for row in changed:
+                for name in kept.get(row["_id"], ()):
+                    for column in KEPT_COLUMNS[name]:
+                        row[column] = getattr(stored[row["_id"]], column)
+        by_service: dict[int, list[str]] = {}
+        for service_id, name, _value in replaced:
+            by_service.setdefault(service_id, []).append(name)
+            record = records[service_id]
+            self.outcome.result.note(
+                record.source_id,
+                record.source_id,
+                f"{name}: the provider's own edit replaced by the source's new value (listed for them)",
+                "flagged",
+                kind="provider_edit",
+                field=name,
+            )
+        if by_service:
+            tell_providers(self.session, by_service, self.source, self.now)
+        self.outcome.kept_edits += sum(len(v) for v in kept.values())
+        self.outcome.replaced_edits += len(replaced)
+        return kept
 
     def _capacity_plan(self, touched: dict, existing: dict, changed_ids: list[int]) -> dict:
         """Decide each touched record's capacity row by the one capacity rule (capacity_updates.decide)."""
@@ -564,7 +628,13 @@ class Writer:
             "after": _plain(after),
         }
 
-    def _children(self, touched: dict[str, ServiceRecord], ids: dict[str, int], loc_ids: dict[str, int]):
+    def _children(
+        self,
+        touched: dict[str, ServiceRecord],
+        ids: dict[str, int],
+        loc_ids: dict[str, int],
+        kept: dict[int, set[str]] | None = None,
+    ):
         rows: dict[str, list[dict]] = {
             "phone": [],
             "schedule": [],
@@ -578,9 +648,11 @@ class Writer:
         }
         result = self.outcome.result
         places = self.ref.places
+        kept = kept or {}
         for sid, record in touched.items():
             service_id = ids[sid]
-            for phone in record.phones:
+            edited = kept.get(service_id, ())
+            for phone in () if "phone" in edited else record.phones:
                 rows["phone"].append(
                     {
                         "service_id": service_id,
@@ -591,7 +663,7 @@ class Writer:
                         "description": phone.description and phone.description[:300],
                     }
                 )
-            for slot in record.schedules:
+            for slot in () if "hours" in edited else record.schedules:
                 rows["schedule"].append(
                     {
                         "service_id": service_id,
@@ -702,6 +774,9 @@ class Writer:
         ).all()
         missing = {rid: sid for rid, sid in rows if sid not in present}
         reasons = relied_on(self.session, list(missing), self.now)
+        if self.switch_off_missing:
+            self._switch_off(result, missing, reasons)
+            reasons = {}
         for rid, why in sorted(reasons.items()):
             result.note(
                 self.source,
@@ -729,6 +804,49 @@ class Writer:
         for part in chunks(gone, 500):
             self.session.execute(update(Organization).where(Organization.id.in_(part)).values(active=False))
         self.outcome.deactivated["organization"] += len(gone)
+
+    def _switch_off(self, result: ParseResult, missing: dict[int, str], reasons: dict[int, str]) -> None:
+        """The site's choice: services missing from a full import are switched off even when people rely on
+        them; their holds are marked at risk (case managers told) and their provider and the project
+        managers are told, so it is never silent."""
+        why = (
+            f"The {self.source} feed no longer lists this service, and this site switches such services off."
+        )
+        holds = holds_of_closed_services(self.session, list(reasons), self.now, why)
+        for rid, reason in sorted(reasons.items()):
+            at_risk = holds.get(rid, [])
+            result.note(
+                self.source,
+                missing[rid],
+                f"missing from this full import although {reason}: switched off (the site's setting)"
+                + (
+                    f"; {len(at_risk)} hold(s) marked at risk and their case managers told" if at_risk else ""
+                ),
+                "flagged",
+                field="status",
+            )
+        tell_switched_off(self.session, reasons, self.source, self.now)
+        self.outcome.switched_off += len(reasons)
+        self.outcome.holds_at_risk += sum(len(v) for v in holds.values())
+        if reasons:
+            audit.append_many(
+                self.session,
+                None,
+                "import.switch_off",
+                "service",
+                [
+                    (
+                        rid,
+                        {
+                            "actor": f"import:{self.source}",
+                            "why": reasons[rid],
+                            "holds_at_risk": holds.get(rid, []),
+                        },
+                    )
+                    for rid in sorted(reasons)
+                ],
+                self.now,
+            )
 
     def write(self, result: ParseResult) -> Outcome:
         """Write everything; the caller owns the transaction."""
@@ -806,6 +924,43 @@ def flag_missing(session: Session, reasons: dict[int, str], source: str, now: da
         )
 
 
+def tell_switched_off(session: Session, reasons: dict[int, str], source: str, now: datetime) -> None:
+    """Tell each switched-off service's provider staff and every project manager (one notice a person)."""
+    if not reasons:
+        return
+    managers = list(
+        session.scalars(select(User.id).where(User.role == "project_manager", User.active.is_(True)))
+    )
+    for service in session.scalars(select(Service).where(Service.id.in_(sorted(reasons)))):
+        notify(
+            session,
+            [*organization_staff(session, service.organization_id), *managers],
+            "import_switched_off",
+            f"Switched off: {service.name} is not in the {source} feed",
+            f"The latest full import of {source} no longer lists {service.name}, and this site switches such "
+            f"services off, although {reasons[service.id]}. Its holds are marked at risk and their case "
+            "managers told. If it is still running, mark it active again.",
+            now,
+            link=f"/services/{service.id}",
+        )
+
+
+def tell_providers(session: Session, replaced: dict[int, list[str]], source: str, now: datetime) -> None:
+    """Tell each service's provider staff that the feed replaced their own edits (one notice a service)."""
+    for service in session.scalars(select(Service).where(Service.id.in_(sorted(replaced)))):
+        fields = ", ".join(replaced[service.id])
+        notify(
+            session,
+            organization_staff(session, service.organization_id),
+            "import_replaced_edit",
+            f"The {source} feed changed what you edited: {service.name}",
+            f"The {source} feed changed {fields} of {service.name} after you edited it, so its value is "
+            "shown now. Both values are listed on your provider page: keep the feed's, or edit it again.",
+            now,
+            link="/provider#edit-conflicts",
+        )
+
+
 def no_services_reason(result: ParseResult) -> str:
     """Why a full import has no service to keep, in words that point at the cause."""
     head = "the source has no services (a full import would deactivate every listing): "
@@ -834,8 +989,10 @@ def run_import(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    switch_off_missing: bool = False,
 ) -> tuple[ImportRun, Outcome | None]:
     """Parse, then write in one transaction (rolled back for a dry run), recording the run either way.
+    switch_off_missing: the site's choice for relied-on services missing from a full import (see Writer).
 
     A failure is recorded on the run (status failed, with the error) and re-raised; the directory is as
     it was before the run.
@@ -850,7 +1007,7 @@ def run_import(
         with _gc_paused():
             result = parse()
             begin_write(session)
-            outcome = Writer(session, source, now, progress).write(result)
+            outcome = Writer(session, source, now, progress, switch_off_missing).write(result)
         if dry_run:
             session.rollback()
         else:
@@ -892,6 +1049,10 @@ def _finish(run: ImportRun, outcome: Outcome, now: datetime) -> None:
             **outcome.accounts(),
             "no_location": outcome.result.no_location,
             "flagged_missing": outcome.flagged_missing,
+            "switched_off": outcome.switched_off,
+            "holds_at_risk": outcome.holds_at_risk,
+            "kept_edits": outcome.kept_edits,
+            "replaced_edits": outcome.replaced_edits,
         },
         separators=(",", ":"),
     )
@@ -926,8 +1087,14 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
         stored = json.loads(run.problems or "[]")
     except ValueError:
         stored = []
+    return run, problem_rows(stored if isinstance(stored, list) else [])
+
+
+def problem_rows(stored: list) -> list[dict]:
+    """Problems (as Problem.as_dict stores them) as the report's rows: record, kind, file, line or JSON path,
+    field, action, problem; the one report of import runs and of providers' bulk uploads."""
     rows = []
-    for item in stored if isinstance(stored, list) else []:
+    for item in stored:
         if not isinstance(item, dict):
             continue
         file, place = _where_parts(str(item.get("where") or ""))
@@ -942,7 +1109,7 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
                 "problem": item.get("problem") or "",
             }
         )
-    return run, rows
+    return rows
 
 
 def spreadsheet_safe(value) -> str:

@@ -65,16 +65,18 @@ def organization_staff(session: Session, organization_id: int) -> list[int]:
     )
 
 
-def notify_holds_at_risk(session: Session, referral_ids: list[int], now: datetime) -> None:
-    """Tell each case manager whose hold the provider's new numbers put at risk."""
+def notify_holds_at_risk(
+    session: Session, referral_ids: list[int], now: datetime, reason: str | None = None
+) -> None:
+    """Tell each case manager whose hold the provider's new numbers (or the reason given) put at risk."""
+    why = reason or "The provider's latest numbers leave fewer free units than the referrals holding them."
     for referral in session.scalars(select(Referral).where(Referral.id.in_(referral_ids))):
         notify(
             session,
             [referral.created_by],
             "hold_at_risk",
             f"Hold at risk: {referral.service.name}",
-            f"The provider's latest numbers leave fewer free units than the referrals holding them. "
-            f"Your hold (referral {referral.id}) may not be honoured: call the provider.",
+            f"{why} Your hold (referral {referral.id}) may not be honoured: call the provider.",
             now,
             link=f"/referrals/{referral.id}",
         )

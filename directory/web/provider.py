@@ -87,6 +87,7 @@ def dashboard():
         rows=_rows(services, at, config),
         labels=serializers.STATUS_LABELS,
         inbox=inbox,
+        conflicts=_conflicts_of(org_id),
         org_query={"org": org_id} if current_user.role == "admin" else {},
     )
 
@@ -177,6 +178,107 @@ def edit(service_id: int):
             history=history,
         ),
         400 if error else 200,
+    )
+
+
+@bp.route("/provider/services/<id:service_id>/details", methods=["GET", "POST"])
+@require_roles(*CAPACITY_KEEPERS)
+def details(service_id: int):
+    """Hours, phone, eligibility and alert as the provider keeps them (kept on re-import, see
+    provider_edits); only the fields whose text changed are saved."""
+    from ..domain.provider_edits import EDITABLE_FIELDS, edit_details, form_values, parse_details
+
+    service = _own_service(service_id)
+    current = form_values(service)
+    error = None
+    if request.method == "POST":
+        submitted = {name: request.form.get(name, "") for name in EDITABLE_FIELDS if name in request.form}
+        changed = {name: text for name, text in submitted.items() if text.strip() != current[name].strip()}
+        if not changed:
+            return _back(service)
+        try:
+            edit_details(db.session, actor(), service.id, parse_details(changed), context.now())
+            return _back(service)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc
+    service = load_service(db.session, service.id)
+    return (
+        render_template(
+            "provider/details.html",
+            service=service,
+            values=request.form if error else current,
+            error=error,
+            conflicts=_conflicts_of(service.organization_id, service.id),
+            org_query={"org": service.organization_id} if current_user.role == "admin" else {},
+        ),
+        400 if error else 200,
+    )
+
+
+def _conflicts_of(organization_id: int, service_id: int | None = None) -> list:
+    """The organization's edits a feed replaced (one service's when service_id is given)."""
+    from ..domain.provider_edits import LABELS, conflicts
+
+    return [
+        {"edit": edit, "label": LABELS[edit.field]}
+        for edit in conflicts(db.session, organization_id)
+        if service_id is None or edit.service_id == service_id
+    ]
+
+
+@bp.post("/provider/services/<id:service_id>/conflicts/<field>/keep-feed")
+@require_roles(*CAPACITY_KEEPERS)
+def keep_feed(service_id: int, field: str):
+    """The provider keeps the feed's value of a field the feed changed after their edit."""
+    from ..domain.provider_edits import EDITABLE_FIELDS, keep_feed_value
+
+    service = _own_service(service_id)
+    if field not in EDITABLE_FIELDS:
+        abort(404)
+    keep_feed_value(db.session, actor(), service.id, field, context.now())
+    org_query = {"org": service.organization_id} if current_user.role == "admin" else {}
+    return redirect(url_for("provider.dashboard", **org_query) + "#edit-conflicts")
+
+
+@bp.route("/provider/upload", methods=["GET", "POST"])
+@require_roles(*CAPACITY_KEEPERS)
+def upload():
+    """Numbers for many services at once from a CSV: a preview first (nothing written), then applied through
+    the capacity rule; the problems reported as an import run's are."""
+    from ..domain.bulk_numbers import ID_COLUMN, MAX_ROWS, upload_numbers
+    from ..domain.imports import problem_rows
+
+    org_id = _organization_id()
+    org_query = {"org": org_id} if current_user.role == "admin" else {}
+    result, error, data, name = None, None, b"", "upload.csv"
+    if request.method == "POST":
+        apply = request.form.get("step") == "apply"
+        sent = request.files.get("file")
+        if sent is not None and sent.filename:
+            data, name = sent.read(), sent.filename.rsplit("/", 1)[-1]
+        else:
+            data = (request.form.get("csv_text") or "").encode("utf-8")
+            name = request.form.get("file_name") or name
+        try:
+            result = upload_numbers(db.session, actor(), org_id, data, name, context.now(), apply)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc
+    return (
+        render_template(
+            "provider/upload.html",
+            organization=db.session.get(Organization, org_id),
+            result=result,
+            problems=problem_rows([p.as_dict() for p in result.problems]) if result else [],
+            csv_text=data.decode("utf-8", errors="replace") if result and not result.applied else "",
+            file_name=name,
+            error=error,
+            id_column=ID_COLUMN,
+            max_rows=MAX_ROWS,
+            org_query=org_query,
+        ),
+        error.status if error else 200,
     )
 
 

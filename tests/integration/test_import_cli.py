@@ -15,7 +15,7 @@ pytestmark = pytest.mark.db
 def test_scrape_list_names_every_importer(runner):
     result = runner.invoke(args=["scrape", "list"])
     assert result.exit_code == 0
-    for name in ("hsds", "icarol", "hud-inventory", "samhsa", "csv", "html"):
+    for name in ("hsds", "icarol", "hud-inventory", "samhsa", "csv", "json", "html"):
         assert name in result.output
 
 
@@ -93,3 +93,24 @@ def test_domain_places_what_nothing_else_places(runner, session):
     assert bad.exit_code == 1 and "did you mean 'housing'" in bad.output
     other = runner.invoke(args=["scrape", "run", "samhsa", str(FIXTURES / "samhsa.csv"), "--domain", "food"])
     assert other.exit_code == 1 and "--domain is for the hsds importer" in other.output
+
+
+def test_swap_coordinates_no_refuses_a_swapped_file_and_writes_nothing(runner, session, tmp_path):
+    path = tmp_path / "samhsa.csv"
+    path.write_text(
+        "name1,name2,street1,street2,city,state,zip,zip4,county,latitude,longitude\n"
+        "Clinic A,,1 Main St,,Seattle,WA,98101,,King,-122.33,47.61\n"
+        "Clinic B,,2 Main St,,Portland,OR,97201,,Multnomah,-122.68,45.52\n",
+        encoding="utf-8",
+    )
+    refused = runner.invoke(args=["scrape", "run", "samhsa", str(path), "--swap-coordinates", "no"])
+    assert refused.exit_code == 1
+    assert "swapped in the whole file (2 of 2" in refused.output
+    assert "--swap-coordinates auto" in refused.output
+    assert session.scalar(select(func.count()).select_from(Service)) == 0
+    repaired = runner.invoke(args=["scrape", "run", "samhsa", str(path)])
+    assert repaired.exit_code == 0, repaired.output
+    assert session.scalar(select(func.count()).select_from(Service)) == 2
+    assert (
+        runner.invoke(args=["scrape", "run", "samhsa", str(path), "--swap-coordinates", "x"]).exit_code == 2
+    )
