@@ -76,4 +76,3 @@ def reseal(session: Session, now: datetime) -> dict[str, int]:
     if any(counts.values()):
         audit.append(session, None, "text.reseal", "participant", None, dict(counts), now)
     return counts
-
