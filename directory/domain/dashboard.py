@@ -716,18 +716,22 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
     states: Counter = Counter()
     for *_, state, count in (counts or referral_counts(session, period)).rows:
         states[state if state in (*CLOSED_OUTCOMES, NOT_SHARED) else "open"] += count
+    # Withheld outcomes are left out here, not in SQL: a condition on `reference` (unique, nearly all NULL)
+    # would lead SQLite to walk that index instead of the period's range of created_at.
     days = [
-        row[0]
-        for row in _rows(
+        days
+        for days, withheld in _rows(
             session,
-            select(_days_between(session, Referral.created_at, Referral.closed_at)).where(
+            select(
+                _days_between(session, Referral.created_at, Referral.closed_at),
+                case((_withheld(), 1), else_=0),
+            ).where(
                 _made_in(period),
                 Referral.state == "accepted",
                 Referral.closed_at.is_not(None),
-                Referral.outcome_shared.is_(True),
-                Referral.reference.is_(None),
             ),
         )
+        if not withheld
     ]
     return {
         "counts": {state: states.get(state, 0) for state in (*CLOSED_OUTCOMES, "open", NOT_SHARED)},
