@@ -15,7 +15,7 @@ from functools import cached_property
 from statistics import median
 from typing import NamedTuple
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -203,6 +203,10 @@ def referral_scan(session: Session, cuts: list[datetime]) -> list[ScanGroup]:
 
     if len(cuts) < 2:  # an empty period: nothing was made in it
         return []
+    if _dialect(session) == "postgresql":
+        # The grouped rows of 100,000 referrals overflow the default 4 MB of sort memory: sorted on disk
+        # (external merge) the scan took 1.3 s; in memory, for this transaction only, it takes less.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     segment = case(*[(Referral.created_at < cut, i) for i, cut in enumerate(cuts[1:])])
     day = _utc_day(session, Referral.created_at)
     state = _shown_state()
