@@ -402,6 +402,25 @@ def purge_command(before: str) -> None:
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+consent_group = AppGroup("consent", help="Consent and per-participant encryption.")
+
+
+@consent_group.command("reseal")
+@click.option("--dry-run", is_flag=True, help="only count the plain texts that would be sealed")
+def consent_reseal(dry_run: bool) -> None:
+    """Seal free text written before per-participant encryption (goals, justifications, notes) with each
+    participant's key, so purge reaches it in backups; safe to run again (sealed text is left alone)."""
+    from .domain.reseal import pending, reseal
+
+    if dry_run:
+        counts = pending(db.session)
+        click.echo("would seal " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        return
+    counts = reseal(db.session, utcnow())
+    db.session.commit()
+    click.echo("sealed " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
 @click.command("simulate-month")
 @click.option("--seed", type=int, default=1, show_default=True)
 def simulate_month_command(seed: int) -> None:
@@ -686,6 +705,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(transparency_group)
     app.cli.add_command(purge_command)
+    app.cli.add_command(consent_group)
     app.cli.add_command(simulate_month_command)
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_demo_command)

@@ -1023,7 +1023,19 @@ class Referral(db.Model):
         CheckConstraint("state <> 'waitlisted' OR action = 'join_waitlist'", name="waitlisted_joined"),
         Index("ix_referral_state_expires", "state", "expires_at"),
         Index("ix_referral_created_at", "created_at"),
-        Index("ix_referral_state_closed_at", "state", "closed_at"),  # placements closed in a period
+        Index("ix_referral_action_created_at", "action", "created_at"),  # a period's overrides
+        # Placements closed in a period and LEAD "used": read from this index alone (migration 0015).
+        Index(
+            "ix_referral_accepted",
+            "state",
+            "closed_at",
+            "action",
+            "hold",
+            "placement",
+            "service_id",
+            "outcome_shared",
+            "reference",
+        ),
     )
 
 

@@ -201,7 +201,7 @@ def _walk(session: Session, rows) -> Verification:
 # --- Reads of participant data ------------------------------------------------------------------------
 
 READ_ACTION = "participant.read"
-READ_VIEWS = frozenset({"plan", "check", "referral", "slip", "inbox", "access_log"})
+READ_VIEWS = frozenset({"plan", "check", "referral", "slip", "inbox", "access_log", "releases"})
 
 
 @writes

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..database import writes
@@ -27,7 +27,8 @@ from ..models import (
 )
 from . import audit
 from . import capacity as cap
-from .dashboard import Period, provider_labels
+from . import dashboard as dash
+from .dashboard import Period, ProviderLabels
 from .errors import NotFound, ValidationError
 
 # Alternatives that make an override avoidable: a unit bought by LEAD or one nobody is waiting for.
@@ -71,7 +72,7 @@ class OverrideWithChoice:
         return self.reason_code in URGENT_REASONS
 
 
-def _has_choice():
+def has_choice():
     """The override's stored alternatives held a LEAD-funded or spare option."""
     return (
         select(ReferralAlternative.id)
@@ -91,12 +92,17 @@ KINDS = {
 
 
 def overrides_with_choice(
-    session: Session, period: Period, kind: str | None = None, limit: int | None = None, labelled: bool = True
+    session: Session,
+    period: Period,
+    kind: str | None = None,
+    limit: int | None = None,
+    labelled: bool = True,
+    labels: ProviderLabels | None = None,
 ) -> list[OverrideWithChoice]:
     """Overrides made in the period whose stored alternatives (as they were at the check) held a
     LEAD-funded or spare option, newest first, each with its nearest such alternative: all of them, or
     one kind (avoidable, urgent, participant_driven), or the latest `limit`."""
-    chosen = select(Referral.id).where(Referral.action == "override", _made_in(period), _has_choice())
+    chosen = select(Referral.id).where(Referral.action == "override", _made_in(period), has_choice())
     if kind is not None:
         chosen = chosen.where(KINDS[kind])
     chosen = chosen.order_by(Referral.created_at.desc(), Referral.id.desc())
@@ -133,9 +139,11 @@ def overrides_with_choice(
     for row in rows:
         if row[0] not in found:  # alternatives come nearest first: the first is the best
             found[row[0]] = OverrideWithChoice(*row)
-    labels = provider_labels(session, {o.organization_id for o in found.values()}) if labelled else {}
+    names = (
+        (labels or ProviderLabels(session))({o.organization_id for o in found.values()}) if labelled else {}
+    )
     for entry in found.values():
-        entry.provider = labels.get(entry.organization_id, "")
+        entry.provider = names.get(entry.organization_id, "")
     return [found[i] for i in ids]
 
 
@@ -158,7 +166,7 @@ def choice_counts(session: Session, period: Period) -> list[ChoiceCount]:
     rows = session.execute(
         select(Service.organization_id, Referral.created_by, avoidable, _URGENT, func.count())
         .join(Service, Service.id == Referral.service_id)
-        .where(Referral.action == "override", _made_in(period), _has_choice())
+        .where(Referral.action == "override", _made_in(period), has_choice())
         .group_by(Service.organization_id, Referral.created_by, avoidable, _URGENT)
     ).all()
     return [ChoiceCount(o, c, bool(a), bool(u), n) for o, c, a, u, n in rows]
@@ -274,62 +282,50 @@ class AvoidableFigures:
     places: PlacesTaken
 
 
-def _groups(session: Session, cuts: list[datetime]) -> list[Group]:
-    """The referrals made between the first and last cut, grouped by the stretch between two cuts they fall
-    in, provider, case manager, decline reason and urgency: one grouped query, one pass over the rows."""
-    segment = case(*[(Referral.created_at < cut, i) for i, cut in enumerate(cuts[1:])])
-    override = Referral.action == "override"
-    rows = session.execute(
-        select(
-            segment,
-            Service.organization_id,
-            Referral.created_by,
-            Referral.decline_reason,
-            Referral.reason_code,
-            func.count(),
-            func.sum(case((override, 1), else_=0)),
-            # CASE stops at the first condition that fails: only overrides look at their alternatives.
-            func.sum(case((override & _has_choice(), 1), else_=0)),
-            func.sum(case((override, Referral.would_displace), else_=0)),
-            func.max(case((override, Referral.would_displace))),
-        )
-        .join(Service, Service.id == Referral.service_id)
-        .where(Referral.created_at >= cuts[0], Referral.created_at < cuts[-1])
-        .group_by(
-            segment,
-            Service.organization_id,
-            Referral.created_by,
-            Referral.decline_reason,
-            Referral.reason_code,
-        )
-    ).all()
-    # The case managers' addresses in a second, small query: grouping the rows by text costs more.
-    ids = {row[2] for row in rows if row[2] is not None}
+def groups_of(session: Session, scan: list[dash.ScanGroup]) -> list[Group]:
+    """The scan's groups (dashboard.referral_scan) as the avoidable-displacement figures read them, with
+    the case managers' addresses from a second, small query (grouping the rows by text costs more)."""
+    ids = {g.case_manager_id for g in scan if g.case_manager_id is not None}
     emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
     return [
         Group(
-            row[0],
-            row[1],
-            row[2],
-            emails.get(row[2]),
-            *row[3:6],
-            row[6] or 0,
-            row[7] or 0,
-            row[8] or 0,
-            row[9],
+            g.segment,
+            g.organization_id,
+            g.case_manager_id,
+            emails.get(g.case_manager_id),
+            g.decline_reason,
+            g.reason_code,
+            g.referrals,
+            g.overrides,
+            g.with_choice,
+            g.waitlists,
+            g.longest_waitlist,
         )
-        for row in rows
+        for g in scan
     ]
 
 
+def _groups(session: Session, cuts: list[datetime]) -> list[Group]:
+    """The referrals made between the first and last cut, grouped by the stretch between two cuts they fall
+    in, provider, case manager, decline reason and urgency (among other columns: one scan for the page)."""
+    return groups_of(session, dash.referral_scan(session, cuts))
+
+
 def avoidable_figures(
-    session: Session, period: Period, months: list[tuple[str, Period]], sort: str = "rate"
+    session: Session,
+    period: Period,
+    months: list[tuple[str, Period]],
+    sort: str = "rate",
+    tables: dash.Tables | None = None,
 ) -> AvoidableFigures:
     """Avoidable displacement in the period and per month (`months`: [(label, period)] in time order),
-    from one grouped query over both."""
-    cuts = sorted({period.start, period.end, *(m.start for _, m in months), *(m.end for _, m in months)})
-    groups = _groups(session, cuts)
-    in_period = {i for i in range(len(cuts) - 1) if period.start <= cuts[i] and cuts[i + 1] <= period.end}
+    from one grouped query over both (the page's own scan when `tables` was made with the same months)."""
+    cuts = dash.cuts_of(period, months)
+    if tables is not None and tables.cuts == cuts:
+        groups = groups_of(session, tables.scan)
+    else:
+        groups = _groups(session, cuts)
+    in_period = dash.segments_within(cuts, period)
     month_of = {
         i: index
         for i in range(len(cuts) - 1)
@@ -337,7 +333,9 @@ def avoidable_figures(
         if month.start <= cuts[i] and cuts[i + 1] <= month.end
     }
     trend = [MonthRow(label) for label, _ in months]
-    labels = provider_labels(session, {g.organization_id for g in groups if g.segment in in_period})
+    labels = (tables.labels if tables is not None else ProviderLabels(session))(
+        {g.organization_id for g in groups if g.segment in in_period}
+    )
     tables: dict[str, dict] = {"provider": {}, "case_manager": {}}
     totals = {"avoidable": 0, "urgent": 0, "participant_driven": 0, "all": 0}
     declined: Counter = Counter()
@@ -410,24 +408,19 @@ class Placements:
         return self.unmeasured_by_placement.get(cap.DISPLACEMENT, 0)
 
 
-def placements(session: Session, period: Period) -> Placements:
-    """Accepted referrals closed in the period, by whether a check measured them (one grouped query)."""
-    rows = session.execute(
-        select(Referral.action, Referral.placement, func.count())
-        .where(
-            Referral.state == "accepted",
-            Referral.closed_at >= period.start,
-            Referral.closed_at < period.end,
-        )
-        .group_by(Referral.action, Referral.placement)
-    ).all()
+def placements(session: Session, period: Period, accepted: list[dash.Accepted] | None = None) -> Placements:
+    """Accepted referrals closed in the period, by whether a check measured them (one grouped query, or the
+    page's own `accepted`); acceptances whose outcome is withheld (issue 24) are never counted, so no
+    difference of figures can reveal one."""
     result = Placements()
-    for action, placement, count in rows:
-        if action == "request":
-            result.unmeasured += count
-            result.unmeasured_by_placement[placement or "(not recorded)"] += count
+    for group in accepted if accepted is not None else dash.accepted_in(session, period):
+        if group.withheld:  # a Part 2 program without a release, a confidential service: not ours to count
+            continue
+        if group.action == "request":
+            result.unmeasured += group.count
+            result.unmeasured_by_placement[group.placement or "(not recorded)"] += group.count
         else:
-            result.measured += count
+            result.measured += group.count
     return result
 
 
@@ -446,7 +439,7 @@ class BaselineFlag:
     note: str | None
 
 
-def baseline_flags(session: Session) -> list[BaselineFlag]:
+def baseline_flags(session: Session, labels: ProviderLabels | None = None) -> list[BaselineFlag]:
     """Every service whose general maximum fell below its stored baseline, whenever it fell."""
     rows = session.execute(
         select(
@@ -461,12 +454,12 @@ def baseline_flags(session: Session) -> list[BaselineFlag]:
         .where(ServiceCapacity.maximum < AdditionalityBaseline.general_maximum)
         .order_by(Service.name, Service.id)
     ).all()
-    labels = provider_labels(session, {row[2] for row in rows})
+    names = (labels or ProviderLabels(session))({row[2] for row in rows})
     return [
         BaselineFlag(
             b.service_id,
             name,
-            labels[org_id],
+            names[org_id],
             b.general_maximum,
             now,
             b.lead_funded_maximum,

@@ -48,6 +48,19 @@ def confidential_organizations(session: Session, organization_ids: set[int]) -> 
     )
 
 
+def all_confidential_organizations(session: Session) -> set[int]:
+    """Every organization running a service at a confidential location (one query per render)."""
+    return set(
+        session.scalars(
+            select(Service.organization_id)
+            .join(service_at_location, service_at_location.c.service_id == Service.id)
+            .join(Location, Location.id == service_at_location.c.location_id)
+            .where(Location.confidential.is_(True))
+            .distinct()
+        )
+    )
+
+
 def merge_counter(counter: Counter, confidential: Iterable[str]) -> Counter:
     """A copy of a Counter keyed by provider, with every confidential provider's count in one row (present
     only when one of them counted anything)."""

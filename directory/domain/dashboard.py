@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from statistics import median
+from typing import NamedTuple
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -31,7 +32,7 @@ from ..models import (
     User,
 )
 from . import capacity as cap
-from .confidential_rows import CONFIDENTIAL_ROW, confidential_organizations
+from .confidential_rows import CONFIDENTIAL_ROW, all_confidential_organizations, confidential_organizations
 
 CLOSED_OUTCOMES = ("accepted", "declined", "expired", "cancelled")
 # Outcomes that do not come back to the app (issue 24): counted apart, never by their state.
@@ -46,7 +47,9 @@ class Period:
     end: datetime
 
 
-def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, str]:
+def provider_labels(
+    session: Session, organization_ids: set[int], hidden: set[int] | None = None
+) -> dict[int, str]:
     """Each organization's name, with its city and number when another organization has the same name:
     tables never show two providers that cannot be told apart, and a provider reads the same in every
     table. Cities of confidential locations are never used; organizations with a confidential service all
@@ -78,7 +81,8 @@ def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, s
             cities.setdefault(org_id, city)
     # Every organization running a confidential (domestic-violence) service reads as one merged row, so no
     # table tells which shelter received whom or how many (issue 24); counters keyed by label sum them.
-    hidden = confidential_organizations(session, set(names))
+    if hidden is None:
+        hidden = confidential_organizations(session, set(names))
     labels = {}
     for org_id, name in names.items():
         if org_id in hidden:
@@ -89,6 +93,32 @@ def provider_labels(session: Session, organization_ids: set[int]) -> dict[int, s
             city = cities.get(org_id)
             labels[org_id] = f"{name} ({city}, no. {org_id})" if city else f"{name} (no. {org_id})"
     return labels
+
+
+class ProviderLabels:
+    """provider_labels for one render: each organization is labelled once, and the confidential
+    organizations are looked up once (all those with a confidential service), however many tables ask."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.known: dict[int, str] = {}
+        self._hidden: set[int] | None = None
+
+    def __call__(self, organization_ids: set[int]) -> dict[int, str]:
+        """The labels of these organizations (see provider_labels)."""
+        missing = set(organization_ids) - set(self.known)
+        if missing:
+            if self._hidden is None:
+                self._hidden = all_confidential_organizations(self.session)
+            # Twins are told apart by a name shared anywhere, so labelling a subset gives the same labels.
+            self.known.update(provider_labels(self.session, missing, self._hidden & missing))
+        return {org_id: self.known[org_id] for org_id in organization_ids}
+
+
+def _rows(session: Session, statement) -> list:
+    """A read's rows as plain tuples (through Core: on a large period the ORM's row handling costs more than
+    the query)."""
+    return session.connection().execute(statement).all()
 
 
 def week_of(moment: datetime) -> str:
@@ -120,9 +150,6 @@ def _days_between(session: Session, start, end):
     return func.julianday(end) - func.julianday(start)
 
 
-_OVERRIDES = func.sum(case((Referral.action == "override", 1), else_=0))
-
-
 @dataclass(frozen=True)
 class ReferralCounts:
     """Referrals made in a period, counted by UTC day, classification, action and state (one grouped query
@@ -138,16 +165,104 @@ def _shown_state():
     return case((withheld, literal_column("'not_shared'")), else_=Referral.state)
 
 
-def referral_counts(session: Session, period: Period) -> ReferralCounts:
-    """Count the period's referrals by day, classification, action and state."""
+class ScanGroup(NamedTuple):
+    """Referrals made in one stretch between two cuts that agree on every column the audit groups by."""
+
+    segment: int
+    day: str
+    classification: str
+    action: str
+    state: str
+    organization_id: int
+    case_manager_id: int | None
+    decline_reason: str | None
+    reason_code: str | None
+    domain: str | None
+    neighborhood: str | None
+    language: str | None
+    population: str | None
+    referrals: int
+    overrides: int
+    with_choice: int  # overrides whose stored alternatives held a LEAD-funded or spare option
+    waitlists: int  # the waitlists the overrides passed, added up (only for their mean)
+    longest_waitlist: int | None
+
+
+def cuts_of(period: Period, months: list[tuple[str, Period]] | tuple = ()) -> list[datetime]:
+    """The moments a scan splits its referrals at: the period's and the trend months' bounds, in order."""
+    return sorted({period.start, period.end, *(m.start for _, m in months), *(m.end for _, m in months)})
+
+
+def referral_scan(session: Session, cuts: list[datetime]) -> list[ScanGroup]:
+    """The referrals made between the first and last cut in one grouped query, the one pass over them that
+    the weekly table, the displacement rate, the outcomes, the breakdowns and the avoidable-displacement
+    figures all read: grouped by the stretch between two cuts, UTC day, classification, action, state as
+    the audit may see it, provider, case manager, the participant's and the override's reasons, domain,
+    neighborhood, language and population."""
+    from .audit_questions import has_choice  # the avoidable-displacement module owns the definition
+
+    if len(cuts) < 2:  # an empty period: nothing was made in it
+        return []
+    if _dialect(session) == "postgresql":
+        # The grouped rows of 100,000 referrals overflow the default 4 MB of sort memory: sorted on disk
+        # (external merge) the scan took 1.3 s; in memory, for this transaction only, it takes less.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    segment = case(*[(Referral.created_at < cut, i) for i, cut in enumerate(cuts[1:])])
     day = _utc_day(session, Referral.created_at)
     state = _shown_state()
-    rows = session.execute(
-        select(day, Referral.classification, Referral.action, state, func.count())
-        .where(_made_in(period))
-        .group_by(day, Referral.classification, Referral.action, state)
-    ).all()
-    return ReferralCounts([tuple(row) for row in rows])
+    override = Referral.action == "override"
+    keys = (
+        segment,
+        day,
+        Referral.classification,
+        Referral.action,
+        state,
+        Service.organization_id,
+        Referral.created_by,
+        Referral.decline_reason,
+        Referral.reason_code,
+        Referral.domain,
+        SitePlace.name,
+        ReferralCheck.language,
+        ReferralCheck.population,
+    )
+    rows = _rows(
+        session,
+        select(
+            *keys,
+            func.count(),
+            func.sum(case((override, 1), else_=0)),
+            # CASE stops at the first condition that fails: only overrides look at their alternatives.
+            func.sum(case((override & has_choice(), 1), else_=0)),
+            func.sum(case((override, Referral.would_displace), else_=0)),
+            func.max(case((override, Referral.would_displace))),
+        )
+        .select_from(Referral)
+        .join(Service, Service.id == Referral.service_id)
+        .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
+        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
+        .where(Referral.created_at >= cuts[0], Referral.created_at < cuts[-1])
+        .group_by(*keys),
+    )
+    return [ScanGroup(*row[:15], row[15] or 0, row[16] or 0, row[17]) for row in rows]
+
+
+def segments_within(cuts: list[datetime], period: Period) -> set[int]:
+    """The scan's stretches that lie inside the period."""
+    return {i for i in range(len(cuts) - 1) if period.start <= cuts[i] and cuts[i + 1] <= period.end}
+
+
+def counts_of(groups: list[ScanGroup]) -> ReferralCounts:
+    """The grouped referral counts (day, classification, action, state) of a scan's groups."""
+    counts: Counter = Counter()
+    for g in groups:
+        counts[(g.day, g.classification, g.action, g.state)] += g.referrals
+    return ReferralCounts([(*key, n) for key, n in counts.items()])
+
+
+def referral_counts(session: Session, period: Period) -> ReferralCounts:
+    """Count the period's referrals by day, classification, action and state."""
+    return counts_of(referral_scan(session, cuts_of(period)))
 
 
 def referrals_by_week(
@@ -274,7 +389,7 @@ class AlternativeSummary:
 def alternative_summary(session: Session, period: Period) -> AlternativeSummary:
     """Overrides with an available alternative: the count, by reason code (with the median distance to the
     nearest alternative), and the reasons given for not taking the alternatives."""
-    rows = session.execute(_overrides_with_alternative(period)).all()
+    rows = _rows(session, _overrides_with_alternative(period))
     distances: dict[str, list[float]] = defaultdict(list)
     counts: Counter = Counter()
     for _, reason, nearest in rows:
@@ -289,7 +404,8 @@ def alternative_summary(session: Session, period: Period) -> AlternativeSummary:
     rejection = func.coalesce(ReferralAlternative.rejection_reason, literal_column("'(not said)'"))
     by_rejection = Counter(
         dict(
-            session.execute(
+            _rows(
+                session,
                 select(rejection, func.count())
                 .join(Referral, Referral.id == ReferralAlternative.referral_id)
                 .where(
@@ -297,8 +413,8 @@ def alternative_summary(session: Session, period: Period) -> AlternativeSummary:
                     _made_in(period),
                     ReferralAlternative.classification.in_(AVAILABLE_ALTERNATIVE),
                 )
-                .group_by(rejection)
-            ).all()
+                .group_by(rejection),
+            )
         )
     )
     return AlternativeSummary(len(rows), by_reason, by_rejection)
@@ -324,31 +440,23 @@ def displacements_without_alternative(session: Session, period: Period) -> int:
 DIMENSIONS = ("domain", "neighborhood", "language", "population")
 
 
+def breakdowns_of(groups: list[ScanGroup]) -> dict[str, dict[str, Counter]]:
+    """Referrals and overrides by IIP domain, neighborhood, language and population, from a scan's groups."""
+    tables: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in DIMENSIONS}
+    for g in groups:
+        for dimension, key in zip(
+            DIMENSIONS, (g.domain, g.neighborhood, g.language, g.population), strict=True
+        ):
+            entry = tables[dimension][key or "(not recorded)"]
+            entry["referrals"] += g.referrals
+            if g.overrides:
+                entry["overrides"] += g.overrides
+    return {d: dict(sorted(table.items())) for d, table in tables.items()}
+
+
 def breakdowns(session: Session, period: Period) -> dict[str, dict[str, Counter]]:
     """Referrals and overrides by IIP domain, neighborhood, language and population (one grouped query)."""
-    rows = session.execute(
-        select(
-            Referral.domain,
-            SitePlace.name,
-            ReferralCheck.language,
-            ReferralCheck.population,
-            func.count(),
-            _OVERRIDES,
-        )
-        .select_from(Referral)
-        .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
-        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
-        .where(_made_in(period))
-        .group_by(Referral.domain, SitePlace.name, ReferralCheck.language, ReferralCheck.population)
-    ).all()
-    tables: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in DIMENSIONS}
-    for *keys, referrals, overrides in rows:
-        for dimension, key in zip(DIMENSIONS, keys, strict=True):
-            entry = tables[dimension][key or "(not recorded)"]
-            entry["referrals"] += referrals
-            if overrides:
-                entry["overrides"] += overrides
-    return {d: dict(sorted(table.items())) for d, table in tables.items()}
+    return breakdowns_of(referral_scan(session, cuts_of(period)))
 
 
 @dataclass
@@ -363,9 +471,62 @@ class LeadCapacity:
     idle_unit_days: float
 
 
-def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadCapacity]:
-    """LEAD-funded units per provider: purchased now, used (placements accepted in the period), held, idle,
-    and idle unit-days in the period (free LEAD units integrated over time from the capacity history)."""
+class Accepted(NamedTuple):
+    """Referrals accepted (closed) in a period that agree on action, placement at acceptance, hold, provider
+    and whether their outcome is withheld from the audit."""
+
+    action: str
+    placement: str | None
+    hold: str
+    organization_id: int
+    withheld: bool
+    count: int
+
+
+def _withheld():
+    """The outcome does not come back to the audit: a Part 2 program without a release, or a confidential
+    referral (only the referring case manager learns it)."""
+    return Referral.outcome_shared.is_(False) | Referral.reference.is_not(None)
+
+
+def accepted_in(session: Session, period: Period) -> list[Accepted]:
+    """Referrals accepted in the period, grouped (one query that the placements and the LEAD "used" column
+    both read; it reads only the covering index ix_referral_accepted, and the services' providers come
+    from a second, small query)."""
+    withheld = case((_withheld(), 1), else_=0)
+    keys = (Referral.action, Referral.placement, Referral.hold, Referral.service_id, withheld)
+    rows = _rows(
+        session,
+        select(*keys, func.count())
+        .where(
+            Referral.state == "accepted",
+            Referral.closed_at >= period.start,
+            Referral.closed_at < period.end,
+        )
+        .group_by(*keys),
+    )
+    services = {row[3] for row in rows}
+    provider = (
+        dict(_rows(session, select(Service.id, Service.organization_id).where(Service.id.in_(services))))
+        if services
+        else {}
+    )
+    grouped: Counter = Counter()
+    for action, placement, hold, service_id, withheld_flag, count in rows:
+        grouped[(action, placement, hold, provider[service_id], bool(withheld_flag))] += count
+    return [Accepted(*key, count) for key, count in grouped.items()]
+
+
+def lead_capacity(
+    session: Session,
+    period: Period,
+    now: datetime,
+    accepted: list[Accepted] | None = None,
+    labels: Callable[[set[int]], dict[int, str]] | None = None,
+) -> list[LeadCapacity]:
+    """LEAD-funded units per provider: purchased now, used (placements accepted in the period, but never one
+    whose outcome is withheld from the audit), held, idle, and idle unit-days in the period (free LEAD
+    units integrated over time from the capacity history)."""
     rows = session.execute(
         select(
             Organization.id,
@@ -389,28 +550,18 @@ def lead_capacity(session: Session, period: Period, now: datetime) -> list[LeadC
         idle_now[service_id] = max(0, available - held)
         entry.idle += idle_now[service_id]
         services_by_org[org_id].append(service_id)
-    used = session.execute(
-        select(Service.organization_id, func.count())
-        .join(Referral, Referral.service_id == Service.id)
-        .where(
-            Referral.hold == "lead",
-            Referral.state == "accepted",
-            Referral.closed_at >= period.start,
-            Referral.closed_at < period.end,
-        )
-        .group_by(Service.organization_id)
-    ).all()
-    for org_id, count in used:
-        if org_id in by_org:
-            by_org[org_id].used = count
+    for group in accepted if accepted is not None else accepted_in(session, period):
+        # An acceptance whose outcome is withheld (issue 24) is not counted: "used" would reveal it.
+        if group.hold == "lead" and not group.withheld and group.organization_id in by_org:
+            by_org[group.organization_id].used += group.count
     snapshots = _idle_snapshots(session, list(idle_now), period, now)
     for org_id, service_ids in services_by_org.items():
         by_org[org_id].idle_unit_days = round(
             sum(_idle_unit_days(snapshots.get(sid, []), idle_now[sid], period, now) for sid in service_ids), 2
         )
-    labels = provider_labels(session, set(by_org))
+    names = (labels or ProviderLabels(session))(set(by_org))
     for org_id, entry in by_org.items():
-        entry.provider = labels[org_id]
+        entry.provider = names[org_id]
     return sorted(by_org.values(), key=lambda e: e.provider)
 
 
@@ -470,7 +621,9 @@ class Additionality:
     lead_after: int
 
 
-def additionality_flags(session: Session, period: Period) -> list[Additionality]:
+def additionality_flags(
+    session: Session, period: Period, labels: Callable[[set[int]], dict[int, str]] | None = None
+) -> list[Additionality]:
     """Providers whose general maximum fell while their LEAD-funded maximum grew during the period
     (LEAD money supplanting, not adding), from the capacity history."""
     events = session.execute(
@@ -505,9 +658,9 @@ def additionality_flags(session: Session, period: Period) -> list[Additionality]
         entry[2] += after.get("maximum") or 0
         entry[3] += before.get("lead_funded_maximum") or 0
         entry[4] += after.get("lead_funded_maximum") or 0
-    labels = provider_labels(session, set(totals))
+    names = (labels or ProviderLabels(session))(set(totals))
     for org_id, entry in totals.items():
-        entry[0] = labels[org_id]
+        entry[0] = names[org_id]
     return sorted(
         (Additionality(*entry) for entry in totals.values() if entry[2] < entry[1] and entry[4] > entry[3]),
         key=lambda a: a.provider,
@@ -567,17 +720,23 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
     states: Counter = Counter()
     for *_, state, count in (counts or referral_counts(session, period)).rows:
         states[state if state in (*CLOSED_OUTCOMES, NOT_SHARED) else "open"] += count
-    days = list(
-        session.scalars(
-            select(_days_between(session, Referral.created_at, Referral.closed_at)).where(
+    # Withheld outcomes are left out here, not in SQL: a condition on `reference` (unique, nearly all NULL)
+    # would lead SQLite to walk that index instead of the period's range of created_at.
+    days = [
+        days
+        for days, withheld in _rows(
+            session,
+            select(
+                _days_between(session, Referral.created_at, Referral.closed_at),
+                case((_withheld(), 1), else_=0),
+            ).where(
                 _made_in(period),
                 Referral.state == "accepted",
                 Referral.closed_at.is_not(None),
-                Referral.outcome_shared.is_(True),
-                Referral.reference.is_(None),
-            )
+            ),
         )
-    )
+        if not withheld
+    ]
     return {
         "counts": {state: states.get(state, 0) for state in (*CLOSED_OUTCOMES, "open", NOT_SHARED)},
         "median_days_to_accept": round(median(days), 2) if days else None,
@@ -587,16 +746,33 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
 
 class Tables:
     """The dashboard's tables for one period, each computed on first use and kept: the full page reads them
-    all (tables cut from one grouped query share its single run), an export reads one and runs only what
-    that table needs."""
+    all (tables cut from one grouped query share its single run: the scan of the period's referrals, and
+    the referrals accepted in it), an export reads one and runs only what that table needs. `months` (the
+    trend's months) widen the one scan so that the avoidable-displacement trend reads it too."""
 
-    def __init__(self, session: Session, period: Period, now: datetime):
+    def __init__(
+        self, session: Session, period: Period, now: datetime, months: list[tuple[str, Period]] | tuple = ()
+    ):
         self.session, self.period, self.now = session, period, now
+        self.months = list(months)
+        self.cuts = cuts_of(period, self.months)
+        self.labels = ProviderLabels(session)
+
+    @cached_property
+    def scan(self) -> list[ScanGroup]:
+        """The referrals made in the period and the trend months, grouped (see referral_scan)."""
+        return referral_scan(self.session, self.cuts)
+
+    @cached_property
+    def in_period(self) -> list[ScanGroup]:
+        """The scan's groups made in the period itself."""
+        inside = segments_within(self.cuts, self.period)
+        return [g for g in self.scan if g.segment in inside]
 
     @cached_property
     def counts(self) -> ReferralCounts:
         """The grouped referral counts behind the weekly table, the displacement rate and the outcomes."""
-        return referral_counts(self.session, self.period)
+        return counts_of(self.in_period)
 
     @cached_property
     def weeks(self) -> dict[str, Counter]:
@@ -616,12 +792,17 @@ class Tables:
     @cached_property
     def breakdowns(self) -> dict[str, dict[str, Counter]]:
         """Referrals and overrides by each dimension (see breakdowns)."""
-        return breakdowns(self.session, self.period)
+        return breakdowns_of(self.in_period)
+
+    @cached_property
+    def accepted(self) -> list[Accepted]:
+        """The referrals accepted in the period, grouped (see accepted_in)."""
+        return accepted_in(self.session, self.period)
 
     @cached_property
     def lead(self) -> list[LeadCapacity]:
         """LEAD-funded capacity per provider (see lead_capacity)."""
-        return lead_capacity(self.session, self.period, self.now)
+        return lead_capacity(self.session, self.period, self.now, self.accepted, self.labels)
 
     @cached_property
     def unmet(self) -> dict[str, dict[str, tuple[int, int]]]:

@@ -45,6 +45,7 @@ VIEW_LABELS = {
     "slip": "slip",
     "inbox": "provider's referral inbox",
     "access_log": "this access log",
+    "releases": "releases of information",
 }
 
 

@@ -220,6 +220,68 @@ def add_goal(code: str):
     return jsonify(serializers.goal_dict(goal)), 201
 
 
+RELEASE_FIELDS = ("organization_id", "purpose", "signed_on", "expires_on")
+MAX_ID = 10**12  # ids above it exist nowhere (and would overflow an integer column on PostgreSQL)
+
+
+@bp.get("/participants/<code>/releases")
+@require_roles(*CASE_MANAGERS)
+def list_releases(code: str):
+    """The participant's releases of information, newest first, each with its state today (the
+    participant's own case manager or an admin; the read is audited)."""
+    participant = _participant_for(code, actor())
+    record_read("releases", [participant.id])
+    today = context.now().date()
+    releases = sorted(participant.releases, key=lambda r: r.id, reverse=True)
+    return jsonify({"items": [serializers.release_dict(r, today) for r in releases]})
+
+
+@bp.post("/participants/<code>/releases")
+@require_roles(*CASE_MANAGERS)
+def record_release(code: str):
+    """Record that a signed release exists: the organization it covers, the purpose, the dates (audited)."""
+    from ..domain.consent import record_release as record
+    from ..domain.errors import ValidationError
+
+    participant = _participant_for(code, actor())
+    body = _json_body()
+    unknown = sorted(set(body) - set(RELEASE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            f"unknown field {unknown[0][:100]!r}: only {', '.join(RELEASE_FIELDS)}", unknown[0][:100]
+        )
+    for name in RELEASE_FIELDS:
+        if body.get(name) is None:
+            raise ValidationError(f"{name} is required", name)
+    organization_id = body["organization_id"]
+    is_number = isinstance(organization_id, int) and not isinstance(organization_id, bool)
+    if is_number and not 1 <= organization_id <= MAX_ID:
+        raise ValidationError("no such organization", "organization_id")
+    release = record(
+        db.session,
+        actor(),
+        participant,
+        organization_id,
+        body["purpose"],
+        body["signed_on"],
+        body["expires_on"],
+        context.now(),
+    )
+    return jsonify(serializers.release_dict(release, context.now().date())), 201
+
+
+@bp.post("/participants/<code>/releases/<id:release_id>/revoke")
+@require_roles(*CASE_MANAGERS)
+def revoke_release(code: str, release_id: int):
+    """The participant revoked the release: from now on it covers nothing (audited; 409 if it already was)."""
+    from ..domain.consent import load_release
+    from ..domain.consent import revoke_release as revoke
+
+    participant = _participant_for(code, actor())
+    release = revoke(db.session, actor(), load_release(db.session, participant, release_id), context.now())
+    return jsonify(serializers.release_dict(release, context.now().date()))
+
+
 def _near(body: dict):
     from ..domain.geo import resolve_near
 

@@ -104,6 +104,20 @@ GOAL_NEW = {
     "required": ["domain", "text"],
     "properties": {"domain": {"type": "string"}, "text": {"type": "string", "minLength": 1}},
 }
+RELEASE_NEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["organization_id", "purpose", "signed_on", "expires_on"],
+    "properties": {
+        "organization_id": {"type": "integer", "minimum": 1},
+        "purpose": {
+            "type": "string",
+            "enum": ["referral_outcome", "care_coordination", "benefits_enrollment", "legal_advocacy"],
+        },
+        "signed_on": {"type": "string", "format": "date"},
+        "expires_on": {"type": "string", "format": "date"},
+    },
+}
 CHECK = {
     "type": "object",
     "required": ["service_id"],
@@ -249,6 +263,7 @@ def openapi_document() -> dict:
     service_id = _param("service_id", {"type": "integer", "minimum": 1}, "service id", "path", True)
     referral_id = _param("referral_id", {"type": "integer", "minimum": 1}, "referral id", "path", True)
     code = _param("code", {"type": "string"}, "participant code", "path", True)
+    release_id = _param("release_id", {"type": "integer", "minimum": 1}, "release id", "path", True)
     key = _param("Idempotency-Key", {"type": "string", "maxLength": 200}, "retry key", "header")
     bearer = [{"bearer": []}]
     writes = (400, 401, 403, 404, 409, 413, 503)
@@ -351,6 +366,36 @@ def openapi_document() -> dict:
                     status="201",
                     parameters=[code],
                     requestBody=_body(GOAL_NEW),
+                    security=bearer,
+                    description=PARTICIPANT_NOT_FOUND,
+                )
+            },
+            "/participants/{code}/releases": {
+                "get": _operation(
+                    "The participant's releases of information (each read is audited)",
+                    '{"items": [release]}, each with its state today (current, expired, revoked)',
+                    (401, 403, 404),
+                    parameters=[code],
+                    security=bearer,
+                    description=PARTICIPANT_NOT_FOUND,
+                ),
+                "post": _operation(
+                    "Record that a signed release exists (the paper stays on paper; audited)",
+                    "the release",
+                    writes,
+                    status="201",
+                    parameters=[code],
+                    requestBody=_body(RELEASE_NEW),
+                    security=bearer,
+                    description=PARTICIPANT_NOT_FOUND,
+                ),
+            },
+            "/participants/{code}/releases/{release_id}/revoke": {
+                "post": _operation(
+                    "The participant revoked a release (audited; 409 when already revoked)",
+                    "the release",
+                    writes,
+                    parameters=[code, release_id],
                     security=bearer,
                     description=PARTICIPANT_NOT_FOUND,
                 )

@@ -128,12 +128,15 @@ def _trend_months(period: dash.Period, count: int = 6) -> list[tuple[str, dash.P
 def dashboard_data(period: dash.Period, with_case_managers: bool, sort: str = "rate") -> dict:
     """Every table of the dashboard for a period (case-manager figures only when asked for)."""
     session, now = db.session, context.now()
-    tables = dash.Tables(session, period, now)
+    months = _trend_months(period)
+    # One scan of the referrals made in the period and the trend's months, one query of those accepted in
+    # it, and each provider labelled once: every table below is cut from them.
+    tables = dash.Tables(session, period, now, months)
     overrides, total = dash.displacement_rate(session, period, tables.counts)
     summary = dash.alternative_summary(session, period)
-    avoidable = aq.avoidable_figures(session, period, _trend_months(period), sort)
+    avoidable = aq.avoidable_figures(session, period, months, sort, tables)
     freshness = provider_freshness(session, now, context.site())
-    names = dash.provider_labels(session, {f.organization_id for f in freshness})
+    names = tables.labels({f.organization_id for f in freshness})
     return {
         "period": period,
         "weeks": tables.weeks,
@@ -144,19 +147,21 @@ def dashboard_data(period: dash.Period, with_case_managers: bool, sort: str = "r
         "alternatives": summary,
         "without_alternative": overrides - summary.count,
         "choices": avoidable.totals,
-        "avoidable": aq.overrides_with_choice(session, period, "avoidable", LATEST_LISTED),
-        "urgent": aq.overrides_with_choice(session, period, "urgent", LATEST_LISTED),
+        "avoidable": aq.overrides_with_choice(
+            session, period, "avoidable", LATEST_LISTED, labels=tables.labels
+        ),
+        "urgent": aq.overrides_with_choice(session, period, "urgent", LATEST_LISTED, labels=tables.labels),
         "listed": LATEST_LISTED,
         "provider_rates": avoidable.rates["provider"],
         "case_manager_rates": avoidable.rates["case_manager"] if with_case_managers else None,
         "trend": avoidable.trend,
         "declined": avoidable.declined,
-        "placements": aq.placements(session, period),
+        "placements": aq.placements(session, period, tables.accepted),
         "places": avoidable.places,
         "breakdowns": tables.breakdowns,
         "lead": tables.lead,
-        "additionality": dash.additionality_flags(session, period),
-        "baselines": aq.baseline_flags(session),
+        "additionality": dash.additionality_flags(session, period, tables.labels),
+        "baselines": aq.baseline_flags(session, tables.labels),
         "unmet": tables.unmet,
         "outcomes": dash.outcomes(session, period, tables.counts),
         "freshness": [(names.get(f.organization_id, f.name), f) for f in freshness],
@@ -329,14 +334,24 @@ def partner_report():
         month=first.strftime("%B %Y"),
         month_value=first.strftime("%Y-%m"),
         latest=(this_month - timedelta(days=1)).strftime("%Y-%m"),
+        redisclosure=REDISCLOSURE_NOTICE,  # its referral figures can include Part 2 programs' referrals
     )
 
 
-def _csv(rows: list[list], name: str) -> Response:
+NOTICE_LABEL = "42 CFR Part 2 redisclosure notice:"
+
+
+def _csv(rows: list[list], name: str, part2: bool = True) -> Response:
+    """A CSV download. One that carries referrals or their outcomes (`part2`: it may hold information from
+    a Part 2 program) ends with a blank row and the redisclosure notice 42 CFR 2.32 requires, in one cell
+    after its label (last, so the header stays the first row for whatever reads the file)."""
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
         writer.writerow([csv_safe(v) for v in row])
+    if part2:
+        writer.writerow([])
+        writer.writerow([NOTICE_LABEL, REDISCLOSURE_NOTICE])
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -384,6 +399,9 @@ def export_referrals():
         ]
     ]
     for referral, service_name, provider, code in rows:
+        # A withheld outcome (Part 2 program without a release, confidential service) reads as on the
+        # dashboard: "not_shared", with no closing day (issue 24).
+        withheld = not referral.outcome_shared or referral.reference is not None
         table.append(
             [
                 referral.id,
@@ -394,13 +412,13 @@ def export_referrals():
                 referral.domain,
                 referral.action,
                 referral.classification,
-                referral.state,
+                dash.NOT_SHARED if withheld else referral.state,
                 referral.hold,
                 referral.would_displace,
                 referral.reason_code or "",
                 pseudonym(code),
                 len(referral.alternatives),
-                referral.closed_at.date().isoformat() if referral.closed_at else "",
+                referral.closed_at.date().isoformat() if referral.closed_at and not withheld else "",
             ]
         )
     return _csv(table, "referrals")
@@ -428,7 +446,7 @@ def export_capacity_history():
         for column in NUMBER_COLUMNS:
             row += [(event.before or {}).get(column, ""), event.after.get(column, "")]
         table.append(row)
-    return _csv(table, "capacity-history")
+    return _csv(table, "capacity-history", part2=False)  # providers' numbers only: no referral, no outcome
 
 
 @bp.get("/pm/export/avoidable.csv")

@@ -336,3 +336,20 @@ def participant_dict(participant, loose: list) -> dict:
         "goals": [goal_dict(g) for g in participant.goals],
         "referrals_without_goal": [referral_dict(r) for r in loose],
     }
+
+
+def release_dict(release, today) -> dict:
+    """A release of information as the API shows it: whom it covers, why, when, and its state today (the
+    signed paper itself is never stored)."""
+    from ..domain.consent import state_of
+
+    return {
+        "id": release.id,
+        "organization": {"id": release.organization_id, "name": release.organization.name},
+        "purpose": release.purpose,
+        "signed_on": release.signed_on.isoformat(),
+        "expires_on": release.expires_on.isoformat(),
+        "state": state_of(release, today),
+        "recorded_at": iso(release.recorded_at),
+        "revoked_at": iso(release.revoked_at) if release.revoked_at is not None else None,
+    }

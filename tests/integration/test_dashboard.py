@@ -57,6 +57,19 @@ def org_of_service(service_id: int) -> int:
     return db.session.get(Service, service_id).organization_id
 
 
+def without_notice(text: str) -> str:
+    """A PM export's CSV without its closing Part 2 redisclosure notice (asserted present: a blank row, then
+    the label and the notice's text)."""
+    from directory.domain.consent import REDISCLOSURE_NOTICE
+    from directory.web.pm import NOTICE_LABEL
+
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[-2:] == [[], [NOTICE_LABEL, REDISCLOSURE_NOTICE]], rows[-2:]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows[:-2])
+    return out.getvalue()
+
+
 def by_provider_id(counts) -> Counter:
     """A table keyed by provider label, re-keyed by organization id: each label must name exactly one
     organization (its name alone when no other has it, else the name with the organization's number)."""
@@ -245,7 +258,7 @@ def test_referral_export_has_pseudonyms_and_days_only(month):
         codes = set(db.session.scalars(select(Participant.code)))
     sign_in(client, pm_id)
     text = client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(as_text=True)
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(without_notice(text))))
     assert rows and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"]) for r in rows)
     assert not codes & {r["participant"] for r in rows}
     assert all(r["participant"].startswith("X-") for r in rows if r["participant"])
@@ -253,7 +266,11 @@ def test_referral_export_has_pseudonyms_and_days_only(month):
     again = list(
         csv.DictReader(
             io.StringIO(
-                client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(as_text=True)
+                without_notice(
+                    client.get("/pm/export/referrals.csv?start=2026-10-01&end=2026-11-30").get_data(
+                        as_text=True
+                    )
+                )
             )
         )
     )
@@ -346,7 +363,11 @@ def test_each_export_is_the_table_the_dashboard_shows(month):
     client = signed_in(app, "project_manager")
     exported = {
         name: list(
-            csv.reader(io.StringIO(client.get(f"/pm/export/{name}.csv?{ASKED}").get_data(as_text=True)))
+            csv.reader(
+                io.StringIO(
+                    without_notice(client.get(f"/pm/export/{name}.csv?{ASKED}").get_data(as_text=True))
+                )
+            )
         )
         for name in dash.EXPORTS
     }
@@ -781,7 +802,11 @@ def test_avoidable_displacement_is_counted_from_the_stored_alternatives(month):
     listed = page.tables["table-avoidable"][1:]
     assert len(listed) == min(expected[0], 50) and all(len(row) == 11 for row in listed)
     exported = list(
-        csv.DictReader(io.StringIO(client.get(f"/pm/export/avoidable.csv?{ASKED}").get_data(as_text=True)))
+        csv.DictReader(
+            io.StringIO(
+                without_notice(client.get(f"/pm/export/avoidable.csv?{ASKED}").get_data(as_text=True))
+            )
+        )
     )
     assert sum(row["avoidable"] == "yes" for row in exported) == expected[0] + expected[1]
     assert "case_manager" in exported[0]
@@ -860,3 +885,88 @@ def test_no_two_providers_read_the_same(month, path, table):
     rows = next(iter(page.tables.values())) if table is None else page.tables[table]
     providers = [row[0] for row in rows[1:]]
     assert providers and len(providers) == len(set(providers))
+
+
+def test_one_pass_figures_equal_a_naive_recount_of_the_month(month):
+    """Issue 19's speed work cuts every table from one scan of the period's referrals: each figure equals a
+    recount made here, one referral at a time, from the ORM objects (withheld outcomes neither placed nor
+    used: issue 24)."""
+    from directory.domain import audit_questions as aq
+    from directory.models import SitePlace
+    from directory.web import pm
+
+    app, _ = month
+    with app.test_request_context("/pm"):
+        data = pm.dashboard_data(PERIOD, True)
+        made = db.session.scalars(
+            select(Referral).where(Referral.created_at >= PERIOD.start, Referral.created_at < PERIOD.end)
+        ).all()
+        assert len(made) > 50
+        weeks: dict[str, Counter] = {}
+        states, by_domain, by_place = Counter(), Counter(), Counter()
+        totals = Counter()
+        rates: dict[int, list[int]] = {}
+        waits = []
+        for r in made:
+            week = weeks.setdefault(week_of(r.created_at), Counter())
+            week[f"classification:{r.classification}"] += 1
+            week[f"action:{r.action}"] += 1
+            week["total"] += 1
+            withheld = not r.outcome_shared or r.reference is not None
+            closed = r.state in dash.CLOSED_OUTCOMES
+            states["not_shared" if withheld else r.state if closed else "open"] += 1
+            by_domain[r.domain or "(not recorded)"] += 1
+            check = db.session.get(ReferralCheck, r.check_id) if r.check_id else None
+            place = (
+                db.session.get(SitePlace, check.neighborhood_id) if check and check.neighborhood_id else None
+            )
+            by_place[place.name if place else "(not recorded)"] += 1
+            rate = rates.setdefault(r.service.organization_id, [0, 0, 0, 0])
+            rate[3] += 1
+            if r.action != "override":
+                continue
+            rate[2] += 1
+            waits.append(r.would_displace)
+            choice = any(a.classification in aq.AVOIDING for a in r.alternatives)
+            if not choice:
+                continue
+            totals["all"] += 1
+            if r.decline_reason is not None:
+                totals["participant_driven"] += 1
+            elif r.reason_code in aq.URGENT_REASONS:
+                totals["urgent"] += 1
+                rate[1] += 1
+            else:
+                totals["avoidable"] += 1
+                rate[0] += 1
+        assert data["weeks"] == weeks
+        assert data["total"] == len(made) and data["overrides"] == len(waits)
+        assert data["outcomes"]["counts"] == {k: states.get(k, 0) for k in data["outcomes"]["counts"]}
+        assert {k: v["referrals"] for k, v in data["breakdowns"]["domain"].items()} == by_domain
+        assert {k: v["referrals"] for k, v in data["breakdowns"]["neighborhood"].items()} == by_place
+        assert data["choices"] == {k: totals.get(k, 0) for k in data["choices"]}
+        labels = dash.provider_labels(db.session, set(rates))
+        shown = {}
+        for row in data["provider_rates"]:
+            shown[row.label] = (row.avoidable, row.urgent_avoidable, row.overrides, row.referrals)
+        summed: dict[str, list[int]] = {}  # confidential providers share one label: their rows add up
+        for org_id, figures in rates.items():
+            entry = summed.setdefault(labels[org_id], [0, 0, 0, 0])
+            for i, value in enumerate(figures):
+                entry[i] += value
+        assert shown == {k: tuple(v) for k, v in summed.items() if v[2]}
+        assert data["places"].places == len(waits)
+        assert data["places"].longest_waitlist == (max(waits) if waits else None)
+        accepted = db.session.scalars(
+            select(Referral).where(
+                Referral.state == "accepted",
+                Referral.closed_at >= PERIOD.start,
+                Referral.closed_at < PERIOD.end,
+            )
+        ).all()
+        shared = [r for r in accepted if r.outcome_shared and r.reference is None]
+        assert data["placements"].total == len(shared)
+        assert data["placements"].unmeasured == sum(r.action == "request" for r in shared)
+        lead_labels = dash.provider_labels(db.session, {r.service.organization_id for r in shared})
+        used = Counter(lead_labels[r.service.organization_id] for r in shared if r.hold == "lead")
+        assert {row.provider: row.used for row in data["lead"] if row.used} == dict(used)

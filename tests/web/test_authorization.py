@@ -404,6 +404,32 @@ CASES = [
         expect(401, 201, 403, 403, 403, 403, 201),
     ),
     (
+        "api.list_releases",
+        "GET",
+        "/api/v1/participants/{P}/releases",
+        None,
+        expect(401, 200, 403, 403, 403, 403, 200),
+    ),
+    (
+        "api.record_release",
+        "POST",
+        "/api/v1/participants/{P}/releases",
+        {
+            "organization_id": "{ORG}",
+            "purpose": "referral_outcome",
+            "signed_on": "2026-11-01",
+            "expires_on": "2027-11-01",
+        },
+        expect(401, 201, 403, 403, 403, 403, 201),
+    ),
+    (
+        "api.revoke_release",
+        "POST",
+        "/api/v1/participants/{P}/releases/{ROI}/revoke",
+        None,
+        expect(401, 200, 403, 403, 403, 403, 200),
+    ),
+    (
         "api.referral_check",
         "POST",
         "/api/v1/referrals/check",
@@ -469,8 +495,9 @@ def test_matrix(app, session, role, endpoint, method, url, body, expected):
             sign_in(client, world["users"][role].id)
     target = fill(url, world)
     payload = None if body is None else fill(body, world)
-    if is_api and payload is not None and "service_id" in payload:
-        payload["service_id"] = int(payload["service_id"])
+    for number in ("service_id", "organization_id"):  # JSON numbers in the API
+        if is_api and payload is not None and number in payload:
+            payload[number] = int(payload[number])
     if is_api:
         response = client.open(target, method=method, json=payload, headers=headers)
     else:
