@@ -588,7 +588,9 @@ def create_referral(
     row = service.capacity
     will_hold = row is not None and holds.claim(holds.Counts.of(row), action).state == "held"
     choice = one_hold.decide(
-        one_hold.held_at_level(fresh.participant_holds, service),
+        one_hold.held_at_level(
+            one_hold.participant_holds(session, participant, service.primary_domain), service
+        ),
         will_hold,
         request.release_referral_ids,
         request.keep_both_reason,
