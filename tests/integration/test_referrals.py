@@ -13,7 +13,14 @@ from directory.domain import capacity as cap
 from directory.domain.access import SYSTEM, Actor
 from directory.domain.capacity_updates import update_capacity
 from directory.domain.errors import Conflict, Forbidden, ValidationError
-from directory.domain.referrals import Decline, ReferralRequest, StaleCheck, check, create_referral, transition
+from directory.domain.referrals import (
+    Decline,
+    ReferralRequest,
+    StaleCheck,
+    check,
+    create_referral,
+    transition,
+)
 from directory.models import Referral, ServiceCapacity
 from tests.conftest import FIXED_NOW
 from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_user
