@@ -133,14 +133,13 @@ def decide(
             release,
             None,
             f"the participant already holds {len(remaining)} units at this level of care: at most "
-            f"{MAX_HELD_PER_LEVEL}; release one (release_referral_ids)",
+            f"{MAX_HELD_PER_LEVEL}; release one",
         )
     if keep_both_reason is None:
         return Choice(
             release,
             None,
-            "the participant already holds a unit at this level of care: release it (release_referral_ids) "
-            "or keep both with a reason (keep_both_reason)",
+            "the participant already holds a unit at this level of care: release it, or keep both with a reason",
         )
     return Choice(release, keep_both_reason, None)
 
