@@ -139,7 +139,8 @@ def decide(
         return Choice(
             release,
             None,
-            "the participant already holds a unit at this level of care: release it, or keep both with a reason",
+            "the participant already holds a unit at this level of care: release it, "
+            "or keep both with a reason",
         )
     return Choice(release, keep_both_reason, None)
 
