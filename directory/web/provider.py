@@ -175,9 +175,21 @@ def edit(service_id: int):
             form=request.form if error else None,
             at_risk=at_risk,
             history=history,
+            field_reports=_report_lines(service, at),
         ),
         400 if error else 200,
     )
+
+
+def _report_lines(service: Service, at) -> list[str]:
+    """The open field reports on the service, as its provider reads them (the reporter's role, never who)."""
+    from ..domain.field_reports import describe, open_reports
+
+    reports = open_reports(db.session, [service.id], at, context.site()).get(service.id, [])
+    return [
+        describe(r, at) + (f"; the correct phone may be {r.correct_phone}" if r.correct_phone else "")
+        for r in reports
+    ]
 
 
 @bp.post("/provider/services/<id:service_id>/part2")

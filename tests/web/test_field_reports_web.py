@@ -191,3 +191,21 @@ def test_the_inbox_declines_with_a_reason(client, session, world):
     assert (declined.state, declined.closed_reason) == ("declined", "no_capacity")
     # A check said free, the provider says no capacity: the numbers are unverified until it corrects them.
     assert status_of(client, world)["capacity"]["status"] == "unverified"
+
+
+def test_the_provider_answers_in_one_tap(client, session, world):
+    assert (
+        report(client, world, "cm", observed="wrong_phone", correct_phone="206-555-0111").status_code == 201
+    )
+    assert report(client, world, "cm", observed="full").status_code == 201
+    sign_in(client, world["ids"]["provider"])
+    page = visible_text(client.get(f"/provider/services/{world['spare']}").get_data(as_text=True))
+    assert "Reported full just now by a case manager" in page
+    assert "the correct phone may be 206-555-0111" in page
+    assert status_of(client, world)["capacity"]["status"] == "unverified"
+    assert client.post(f"/provider/services/{world['spare']}/confirm").status_code == 302
+    assert status_of(client, world)["capacity"]["status"] == "spare_capacity"
+    session.expire_all()
+    assert {r.resolution for r in session.scalars(select(CapacityReport))} == {"confirmed"}
+    page = visible_text(client.get(f"/provider/services/{world['spare']}").get_data(as_text=True))
+    assert "Reported from the field" not in page
