@@ -35,6 +35,14 @@ class Sizes:
 SMOKE = Sizes(update_clients=2, update_seconds=1, claim_clients=2, claims_per_client=5, gunicorn_workers=2)
 
 
+def release_the_other(check: object) -> dict:
+    """What a case manager answers a check that found the participant holding a unit at the same level of
+    care (one hold per need, issue 21): release it for this claim."""
+    holds = check.get("participant_holds", []) if isinstance(check, dict) else []
+    ids = [h["referral_id"] for h in holds if h.get("same_level")]
+    return {"release_referral_ids": ids} if ids else {}
+
+
 def prepare(url: str, claim_clients: int = CLAIM_CLIENTS) -> dict:
     """Migrate, seed the demo, and add the accounts, tokens and roomy services the benchmark uses."""
     from directory import create_app, demo
@@ -154,7 +162,12 @@ def run_claims(base: str, setup: dict, sizes: Sizes = Sizes()) -> dict:
                 base,
                 "POST",
                 "/api/v1/referrals",
-                {"service_id": service_id, "participant_code": code, "action": "claim"},
+                {
+                    "service_id": service_id,
+                    "participant_code": code,
+                    "action": "claim",
+                    **release_the_other(body),
+                },
                 headers,
             )
             my_claims.append(time.perf_counter() - started)

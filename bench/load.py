@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, text
 
 from .common import FULL, Run, summary_ms
-from .concurrency import drop_postgres, fresh_postgres, postgres_name, prepare
+from .concurrency import drop_postgres, fresh_postgres, postgres_name, prepare, release_the_other
 from .search import DOMAINS
 from .server import live_server, request
 
@@ -109,11 +109,11 @@ def client(
             else:
                 service_id = rng.choice(setup["service_ids"])
                 body = {"service_id": service_id, "participant_code": code}
-                status, _ = request(base, "POST", "/api/v1/referrals/check", body, staff)
+                status, checked = request(base, "POST", "/api/v1/referrals/check", body, staff)
                 if status == 200:
                     with tally.lock:
                         tally.claims_attempted += 1
-                    claim = {**body, "action": "claim"}
+                    claim = {**body, "action": "claim", **release_the_other(checked)}
                     status, answer = request(base, "POST", "/api/v1/referrals", claim, staff)
                     if status == 201:
                         with tally.lock:
@@ -160,7 +160,7 @@ def verify(url: str, setup: dict, tally: Tally) -> dict:
             row.id: row
             for row in conn.execute(
                 text(
-                    "SELECT r.id, r.state, r.hold FROM referral r "
+                    "SELECT r.id, r.state, r.hold, r.closed_reason FROM referral r "
                     "JOIN participant p ON p.id = r.participant_id WHERE p.code LIKE 'P-BENCH%'"
                 )
             )
@@ -187,8 +187,14 @@ def verify(url: str, setup: dict, tally: Tally) -> dict:
     engine.dispose()
     acknowledged = tally.claims_acknowledged
     lost_claims = [rid for rid in acknowledged if rid not in stored_referrals]
+    # A hold its own client released for its next claim at the same level of care (one hold per need) is
+    # accounted for; any other acknowledged claim must still hold its unit.
     unheld = [
-        rid for rid in acknowledged if rid in stored_referrals and stored_referrals[rid].state != "held"
+        rid
+        for rid in acknowledged
+        if rid in stored_referrals
+        and stored_referrals[rid].state != "held"
+        and stored_referrals[rid].closed_reason != "released"
     ]
     mismatched = [
         row.service_id

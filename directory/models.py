@@ -494,6 +494,9 @@ class ServiceCapacity(db.Model):
     # Set by the stale-marking job when the numbers lapse (once per lapse); cleared by a confirmation.
     # The API's `stale` is always computed from confirmed_at, so it is exact without this job.
     stale_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest field report of "full" or "fewer free" made while these numbers said a unit was free: the
+    # numbers are unverified until a confirmation after it, or until it is a freshness window old.
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship(back_populates="capacity")
     unit: Mapped[Unit] = relationship()
@@ -663,6 +666,36 @@ DECLINE_REASONS = (
     "tried_before",
     "other",
 )
+# Why a provider declined a referral (issue 21): the case manager reads it instead of "was declined".
+PROVIDER_DECLINE_REASONS = ("no_capacity", "not_eligible", "did_not_arrive", "turned_away", "other")
+# Why a hold ended without the participant going there: the case manager released it for another hold
+# at the same level of care, or another provider accepted the participant (one hold per need).
+RELEASE_REASONS = ("released", "placed_elsewhere")
+# Keeping a second hold at the same level of care needs one of these (domain.md, one hold per need).
+KEEP_BOTH_REASONS = ("participant_choosing", "eligibility_uncertain", "next_step")
+# What a case manager or peer found in the field (domain.md, reports from the field).
+OBSERVED = (
+    "full",
+    "fewer_free",
+    "more_free",
+    "closed_now",
+    "wrong_phone",
+    "wrong_hours",
+    "moved_or_closed",
+    "turned_away",
+)
+# The listed attributes a provider can turn someone away against ("the listing says it accepts ...").
+LISTED_ATTRIBUTES = (
+    "no_sobriety_requirement",
+    "accepts_active_use",
+    "accepts_sex_workers",
+    "no_id_required",
+    "criminal_record_ok",
+    "housing_first",
+    "pets_allowed",
+    "partners_allowed",
+    "wheelchair_accessible",
+)
 
 
 class LoginAttempt(db.Model):
@@ -760,6 +793,51 @@ class CapacityEvent(db.Model):
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         Index("ix_capacity_event_service_at", "service_id", "at"),
         Index("ix_capacity_event_at", "at"),
+    )
+
+
+class CapacityReport(db.Model):
+    """What a case manager or peer found in the field (domain.md, reports from the field), until the
+    provider confirms or corrects its numbers or listing."""
+
+    __tablename__ = "capacity_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id", ondelete="SET NULL"))
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The reporter's role when reporting: staff read "by a case manager", never who.
+    reporter_role: Mapped[str] = mapped_column(String(20))
+    # field: a report; decline: a provider's decline for no capacity after a check that said free.
+    source: Mapped[str] = mapped_column(String(10), default="field")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    observed: Mapped[str] = mapped_column(String(20))
+    correct_phone: Mapped[str | None] = mapped_column(String(40))
+    attribute: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    # The numbers said a unit was free (fresh, and LEAD-funded or general units free) when it was made.
+    said_free: Mapped[bool] = flag()
+    capacity_snapshot: Mapped[dict | None] = mapped_column(JSON)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_in("observed", OBSERVED), name="observed"),
+        CheckConstraint(_in("source", ("field", "decline")), name="source"),
+        CheckConstraint(_in("reporter_role", ROLES), name="reporter_role"),
+        CheckConstraint(
+            "observed <> 'wrong_phone' OR correct_phone IS NOT NULL", name="wrong_phone_has_phone"
+        ),
+        CheckConstraint(
+            "(observed = 'turned_away') = (attribute IS NOT NULL)", name="turned_away_names_attribute"
+        ),
+        CheckConstraint(f"attribute IS NULL OR {_in('attribute', LISTED_ATTRIBUTES)}", name="attribute"),
+        CheckConstraint("resolution IS NULL OR resolution IN ('confirmed', 'corrected')", name="resolution"),
+        CheckConstraint("(resolution IS NULL) = (resolved_at IS NULL)", name="resolution_has_time"),
+        Index("ix_capacity_report_service_at", "service_id", "at"),
     )
 
 
@@ -970,6 +1048,13 @@ class Referral(db.Model):
     # Whether the outcome comes back to the case manager: false for a Part 2 program without a current
     # release covering it when the referral was made.
     outcome_shared: Mapped[bool] = flag(True)
+    # Why it closed without a placement: the provider's decline reason, or why a hold was released.
+    closed_reason: Mapped[str | None] = mapped_column(String(30))
+    # Not eligible: which rule (sealed with the participant's key, like notes); turned away: which attribute.
+    closed_rule: Mapped[str | None] = mapped_column(Text)
+    closed_attribute: Mapped[str | None] = mapped_column(String(40))
+    # A second hold at the same level of care kept beside the first: why (one hold per need).
+    keep_both_reason: Mapped[str | None] = mapped_column(String(30))
 
     service: Mapped[Service] = relationship()
     participant: Mapped[Participant | None] = relationship()
@@ -986,6 +1071,11 @@ class Referral(db.Model):
     def plain_justification(self) -> str | None:
         """The override's justification, readable while the participant's key lives."""
         return keys.unseal(object_session(self), self.participant_id, self.justification)
+
+    @property
+    def plain_closed_rule(self) -> str | None:
+        """The eligibility rule a decline named, readable while the participant's key lives."""
+        return keys.unseal(object_session(self), self.participant_id, self.closed_rule)
 
     __table_args__ = (
         UniqueConstraint("created_by", "idempotency_key"),
@@ -1021,6 +1111,25 @@ class Referral(db.Model):
         CheckConstraint("justification IS NULL OR length(justification) >= 20", name="justification_length"),
         CheckConstraint("state <> 'held' OR hold <> 'none'", name="held_has_hold"),
         CheckConstraint("state <> 'waitlisted' OR action = 'join_waitlist'", name="waitlisted_joined"),
+        CheckConstraint(
+            "closed_reason IS NULL"
+            f" OR (state = 'declined' AND {_in('closed_reason', PROVIDER_DECLINE_REASONS)})"
+            f" OR (state = 'cancelled' AND {_in('closed_reason', RELEASE_REASONS)})",
+            name="closed_reason",
+        ),
+        CheckConstraint(
+            "(closed_reason = 'turned_away') = (closed_attribute IS NOT NULL)"
+            " OR (closed_reason IS NULL AND closed_attribute IS NULL)",
+            name="turned_away_names_attribute",
+        ),
+        CheckConstraint(
+            f"closed_attribute IS NULL OR {_in('closed_attribute', LISTED_ATTRIBUTES)}",
+            name="closed_attribute",
+        ),
+        CheckConstraint(
+            f"keep_both_reason IS NULL OR {_in('keep_both_reason', KEEP_BOTH_REASONS)}",
+            name="keep_both_reason",
+        ),
         Index("ix_referral_state_expires", "state", "expires_at"),
         Index("ix_referral_created_at", "created_at"),
         Index("ix_referral_action_created_at", "action", "created_at"),  # a period's overrides

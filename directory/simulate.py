@@ -18,7 +18,7 @@ from .domain.clock import SiteClock
 from .domain.errors import DomainError
 from .domain.participants import create_participant
 from .domain.reference import Reference
-from .domain.referrals import ReferralRequest, check, create_referral, transition
+from .domain.referrals import Decline, ReferralRequest, check, create_referral, transition
 from .domain.transparency import publish_closed
 from .models import DECLINE_REASONS, Service, User
 
@@ -148,7 +148,11 @@ def _decide(session: Session, referral, moment: datetime, rng: random.Random, lo
         return  # left open: expiry or a later day decides
     provider = Actor(None, "provider", referral.service.organization_id)
     verb = "accept" if rng.random() < 0.7 else "decline"
-    transition(session, provider, referral, verb, moment + timedelta(hours=rng.randint(1, 30)))
+    # The reason follows the referral's id, not the random stream, so the month's draws are unchanged.
+    reason = Decline("did_not_arrive" if referral.id % 2 else "other") if verb == "decline" else None
+    transition(
+        session, provider, referral, verb, moment + timedelta(hours=rng.randint(1, 30)), decline=reason
+    )
     _record_outcome(log, referral)
 
 

@@ -169,6 +169,9 @@ SECTIONS: dict[str, Callable[[str, World], bool]] = {
     "dv_reference": lambda text, world: bool(world.reference) and world.reference in text,
     "releases": _any(r'id="releases"'),
     "legal_hold": _any(r'class="legal-hold"'),
+    # Reports from the field (issue 21): the one-tap form, and a standing report read beside the numbers.
+    "report_form": _any(r'id="report-heading"'),
+    "field_report": _any(r"[Rr]eported (full|fewer free)", r'"field_reports": \[\{', r"by a case manager"),
 }
 
 

@@ -50,6 +50,8 @@ class Numbers:
     held_general: int = 0
     held_lead: int = 0
     confirmed_at: datetime | None = None
+    # The latest field report of "full" / "fewer free" made while the numbers said a unit was free.
+    reported_at: datetime | None = None
 
     @classmethod
     def of(cls, row) -> Numbers:
@@ -64,6 +66,7 @@ class Numbers:
             held_general=row.held_general,
             held_lead=row.held_lead,
             confirmed_at=row.confirmed_at,
+            reported_at=getattr(row, "reported_at", None),
         )
 
     @property
@@ -96,6 +99,15 @@ def is_stale(numbers: Numbers, now: datetime, freshness_hours: Mapping[str, floa
     return now - numbers.confirmed_at > window(numbers.unit, freshness_hours)
 
 
+def reported_wrong(numbers: Numbers, now: datetime, freshness_hours: Mapping[str, float]) -> bool:
+    """A field report of "full" or "fewer free" stands against these numbers: made after the last
+    confirmation and less than a freshness window ago (domain.md, reports from the field)."""
+    reported = numbers.reported_at
+    if reported is None or (numbers.confirmed_at is not None and reported <= numbers.confirmed_at):
+        return False
+    return now - reported <= window(numbers.unit, freshness_hours)
+
+
 def classify(
     numbers: Numbers | None, coordinated_entry: bool, now: datetime, freshness_hours: Mapping[str, float]
 ) -> str:
@@ -103,6 +115,8 @@ def classify(
     if numbers is None:
         return OPEN_ACCESS
     if is_stale(numbers, now, freshness_hours) or numbers.waitlist is None or numbers.available is None:
+        return UNVERIFIED
+    if reported_wrong(numbers, now, freshness_hours):
         return UNVERIFIED
     if numbers.lead_free > 0:
         return LEAD_FUNDED
@@ -137,10 +151,17 @@ def cutoffs(now: datetime, freshness_hours: Mapping[str, float]) -> dict[str, da
 def status_sql(capacity_table, coordinated_entry_column, now: datetime, freshness_hours: Mapping[str, float]):
     """SQL CASE giving `classify` for a row of service_capacity outer-joined to its service."""
     c = capacity_table.c
-    fresh = fresh_sql(capacity_table, cutoffs(now, freshness_hours))
+    limits = cutoffs(now, freshness_hours)
+    fresh = fresh_sql(capacity_table, limits)
+    # A standing field report (reported_wrong): newer than the confirmation, within the unit's window.
+    reported = and_(
+        c.reported_at.is_not(None),
+        or_(c.confirmed_at.is_(None), c.reported_at > c.confirmed_at),
+        or_(*[and_(c.unit_id == unit, c.reported_at >= cutoff) for unit, cutoff in limits.items()]),
+    )
     return case(
         (c.id.is_(None), OPEN_ACCESS),
-        (or_(~fresh, c.waitlist.is_(None), c.available.is_(None)), UNVERIFIED),
+        (or_(~fresh, c.waitlist.is_(None), c.available.is_(None), reported), UNVERIFIED),
         (c.lead_funded_available - c.held_lead > 0, LEAD_FUNDED),
         (coordinated_entry_column, COORDINATED_ENTRY),
         (c.available - c.held_general - c.waitlist > 0, SPARE_CAPACITY),

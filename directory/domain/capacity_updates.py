@@ -237,6 +237,14 @@ def mark_holds_at_risk(session: Session, row: ServiceCapacity, now: datetime) ->
     return at_risk, newly
 
 
+def _answer_reports(session: Session, service_id: int, actor: Actor, resolution: str, now: datetime) -> int:
+    """A confirmation or correction answers the service's open field reports (a newer confirmed_at also
+    ends a report's effect on the status: capacity.reported_wrong)."""
+    from .field_reports import resolve_open  # field reports take snapshot() from here
+
+    return resolve_open(session, service_id, actor.id, resolution, now)
+
+
 @writes
 def update_capacity(
     session: Session, actor: Actor, service_id: int, changes: dict, channel: str, now: datetime
@@ -255,6 +263,7 @@ def update_capacity(
     row.confirmed_at = now
     row.updated = now
     row.stale_marked_at = None
+    answered = _answer_reports(session, service_id, actor, "corrected", now)
     at_risk, newly = list(decision.at_risk), record_at_risk(session, [decision], now)
     after = snapshot(row)
     record_baseline(session, service_id, before, after, now)  # additionality: the general units before LEAD
@@ -275,7 +284,13 @@ def update_capacity(
         "capacity.update",
         "service",
         service_id,
-        {"channel": channel, "before": before, "after": after, "holds_at_risk": at_risk},
+        {
+            "channel": channel,
+            "before": before,
+            "after": after,
+            "holds_at_risk": at_risk,
+            "reports_answered": answered,
+        },
         now,
     )
     session.flush()
@@ -296,6 +311,7 @@ def confirm_capacity(
     before = snapshot(row)
     row.confirmed_at = now
     row.stale_marked_at = None
+    answered = _answer_reports(session, service_id, actor, "confirmed", now)
     after = snapshot(row)
     session.add(
         CapacityEvent(
@@ -314,7 +330,7 @@ def confirm_capacity(
         "capacity.confirm",
         "service",
         service_id,
-        {"channel": channel, "after": after},
+        {"channel": channel, "after": after, "reports_answered": answered},
         now,
     )
     session.flush()

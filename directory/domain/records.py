@@ -43,6 +43,7 @@ CAPACITY_COLUMNS = (
     "held_general",
     "held_lead",
     "confirmed_at",
+    "reported_at",
 )
 
 

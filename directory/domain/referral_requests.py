@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..config import SiteConfig
 from ..database import writes
 from ..models import Goal, Participant, Referral
+from . import one_hold
 from .access import Actor, can_read_plan
 from .errors import Forbidden, NotFound, ValidationError
 from .referrals import DuplicateKey, ReferralRequest, create_referral, find_by_key, load_service
@@ -30,6 +31,8 @@ API_FIELDS = frozenset(
         "expected_classification",
         "alternatives_rejected",
         "decline_reason",
+        "release_referral_ids",
+        "keep_both_reason",
     }
 )
 MAX_KEY = 200
@@ -99,6 +102,8 @@ def from_json(body: Mapping, idempotency_key: str | None) -> ReferralRequest:
         idempotency_key=_key(idempotency_key),
         rejected_alternatives=_rejected(body.get("alternatives_rejected")),
         decline_reason=body.get("decline_reason"),
+        release_referral_ids=one_hold.parse_release_ids(body.get("release_referral_ids")),
+        keep_both_reason=one_hold.parse_keep_both(body.get("keep_both_reason")),
     )
 
 
@@ -126,6 +131,12 @@ def from_form(form: Mapping) -> ReferralRequest:
         rejected_alternatives=_rejected(rejected),
         decline_reason=form.get("decline_reason") or None,
         decline_reason_required=True,  # the page asks; the API may leave it out (then it counts as avoidable)
+        release_referral_ids=one_hold.parse_release_ids(
+            form.getlist("release_referral_ids")
+            if hasattr(form, "getlist")
+            else form.get("release_referral_ids")
+        ),
+        keep_both_reason=one_hold.parse_keep_both(form.get("keep_both_reason")),
     )
 
 

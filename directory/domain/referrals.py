@@ -19,6 +19,7 @@ from ..config import SiteConfig
 from ..database import writes
 from ..models import (
     DECLINE_REASONS,
+    PROVIDER_DECLINE_REASONS,
     REASON_CODES,
     Goal,
     Location,
@@ -31,7 +32,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from . import audit, consent, holds, intake, keys
+from . import audit, consent, field_reports, holds, intake, keys, one_hold
 from . import capacity as cap
 from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
@@ -63,9 +64,20 @@ WAITLIST_EXPIRY_DAYS = 60
 class StaleCheck(Conflict):
     """The classification changed (or does not allow the action): 409 with the fresh check."""
 
-    def __init__(self, message: str, check: CheckResult):
-        super().__init__(message, "action")
+    code = "classification_changed"
+
+    def __init__(self, message: str, check: CheckResult, field: str = "action"):
+        super().__init__(message, field)
         self.check = check
+
+
+class SecondHold(StaleCheck):
+    """A second hold at the same level of care without an explicit choice: 409 with the fresh check."""
+
+    code = "second_hold"
+
+    def __init__(self, message: str, check: CheckResult):
+        super().__init__(message, check, "release_referral_ids")
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Alternative:
     service: Service
     classification: str
     distance_km: float | None
+    theirs: Referral | None = None  # the participant's own open referral there: not offered as new
 
 
 @dataclass
@@ -90,6 +103,10 @@ class CheckResult:
     alternatives: list[Alternative] = field(default_factory=list)
     check_id: int | None = None
     consent: consent.Consent | None = None
+    # The participant's open referrals in the same IIP domain (one hold per need), and those of them that
+    # hold a unit at this service's level of care when acting here would hold one too (a choice is needed).
+    participant_holds: list[Referral] = field(default_factory=list)
+    same_level_holds: list[Referral] = field(default_factory=list)
 
 
 def allowed_actions(classification: str, actor: Actor) -> list[str]:
@@ -128,6 +145,8 @@ def explain(
             why = "the provider has never confirmed its numbers"
         elif numbers.waitlist is None:
             why = "the size of the waitlist is unknown"
+        elif numbers.reported_at is not None and numbers.reported_at > numbers.confirmed_at:
+            why = "someone who called or went there found fewer free than the numbers say"
         else:
             why = "the numbers are older than their freshness window"
         return 0, [f"Unverified: {why}. Call the provider; the referral goes as a request and holds nothing."]
@@ -312,25 +331,70 @@ def _evaluate(
     alternatives: list[Alternative] = []
     if row is not None and {"claim", "override"} & set(ACTIONS_BY_CLASSIFICATION[classification]):
         reasons += _intake_sentences(service, row.unit_id, now, site)
+    if classification == cap.UNVERIFIED:
+        reasons += _report_sentences(session, service, now, site)
+    every = one_hold.participant_holds(session, participant, service.primary_domain)
+    mine = [r for r in every if can_view(actor, r)]  # a peer sees only the referrals they made
     if classification not in cap.AVAILABLE_NOW:
-        alternatives = find_alternatives(session, service, origin, needs, now, site)
-        if alternatives:
-            reasons.append(f"{len(alternatives)} alternative(s) nearby can take the participant now.")
+        alternatives = _mark_theirs(find_alternatives(session, service, origin, needs, now, site), mine)
+        new = [a for a in alternatives if a.theirs is None]
+        if new:
+            reasons.append(f"{len(new)} alternative(s) nearby can take the participant now.")
         else:
             reasons.append("No alternative in this domain within 10 km can take the participant now.")
+        if len(new) < len(alternatives):
+            reasons.append("The participant already has a referral at an alternative: marked as theirs.")
     consented = consent.consent_for(session, participant, service, now.date())
     if consented.sentence:
         reasons.append(consented.sentence)
+    actions = allowed_actions(classification, actor)
+    same_level = _same_level_if_holding(every, service, row, actions)
+    if same_level:
+        reasons.append(
+            "The participant already holds a unit at this level of care: release it, or keep both with a "
+            "reason (at most two)."
+        )
     return CheckResult(
         service=service,
         classification=classification,
         would_displace=would_displace,
-        actions=allowed_actions(classification, actor),
+        actions=actions,
         reasons=reasons,
         capacity=snapshot(row) if row is not None else None,
         alternatives=alternatives,
         consent=consented,
+        participant_holds=mine,
+        same_level_holds=same_level,
     )
+
+
+def _report_sentences(session: Session, service: Service, now: datetime, site: SiteConfig) -> list[str]:
+    """Staff read the latest standing field report beside the numbers (who reported: never)."""
+    reports = field_reports.open_reports(session, [service.id], now, site).get(service.id, [])
+    against = [r for r in reports if r.observed in field_reports.AGAINST_FREE and r.said_free]
+    if not against:
+        return []
+    return [f"{field_reports.describe(against[0], now).capitalize()}: call the provider first."]
+
+
+def _mark_theirs(alternatives: list[Alternative], mine: list[Referral]) -> list[Alternative]:
+    """An alternative where the participant already has an open referral is theirs, not a new offer."""
+    by_service = {r.service_id: r for r in mine}
+    for alternative in alternatives:
+        alternative.theirs = by_service.get(alternative.service.id)
+    return alternatives
+
+
+def _same_level_if_holding(
+    mine: list[Referral], service: Service, row: ServiceCapacity | None, actions: list[str]
+) -> list[Referral]:
+    """The participant's holds at this level of care, when an action here would hold a unit too."""
+    if row is None or not mine:
+        return []
+    counts = holds.Counts.of(row)
+    if not any(holds.claim(counts, action).state == "held" for action in actions):
+        return []
+    return one_hold.held_at_level(mine, service)
 
 
 @writes
@@ -359,6 +423,7 @@ def record_check(
                 "service_id": a.service.id,
                 "classification": a.classification,
                 "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
+                "theirs": a.theirs is not None,
             }
             for a in result.alternatives
         ],
@@ -445,6 +510,8 @@ class ReferralRequest:
     rejected_alternatives: dict[int, str] = field(default_factory=dict)
     decline_reason: object = None  # the participant's own reason for declining the alternatives offered
     decline_reason_required: bool = False
+    release_referral_ids: tuple[int, ...] = ()  # the participant's holds at this level of care to release
+    keep_both_reason: str | None = None  # or why a second hold at this level is kept beside the first
 
 
 def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str | None]:
@@ -518,11 +585,26 @@ def create_referral(
         raise StaleCheck(f"{action} is not allowed when the classification is {fresh.classification}", fresh)
     if request.decline_reason_required and fresh.alternatives and request.decline_reason is None:
         raise ValidationError("say why the participant declined the alternatives offered", "decline_reason")
+    row = service.capacity
+    will_hold = row is not None and holds.claim(holds.Counts.of(row), action).state == "held"
+    choice = one_hold.decide(
+        one_hold.held_at_level(
+            one_hold.participant_holds(session, participant, service.primary_domain), service
+        ),
+        will_hold,
+        request.release_referral_ids,
+        request.keep_both_reason,
+    )
+    if choice.missing is not None:
+        raise SecondHold(choice.missing, fresh)
+    for held in choice.release:
+        _authorize_transition(actor, held, "cancel")
 
     # The savepoint begins after the recorded check is flushed: a lost idempotency race (the unique key on
     # the referral) undoes only the claim and the referral, and the transaction stays usable.
     try:
         with session.begin_nested():
+            released = one_hold.release(session, choice.release, "released", actor.id, now)
             row = service.capacity
             hold, state = "none", "requested"
             if row is not None:
@@ -546,7 +628,12 @@ def create_referral(
                 capacity_snapshot=fresh.capacity,
                 created_at=now,
                 created_by=actor.id,
-                expires_at=_expiry(state, service, row.unit_id if row is not None else None, now, site),
+                expires_at=one_hold.capped_expiry(
+                    _expiry(state, service, row.unit_id if row is not None else None, now, site),
+                    choice.keep_both_reason if state == "held" else None,
+                    now,
+                ),
+                keep_both_reason=choice.keep_both_reason if state == "held" else None,
                 idempotency_key=request.idempotency_key,
                 domain=service.primary_domain,
                 alternatives=_offered(fresh.alternatives, request.rejected_alternatives),
@@ -560,6 +647,7 @@ def create_referral(
     except IntegrityError as exc:
         raise DuplicateKey() from exc
     _announce(session, actor, referral, fresh, row, site)
+    one_hold.announce(session, released, actor.id, referral, now)
     return referral
 
 
@@ -608,6 +696,7 @@ def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckRe
             "capacity_before": fresh.capacity,
             "capacity_after": snapshot(row) if row is not None else None,
             "alternatives": [a.service.id for a in fresh.alternatives],
+            "keep_both_reason": referral.keep_both_reason,
         },
         now,
     )
@@ -638,6 +727,56 @@ class DuplicateKey(DomainError):
 
 
 TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
+MAX_RULE = 300
+DECLINE_WORDS = {
+    "no_capacity": "no capacity",
+    "not_eligible": "not eligible",
+    "did_not_arrive": "the participant did not arrive",
+    "turned_away": "turned away for something the listing says it accepts",
+    "other": "another reason",
+}
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Why a provider declined: the reason, and which eligibility rule or which listed attribute."""
+
+    reason: str
+    rule: str | None = None
+    attribute: str | None = None
+
+
+def parse_decline(service: Service, reason: object, rule: object = None, attribute: object = None) -> Decline:
+    """A decline's reason, checked: not eligible names the rule, turned away names a listed attribute."""
+    if reason not in PROVIDER_DECLINE_REASONS:
+        raise ValidationError(
+            f"say why you decline: reason is one of {', '.join(PROVIDER_DECLINE_REASONS)}", "reason"
+        )
+    text = None
+    if reason == "not_eligible":
+        if not isinstance(rule, str) or not rule.strip():
+            raise ValidationError("say which eligibility rule the participant does not meet", "rule")
+        if len(rule) > MAX_RULE:
+            raise ValidationError(f"the rule has at most {MAX_RULE} characters", "rule")
+        text = screen_free_text(rule.strip(), "rule")
+    named = None
+    if reason == "turned_away":
+        if attribute not in field_reports.listed_attributes(service):
+            raise ValidationError("name what the listing says it accepts that was not honoured", "attribute")
+        named = attribute
+    return Decline(reason, text, named)
+
+
+def decline_words(referral: Referral) -> str | None:
+    """A decline's reason in plain words, for the case manager ("not eligible: minimum age 25")."""
+    if referral.closed_reason not in DECLINE_WORDS:
+        return None
+    words = DECLINE_WORDS[referral.closed_reason]
+    if referral.closed_reason == "not_eligible" and referral.closed_rule:
+        words += f": {referral.plain_closed_rule}"
+    if referral.closed_attribute:
+        words = f"turned away despite listing “{field_reports.ATTRIBUTE_WORDS[referral.closed_attribute]}”"
+    return words
 
 
 def load_referral(session: Session, referral_id: object, lock: bool = False) -> Referral:
@@ -682,11 +821,22 @@ def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
 
 @writes
 def transition(
-    session: Session, actor: Actor, referral: Referral, verb: str, now: datetime, note: object = None
+    session: Session,
+    actor: Actor,
+    referral: Referral,
+    verb: str,
+    now: datetime,
+    note: object = None,
+    decline: Decline | None = None,
 ) -> Referral:
-    """Accept, decline, cancel or expire an open referral, adjusting the counts as domain.md says."""
+    """Accept, decline (with its reason), cancel or expire an open referral, adjusting the counts as domain.md
+    says; an acceptance releases the participant's other holds at the same level of care."""
     if verb not in TRANSITIONS:
         raise ValidationError("unknown transition", "action")
+    if verb == "decline" and decline is None:
+        raise ValidationError(
+            f"say why you decline: reason is one of {', '.join(PROVIDER_DECLINE_REASONS)}", "reason"
+        )
     if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
         raise ValidationError(f"note must be text of at most {MAX_TEXT} characters", "note")
     if isinstance(note, str):
@@ -716,6 +866,12 @@ def transition(
     referral.state = to_state
     referral.closed_at = now
     referral.at_risk = False
+    if verb == "decline":
+        referral.closed_reason = decline.reason
+        referral.closed_rule = (
+            keys.seal(session, referral.participant_id, decline.rule) if decline.rule else None
+        )
+        referral.closed_attribute = decline.attribute
     sealed = keys.seal(session, referral.participant_id, note) if referral.participant_id else note
     referral.events.append(
         ReferralEvent(at=now, actor_id=actor.id, from_state=from_state, to_state=to_state, note=sealed)
@@ -735,9 +891,14 @@ def transition(
             "note_sha256": audit.text_hash(note),
             "capacity_before": before,
             "capacity_after": snapshot(row) if row is not None else None,
+            **_decline_audit(decline),
         },
         now,
     )
+    if verb == "decline" and decline.reason == "no_capacity":
+        field_reports.record_decline(session, referral, row, now)
+    if verb == "accept":
+        one_hold.release_on_accept(session, referral, now)
     recipients = (
         organization_staff(session, referral.service.organization_id)
         if verb == "cancel"
@@ -750,11 +911,23 @@ def transition(
         recipients,
         f"referral_{to_state}",
         f"Referral {to_state}: {referral.service.name}",
-        f"Referral {referral.id} to {referral.service.name} was {to_state}.",
+        f"Referral {referral.id} to {referral.service.name} was {to_state}"
+        + (f": {DECLINE_WORDS[decline.reason]}." if verb == "decline" else "."),
         now,
         link=f"/referrals/{referral.id}",
     )
     return referral
+
+
+def _decline_audit(decline: Decline | None) -> dict:
+    """A decline's reason for the audit (the rule's text only as its hash)."""
+    if decline is None:
+        return {}
+    return {
+        "decline_reason": decline.reason,
+        "decline_attribute": decline.attribute,
+        "decline_rule_sha256": audit.text_hash(decline.rule),
+    }
 
 
 def _classify_placement(referral: Referral, row: ServiceCapacity | None, now: datetime) -> None:

@@ -49,9 +49,15 @@ def get_service(service_id: int):
     service = load_service(db.session, service_id)
     if service is None or service.status != "active" and not context.viewer_is_staff():
         raise NotFound(f"no service {service_id}")
-    return jsonify(
-        serializers.service_dict(service, context.now(), context.site(), context.viewer_is_staff())
-    )
+    at, staff = context.now(), context.viewer_is_staff()
+    data = serializers.service_dict(service, at, context.site(), staff)
+    if staff:
+        # Staff read the standing field reports beside the numbers; the public only the status word.
+        from ..domain.field_reports import open_reports, report_dict
+
+        reports = open_reports(db.session, [service.id], at, context.site()).get(service.id, [])
+        data["field_reports"] = [report_dict(r, at) for r in reports]
+    return jsonify(data)
 
 
 @bp.get("/taxonomy")
@@ -147,6 +153,19 @@ def confirm_capacity(service_id: int):
     row = confirm(db.session, actor(), service_id, channel, context.now())
     data = _capacity_of(row)
     return jsonify({**data, "capacity": data})
+
+
+@bp.post("/services/<id:service_id>/capacity/reports")
+@require_roles(*REFERRERS)
+def report_capacity(service_id: int):
+    """ "They said full": a case manager or peer reports what they found; the provider is asked to confirm."""
+    from ..domain import field_reports
+    from ..domain.referrals import load_service as load_active
+
+    ask = field_reports.parse(_json_body())
+    service = load_active(db.session, service_id)
+    made = field_reports.file_report(db.session, actor(), service, ask, context.now(), context.site())
+    return jsonify(field_reports.report_dict(made, context.now())), 201
 
 
 # --- Participants and referrals -------------------------------------------------------------------------
@@ -327,7 +346,7 @@ def create_referral():
         return error_response(
             409,
             exc.message,
-            "classification_changed",
+            exc.code,
             exc.field,
             check=_check_json(exc.check),
         )
@@ -344,11 +363,18 @@ def get_referral(referral_id: int):
 
 
 def _transition(referral_id: int, verb: str):
-    from ..domain.referrals import transition
+    from ..domain.errors import ValidationError
+    from ..domain.referrals import parse_decline, transition
 
     referral = visible_referral(referral_id)
     body = _json_body()
-    transition(db.session, actor(), referral, verb, context.now(), note=body.get("note"))
+    decline = None
+    if verb == "decline":
+        unknown = sorted(set(body) - {"note", "reason", "rule", "attribute"})
+        if unknown:
+            raise ValidationError(f"unknown field {unknown[0]!r}", unknown[0][:100])
+        decline = parse_decline(referral.service, body.get("reason"), body.get("rule"), body.get("attribute"))
+    transition(db.session, actor(), referral, verb, context.now(), note=body.get("note"), decline=decline)
     return jsonify(serializers.referral_dict(referral))
 
 
@@ -362,7 +388,7 @@ def accept_referral(referral_id: int):
 @bp.post("/referrals/<id:referral_id>/decline")
 @require_roles(*CAPACITY_KEEPERS)
 def decline_referral(referral_id: int):
-    """The provider declines: the hold ends, the unit is free again."""
+    """The provider declines with a reason: the hold ends, the unit is free again."""
     return _transition(referral_id, "decline")
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..domain.capacity import ACTIONS
-from ..models import DECLINE_REASONS, REASON_CODES
+from ..models import (
+    DECLINE_REASONS,
+    KEEP_BOTH_REASONS,
+    LISTED_ATTRIBUTES,
+    OBSERVED,
+    PROVIDER_DECLINE_REASONS,
+    REASON_CODES,
+)
 
 BOOL = {"type": "string", "enum": ["true", "false", "1", "0"]}
 ERROR = {
@@ -146,9 +153,40 @@ REFERRAL_NEW = {
         # The participant's reason for declining the alternatives offered; absent, an override counts as
         # avoidable when a LEAD-funded or spare unit was among them (domain.md).
         "decline_reason": {"type": "string", "enum": list(DECLINE_REASONS)},
+        # One hold per need: a second hold at the same level of care (taxonomy term) needs one of these, or
+        # 409 `second_hold` answers with the fresh check (its participant_holds and second_hold).
+        "release_referral_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 10},
+        "keep_both_reason": {"type": "string", "enum": list(KEEP_BOTH_REASONS)},
     },
 }
 NOTE = {"type": "object", "additionalProperties": False, "properties": {"note": {"type": "string"}}}
+DECLINE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["reason"],
+    "properties": {
+        "reason": {"type": "string", "enum": list(PROVIDER_DECLINE_REASONS)},
+        "rule": {"type": "string", "maxLength": 300, "description": "not_eligible: which eligibility rule"},
+        "attribute": {
+            "type": "string",
+            "enum": list(LISTED_ATTRIBUTES),
+            "description": "turned_away: which attribute the listing claims was not honoured",
+        },
+        "note": {"type": "string"},
+    },
+}
+REPORT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["observed"],
+    "properties": {
+        "observed": {"type": "string", "enum": list(OBSERVED)},
+        "correct_phone": {"type": "string", "maxLength": 40, "description": "required with wrong_phone"},
+        "attribute": {"type": "string", "enum": list(LISTED_ATTRIBUTES), "description": "with turned_away"},
+        "referral_id": {"type": "integer", "minimum": 1},
+        "note": {"type": "string", "maxLength": 500},
+    },
+}
 
 
 # The contract since issue 16: the API never says whether a code exists.
@@ -274,7 +312,7 @@ def openapi_document() -> dict:
                 "the referral",
                 writes,
                 parameters=[referral_id],
-                requestBody={**_body(NOTE), "required": False},
+                requestBody=_body(DECLINE) if name == "decline" else {**_body(NOTE), "required": False},
                 security=bearer,
             )
         }
@@ -335,6 +373,18 @@ def openapi_document() -> dict:
                     "the capacity with a fresh confirmed_at",
                     writes,
                     parameters=[service_id],
+                    security=bearer,
+                )
+            },
+            "/services/{service_id}/capacity/reports": {
+                "post": _operation(
+                    "Report what you found in the field (case managers, peer outreach); full or fewer_free "
+                    "against numbers that said free makes the service unverified until its provider confirms",
+                    "the report",
+                    writes,
+                    status="201",
+                    parameters=[service_id],
+                    requestBody=_body(REPORT),
                     security=bearer,
                 )
             },

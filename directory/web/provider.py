@@ -15,7 +15,7 @@ from ..database import begin_write
 from ..domain.access import CAPACITY_KEEPERS, Actor
 from ..domain.capacity_updates import FIELDS, confirm_capacity, parse_changes, update_capacity
 from ..domain.errors import Conflict, DomainError, Forbidden, ValidationError
-from ..domain.referrals import OPEN_STATES, load_referral, transition
+from ..domain.referrals import OPEN_STATES, load_referral, parse_decline, transition
 from ..domain.search import load_service
 from ..extensions import db
 from ..links import read_confirm_token
@@ -176,6 +176,7 @@ def edit(service_id: int):
             form=request.form if error else None,
             at_risk=at_risk,
             history=history,
+            field_reports=_report_lines(service, at),
         ),
         400 if error else 200,
     )
@@ -282,6 +283,17 @@ def upload():
     )
 
 
+def _report_lines(service: Service, at) -> list[str]:
+    """The open field reports on the service, as its provider reads them (the reporter's role, never who)."""
+    from ..domain.field_reports import describe, open_reports
+
+    reports = open_reports(db.session, [service.id], at, context.site()).get(service.id, [])
+    return [
+        describe(r, at) + (f"; the correct phone may be {r.correct_phone}" if r.correct_phone else "")
+        for r in reports
+    ]
+
+
 @bp.post("/provider/services/<id:service_id>/part2")
 @require_roles(*CAPACITY_KEEPERS)
 def part2(service_id: int):
@@ -364,7 +376,11 @@ def inbox():
     ).all()
     record_read("inbox", [r.participant_id for r in referrals])
     return render_template(
-        "provider/inbox.html", referrals=referrals, open_states=OPEN_STATES, now=context.now()
+        "provider/inbox.html",
+        referrals=referrals,
+        open_states=OPEN_STATES,
+        now=context.now(),
+        **decline_context(),
     )
 
 
@@ -377,7 +393,11 @@ def inbox_item(referral_id: int):
         raise Forbidden("this referral is for another organization")
     record_read("inbox", [referral.participant_id], referral.id)
     return render_template(
-        "provider/inbox.html", referrals=[referral], open_states=OPEN_STATES, now=context.now()
+        "provider/inbox.html",
+        referrals=[referral],
+        open_states=OPEN_STATES,
+        now=context.now(),
+        **decline_context(),
     )
 
 
@@ -388,9 +408,37 @@ def decide(referral_id: int, verb: str):
     if verb not in ("accept", "decline"):
         abort(404)
     referral = load_referral(db.session, referral_id)
+    if not (current_user.role == "admin" or referral.service.organization_id == current_user.organization_id):
+        raise Forbidden("this referral is for another organization")
     note = (request.form.get("note") or "").strip() or None
-    transition(db.session, actor(), referral, verb, context.now(), note=note)
+    decline = None
+    try:
+        if verb == "decline":
+            form = request.form
+            decline = parse_decline(
+                referral.service, form.get("reason"), form.get("rule"), form.get("attribute")
+            )
+        transition(db.session, actor(), referral, verb, context.now(), note=note, decline=decline)
+    except ValidationError as exc:
+        db.session.rollback()
+        referral = load_referral(db.session, referral_id)
+        return render_template(
+            "provider/inbox.html",
+            referrals=[referral],
+            open_states=OPEN_STATES,
+            now=context.now(),
+            error=exc,
+            **decline_context(),
+        ), exc.status
     return redirect(url_for("provider.inbox"))
+
+
+def decline_context() -> dict:
+    """The decline form's choices: the reasons, and the listed attributes a turn-away can name."""
+    from ..domain.field_reports import ATTRIBUTE_WORDS, listed_attributes
+    from ..domain.referrals import DECLINE_WORDS
+
+    return {"decline_words": DECLINE_WORDS, "attribute_words": ATTRIBUTE_WORDS, "listed": listed_attributes}
 
 
 @bp.route("/provider/staff", methods=["GET", "POST"])

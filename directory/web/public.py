@@ -140,6 +140,8 @@ def service_page(service_id: int):
     service = load_service(db.session, service_id)
     if service is None or (service.status != "active" and not context.viewer_is_staff()):
         abort(404)
+    from .referrals import report_context, report_lines
+
     at, config, staff = context.now(), context.site(), context.viewer_is_staff()
     located = mapview.service_map(service)
     history, referrals = [], []
@@ -173,6 +175,9 @@ def service_page(service_id: int):
         reference=context.reference(),
         staff=staff,
         staff_content=staff_content,
+        # Field reports: staff read them beside the numbers; the public sees only the status word.
+        report_lines=report_lines([service.id], at).get(service.id, []) if staff else [],
+        **report_context(service),
         # A Part 2 program's outcome without a release, a confidential referral's outcome: withheld here too.
         shown_state=lambda referral: shown_state(viewer, referral),
         map=located[0] if located else None,

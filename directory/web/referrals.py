@@ -3,11 +3,11 @@ page, and the printable slip."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain import consent, intake
+from ..domain import consent, field_reports, intake, one_hold
 from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF, can_open_slip, can_read_plan
 from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
@@ -16,6 +16,7 @@ from ..domain.referrals import (
     OPEN_STATES,
     StaleCheck,
     check,
+    decline_words,
     load_referral,
     load_service,
     transition,
@@ -246,7 +247,59 @@ def _check_context(service, participant, result, error=None, status=200):
         plan_reader=plan_reader,
         purposes=consent.PURPOSE_LABELS,
         today=at.date(),
+        keep_both_labels=one_hold.KEEP_BOTH_LABELS,
+        same_level_ids={r.id for r in result.same_level_holds},
+        **report_context(full),
     ), status
+
+
+def report_context(service) -> dict:
+    """What the one-tap field report form needs (referrers only; empty for everyone else)."""
+    if not current_user.is_authenticated or current_user.role not in REFERRERS:
+        return {"report_attributes": None}
+    return {
+        "report_attributes": field_reports.listed_attributes(service),
+        "report_choices": field_reports.OBSERVED_CHOICES,
+        "attribute_words": field_reports.ATTRIBUTE_WORDS,
+    }
+
+
+def report_lines(service_ids, at) -> dict[int, list[str]]:
+    """Staff read each standing field report beside the numbers: "reported full 12 min ago by a case
+    manager" (who reported: never)."""
+    found = field_reports.open_reports(db.session, service_ids, at, context.site())
+    return {sid: [field_reports.describe(r, at) for r in reports] for sid, reports in found.items()}
+
+
+@bp.post("/services/<id:service_id>/reports")
+@require_roles(*REFERRERS)
+def report(service_id: int):
+    """ "They said full": what a case manager or peer found, in one tap; the provider is asked to confirm."""
+    service = load_service(db.session, service_id)
+    back = request.form.get("back", "service")
+    try:
+        ask = field_reports.parse(request.form, json=False)
+        made = field_reports.file_report(db.session, actor(), service, ask, context.now(), context.site())
+    except NotFound:
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        service = load_full_service(db.session, service_id)
+        return render_template(
+            "referrals/report.html", service=service, error=exc, back=back, **report_context(service)
+        ), exc.status
+    flash(
+        f"Thank you: {service.name} {field_reports.describe(made, context.now())}. The provider was asked "
+        "to confirm or correct its numbers.",
+        "report",
+    )
+    if back == "referral" and made.referral_id is not None:
+        target = url_for("referrals.referral_page", referral_id=made.referral_id)
+    elif back == "check":
+        target = url_for("referrals.check_page", service_id=service.id)
+    else:
+        target = url_for("public.service_page", service_id=service.id)
+    return redirect(target + "#report")
 
 
 def _my_participants():
@@ -333,6 +386,10 @@ def referral_page(referral_id: int):
         outcome_visible=consent.outcome_visible(acting, referral),
         participant_label=consent.participant_label(acting, referral),
         redisclosure=consent.REDISCLOSURE_NOTICE if referral.service.part2_program else None,
+        decline_words=decline_words(referral),
+        released=referral.closed_reason in one_hold.RELEASE_LABELS,
+        keep_both_labels=one_hold.KEEP_BOTH_LABELS,
+        **report_context(referral.service),
     )
 
 

@@ -237,10 +237,41 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
                 "service": service_short(a.service),
                 "classification": a.classification,
                 "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
+                # The participant's own open referral there: theirs already, not a new offer.
+                "theirs": None if a.theirs is None else {"referral_id": a.theirs.id, "state": a.theirs.state},
             }
             for a in result.alternatives
         ],
+        "participant_holds": participant_holds(result),
+        "second_hold": bool(result.same_level_holds),
     }
+
+
+def participant_holds(result) -> list[dict]:
+    """The participant's open referrals in the check's IIP domain (one hold per need), as the viewer may see
+    them; `same_level` marks the holds a new hold here would sit beside."""
+    from flask_login import current_user
+
+    from ..domain import consent
+    from ..domain.access import Actor
+    from ..domain.one_hold import levels_of_care
+
+    acting = Actor.of(current_user)
+    same = {r.id for r in result.same_level_holds}
+    return [
+        {
+            "referral_id": r.id,
+            "service": service_short(r.service),
+            "state": consent.shown_state(acting, r),
+            "hold": r.hold,
+            "classification": r.classification,
+            "levels_of_care": sorted(levels_of_care(r.service)),
+            "same_level": r.id in same,
+            "expires_at": iso(r.expires_at) if r.state == "held" else None,
+            "keep_both_reason": r.keep_both_reason,
+        }
+        for r in result.participant_holds
+    ]
 
 
 def referral_dict(referral) -> dict:
@@ -255,8 +286,13 @@ def referral_dict(referral) -> dict:
     data = _referral_fields(referral)
     data["participant_code"] = consent.participant_label(acting, referral)
     data["state"] = consent.shown_state(acting, referral)
+    if acting.role == "provider" and data["closed_reason"] in ("released", "placed_elsewhere"):
+        data["closed_reason"] = "released"  # a released hold's provider never learns where the person went
     if not consent.outcome_visible(acting, referral):
         data["closed_at"] = None
+        data["decline"] = None
+        if referral.state != "cancelled":
+            data["closed_reason"] = None
         data["history"] = [
             h for h in data["history"] if h["to"] in ("held", "requested", "waitlisted", "cancelled")
         ]
@@ -265,6 +301,17 @@ def referral_dict(referral) -> dict:
     if referral.service.part2_program:
         data["redisclosure_notice"] = consent.REDISCLOSURE_NOTICE
     return data
+
+
+def _decline(referral) -> dict | None:
+    """A provider's decline: the reason, which eligibility rule, which listed attribute."""
+    if referral.state != "declined" or referral.closed_reason is None:
+        return None
+    return {
+        "reason": referral.closed_reason,
+        "rule": referral.plain_closed_rule,
+        "attribute": referral.closed_attribute,
+    }
 
 
 def _referral_fields(referral) -> dict:
@@ -293,6 +340,9 @@ def _referral_fields(referral) -> dict:
             }
             for alt in referral.alternatives
         ],
+        "closed_reason": referral.closed_reason,
+        "decline": _decline(referral),
+        "keep_both_reason": referral.keep_both_reason,
         "created_at": iso(referral.created_at),
         "created_by": referral.created_by,
         "expires_at": iso(referral.expires_at),

@@ -13,7 +13,14 @@ from directory.domain import capacity as cap
 from directory.domain.access import SYSTEM, Actor
 from directory.domain.capacity_updates import update_capacity
 from directory.domain.errors import Conflict, Forbidden, ValidationError
-from directory.domain.referrals import ReferralRequest, StaleCheck, check, create_referral, transition
+from directory.domain.referrals import (
+    Decline,
+    ReferralRequest,
+    StaleCheck,
+    check,
+    create_referral,
+    transition,
+)
 from directory.models import Referral, ServiceCapacity
 from tests.conftest import FIXED_NOW
 from tests.factories import LOW_BARRIER, fresh, make_participant, make_service, make_user
@@ -145,7 +152,7 @@ def test_join_waitlist_and_its_lifecycle(app, session):
     assert counts(session, service)["waitlist"] == 2
     assert referral.state == "accepted"
     with pytest.raises(Conflict):
-        transition(session, provider, referral, "decline", NOW)
+        transition(session, provider, referral, "decline", NOW, decline=Decline("other"))
 
 
 @pytest.mark.parametrize(
@@ -187,7 +194,7 @@ def test_lifecycle_counts(app, session, verb, hold, expected):
     assert referral.hold == hold
     confirmed_before = service.capacity.confirmed_at
     actor = {"accept": provider, "decline": provider, "cancel": cm, "expire": SYSTEM}[verb]
-    transition(session, actor, referral, verb, NOW)
+    transition(session, actor, referral, verb, NOW, decline=Decline("other") if verb == "decline" else None)
     got = counts(session, service)
     del got["waitlist"]
     assert got == expected
@@ -386,7 +393,8 @@ class Lifecycle(RuleBasedStateMachine):
         state, hold = self.open.pop(referral_id)
         referral = self.session.get(Referral, referral_id)
         actor = {"accept": self.provider, "decline": self.provider, "cancel": self.cm, "expire": SYSTEM}[verb]
-        transition(self.session, actor, referral, verb, NOW)
+        reason = Decline("did_not_arrive") if verb == "decline" else None
+        transition(self.session, actor, referral, verb, NOW, decline=reason)
         m = self.model
         if state == "held":
             if hold == "lead":

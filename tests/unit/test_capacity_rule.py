@@ -94,6 +94,53 @@ CASES = [
     ("one more free than waiting", numbers(available=4, waitlist=3), False, cap.SPARE_CAPACITY),
     ("one waiting, none free", numbers(available=0, waitlist=1), False, cap.DISPLACEMENT),
     ("holds beyond availability (at risk)", numbers(available=1, held_general=3), False, cap.FULL),
+    # Reports from the field: "full" / "fewer free" against free-looking numbers (stored as reported_at).
+    (
+        "reported full after the confirmation",
+        numbers(available=3, reported_at=FRESH + timedelta(seconds=30)),
+        False,
+        cap.UNVERIFIED,
+    ),
+    (
+        "reported full beats LEAD units",
+        numbers(lead_funded_maximum=2, lead_funded_available=2, reported_at=NOW),
+        False,
+        cap.UNVERIFIED,
+    ),
+    (
+        "confirmed after the report",
+        numbers(available=3, reported_at=FRESH - timedelta(seconds=1)),
+        False,
+        cap.SPARE_CAPACITY,
+    ),
+    (
+        "confirmed at the same moment as the report",
+        numbers(available=3, reported_at=FRESH),
+        False,
+        cap.SPARE_CAPACITY,
+    ),
+    (
+        "report a window old still stands (numbers still fresh: slot)",
+        numbers(
+            unit="slot",
+            available=3,
+            confirmed_at=NOW - timedelta(days=6, hours=23),
+            reported_at=NOW - timedelta(days=6, hours=22),
+        ),
+        False,
+        cap.UNVERIFIED,
+    ),
+    (
+        "report exactly a window old stands",
+        numbers(
+            unit="shelter_bed",
+            available=3,
+            confirmed_at=NOW - timedelta(hours=12),
+            reported_at=NOW - timedelta(hours=12) + timedelta(seconds=1),
+        ),
+        False,
+        cap.UNVERIFIED,
+    ),
 ]
 
 
@@ -139,3 +186,18 @@ def test_would_displace_is_the_waitlist_exactly_when_the_classification_is_displ
     spare = available - held - (waitlist or 0)
     delays = waitlist is not None and lead[1] == 0 and not coordinated and spare <= 0 and waitlist > 0
     assert cap.would_displace(classification, row) == (waitlist if delays else 0)
+
+
+def test_a_report_ends_with_its_freshness_window():
+    """reported_wrong: the report counts from its time for one window of the unit type, then no longer."""
+    confirmed = NOW - timedelta(hours=47)
+    reported = NOW - timedelta(hours=46)
+    n = numbers(available=3, confirmed_at=confirmed, reported_at=reported)
+    assert cap.reported_wrong(n, NOW, WINDOWS)
+    assert cap.reported_wrong(n, reported + timedelta(hours=48), WINDOWS)
+    assert not cap.reported_wrong(n, reported + timedelta(hours=48, seconds=1), WINDOWS)
+    # A report is never "wrong" against numbers confirmed after it.
+    assert not cap.reported_wrong(
+        numbers(available=3, reported_at=FRESH - timedelta(minutes=1)), NOW, WINDOWS
+    )
+    assert not cap.reported_wrong(numbers(available=3), NOW, WINDOWS)

@@ -226,7 +226,7 @@ CASES = [
         "provider.decide",
         "POST",
         "/provider/referrals/{R}/decline",
-        {},
+        {"reason": "did_not_arrive"},
         expect(302, 403, 403, 302, 403, 403, 302),
     ),
     (
@@ -324,6 +324,13 @@ CASES = [
         expect(302, 302, 403, 403, 403, 403, 302),
     ),
     ("referrals.referral_page", "GET", "/referrals/{R}", None, expect(302, 200, 403, 200, 403, 200, 200)),
+    (
+        "referrals.report",
+        "POST",
+        "/services/{S}/reports",
+        {"observed": "full"},
+        expect(302, 302, 302, 403, 403, 403, 302),
+    ),
     ("referrals.cancel", "POST", "/referrals/{R}/cancel", {}, expect(302, 302, 403, 403, 403, 403, 302)),
     ("referrals.slip", "GET", "/referrals/{R}/slip", None, expect(302, 200, 403, 403, 403, 200, 200)),
     (
@@ -443,6 +450,13 @@ CASES = [
         {"service_id": "{S}", "participant_code": "{P}", "action": "claim"},
         expect(401, 201, 403, 403, 403, 403, 201),
     ),
+    (
+        "api.report_capacity",
+        "POST",
+        "/api/v1/services/{S}/capacity/reports",
+        {"observed": "full"},
+        expect(401, 201, 201, 403, 403, 403, 201),
+    ),
     ("api.get_referral", "GET", "/api/v1/referrals/{R}", None, expect(401, 200, 403, 200, 403, 200, 200)),
     (
         "api.accept_referral",
@@ -455,7 +469,7 @@ CASES = [
         "api.decline_referral",
         "POST",
         "/api/v1/referrals/{R}/decline",
-        {},
+        {"reason": "did_not_arrive"},
         expect(401, 403, 403, 200, 403, 403, 200),
     ),
     (

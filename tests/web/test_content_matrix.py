@@ -32,6 +32,8 @@ THEIR_STAFF_CONTENT = OUR_STAFF_CONTENT - {"provider"} | {"provider_other"}
 PLAN_READERS = roles("case_manager", "admin")  # the participant's own case manager, and admins
 REFERRAL_READERS = roles("case_manager", "provider", "project_manager", "admin")
 CHECKERS = roles("peer", "case_manager", "admin")  # who may check for this participant
+# Who reports what they found in the field, in one tap from a service's page (issue 21).
+REPORTERS = roles("peer", "case_manager", "other_case_manager", "admin")
 
 PAGES = [
     Page(
@@ -43,19 +45,29 @@ PAGES = [
             "referral_timeline": OUR_STAFF_CONTENT,
             "lead_counts": STAFF,
             "held_counts": STAFF,
+            "report_form": REPORTERS,
         },
     ),
     Page(
         "DV shelter's page",
         "/services/{D}",
         statuses(200),
-        {"capacity_history": OUR_STAFF_CONTENT, "referral_timeline": OUR_STAFF_CONTENT, "held_counts": STAFF},
+        {
+            "capacity_history": OUR_STAFF_CONTENT,
+            "referral_timeline": OUR_STAFF_CONTENT,
+            "held_counts": STAFF,
+            "report_form": REPORTERS,
+        },
     ),
     Page(
         "other organization's service page",
         "/services/{T}",
         statuses(200),
-        {"capacity_history": THEIR_STAFF_CONTENT, "referral_timeline": THEIR_STAFF_CONTENT},
+        {
+            "capacity_history": THEIR_STAFF_CONTENT,
+            "referral_timeline": THEIR_STAFF_CONTENT,
+            "report_form": REPORTERS,
+        },
     ),
     # Result cards: the status in words with its age; staff also read the LEAD-funded figure (issue 20).
     Page("search", "/search?q=Harbor", statuses(200), {"lead_counts": STAFF}),
@@ -71,6 +83,7 @@ PAGES = [
             "participant_code": PLAN_READERS,
             "lead_counts": CHECKERS,
             "held_counts": CHECKERS,
+            "report_form": CHECKERS,
         },
     ),
     Page(
@@ -79,7 +92,7 @@ PAGES = [
         "check on an open-access service",
         "/referrals/check?service_id={O}&participant={P}",
         statuses(403, anonymous=302, peer=200, case_manager=200, other_case_manager=404, admin=200),
-        {"goal_text": PLAN_READERS, "participant_code": CHECKERS},
+        {"goal_text": PLAN_READERS, "participant_code": CHECKERS, "report_form": CHECKERS},
     ),
     Page(
         "plan",
@@ -97,7 +110,7 @@ PAGES = [
         "referral page",
         "/referrals/{R}",
         statuses(403, anonymous=302, case_manager=200, provider=200, project_manager=200, admin=200),
-        {"participant_code": REFERRAL_READERS, "plan_link": PLAN_READERS},
+        {"participant_code": REFERRAL_READERS, "plan_link": PLAN_READERS, "report_form": PLAN_READERS},
     ),
     Page(
         "slip",
@@ -139,6 +152,7 @@ PAGES = [
             "participant_code": roles("case_manager", "project_manager", "admin"),
             "dv_reference": roles("provider"),
             "plan_link": PLAN_READERS,
+            "report_form": PLAN_READERS,
         },
     ),
     Page(
@@ -269,3 +283,69 @@ def test_html_pages_yields_only_pages_the_role_opens(staff_only_counts, session)
     assert f"/referrals/check?service_id={world.ids['S']}&participant={world.code}" in urls
     assert f"/participants/{world.code}" not in urls and "/pm" not in urls
     assert all(not url.startswith("/api/") for url in urls)
+
+
+# Issue 21: a standing field report on S ("reported full ... by a case manager"). Staff read it beside the
+# numbers; the public sees only the status word "call first", never that anyone reported, nor who.
+REPORTED_PAGES = [
+    Page(
+        "service page, reported full",
+        "/services/{S}",
+        statuses(200),
+        {
+            "capacity_history": OUR_STAFF_CONTENT,
+            "referral_timeline": OUR_STAFF_CONTENT,
+            "lead_counts": STAFF,
+            "held_counts": STAFF,
+            "report_form": REPORTERS,
+            "field_report": STAFF,
+        },
+    ),
+    Page(
+        "API service, reported full",
+        "/api/v1/services/{S}",
+        statuses(200),
+        {"lead_counts": STAFF, "held_counts": STAFF, "field_report": STAFF},
+    ),
+    Page(
+        "check, reported full",
+        "/referrals/check?service_id={S}&participant={P}",
+        statuses(403, anonymous=302, peer=200, case_manager=200, other_case_manager=404, admin=200),
+        {
+            "goal_text": PLAN_READERS,
+            # Unverified now: a request is the action, and a peer may send one (the form names the code).
+            "participant_code": CHECKERS,
+            "lead_counts": CHECKERS,
+            "held_counts": CHECKERS,
+            "report_form": CHECKERS,
+            "field_report": CHECKERS,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_field_report_shows_to_staff_and_never_to_the_public(staff_only_counts, session, role):
+    from directory.domain import field_reports
+    from directory.domain.access import Actor
+    from directory.models import Service, User
+    from tests.conftest import FIXED_NOW
+
+    app = staff_only_counts
+    world = build_world(session, app.config["SITE"])
+    service = session.get(Service, world.ids["S"])
+    reporter = Actor.of(session.get(User, world.user_ids["case_manager"]))
+    field_reports.file_report(
+        session, reporter, service, field_reports.parse({"observed": "full"}), FIXED_NOW, app.config["SITE"]
+    )
+    session.commit()
+    problems = []
+    for page, response in crawl(app, world, role, REPORTED_PAGES):
+        problems += content_problems(page, role, response, world)
+        if response.status_code == 200 and role == "anonymous":
+            # What the public gets instead: the status word.
+            if page.is_api:
+                assert response.get_json()["capacity"]["status"] == "unverified"
+            else:
+                assert "Unverified: call first" in response.get_data(as_text=True)
+    assert problems == [], "\n".join(problems)

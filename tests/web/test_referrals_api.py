@@ -284,7 +284,9 @@ def test_provider_accepts_own_referrals_only(client, session, world):
     body = accepted.get_json()
     assert body["state"] == "accepted"
     assert [h["to"] for h in body["history"]] == ["held", "accepted"]
-    again = client.post(f"/api/v1/referrals/{spare['id']}/decline", headers=provider)
+    again = client.post(
+        f"/api/v1/referrals/{spare['id']}/decline", json={"reason": "other"}, headers=provider
+    )
     assert again.status_code == 409
     # The provider reads its numbers (the public sees the status word only: public_counts is off).
     capacity = client.get(f"/api/v1/services/{world['spare']}", headers=provider).get_json()["capacity"]
