@@ -339,8 +339,14 @@ def referral_page(referral_id: int):
 @bp.post("/referrals/<id:referral_id>/cancel")
 @require_roles(*CASE_MANAGERS)
 def cancel(referral_id: int):
-    """Cancel a referral (the hold ends)."""
+    """Cancel a referral (the hold ends), once asked: a post without `confirm=1` changes nothing and goes
+    back to the referral page with the question open."""
     referral = load_referral(db.session, referral_id)
+    if request.form.get("confirm") != "1":
+        from ..domain.referrals import authorize_transition
+
+        authorize_transition(actor(), referral, "cancel")
+        return redirect(url_for("referrals.referral_page", referral_id=referral_id, cancel="ask") + "#cancel")
     transition(db.session, actor(), referral, "cancel", context.now(), note=request.form.get("note") or None)
     return redirect(url_for("referrals.referral_page", referral_id=referral_id))
 

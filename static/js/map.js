@@ -201,6 +201,53 @@
       });
     });
 
+    // Keyboard: markers and clusters are focusable buttons (Leaflet gives them tabindex and role). Enter and
+    // Space open a marker's popup or zoom into a cluster (fan it out at the deepest zoom); Escape closes the
+    // popup and gives focus back to its marker.
+    function layerOf(element) {
+      var found = null;
+      var visible = group ? group._featureGroup : layer;
+      visible.eachLayer(function (candidate) {
+        if (!found && candidate.getElement && candidate.getElement() === element) found = candidate;
+      });
+      return found;
+    }
+    var lastOpened = null;
+    map.getContainer().addEventListener("keydown", function (e) {
+      var key = e.key;
+      if (key === "Escape" || key === "Esc") {
+        if (map._popup && map.hasLayer(map._popup)) {
+          e.preventDefault();
+          map.closePopup();
+          var back = lastOpened && lastOpened.getElement();
+          if (back) back.focus();
+        }
+        return;
+      }
+      if (key !== "Enter" && key !== " " && key !== "Spacebar") return;
+      var target = e.target.closest ? e.target.closest(".pin-icon, .cluster-icon") : null;
+      if (!target) return;
+      var hit = layerOf(target);
+      if (!hit) return;
+      e.preventDefault();  // no keypress "click" from Leaflet too, and Space does not scroll the page
+      if (hit.getAllChildMarkers) {
+        var before = map.getZoom();
+        if (before >= map.getMaxZoom() || hit._zoom >= map.getMaxZoom()) {
+          hit.spiderfy();
+        } else {
+          hit.zoomToBounds({ padding: [20, 20] });
+        }
+        map.once("zoomend moveend", function () {
+          box.dataset.keyboardZoom = String(map.getZoom());
+        });
+      } else {
+        lastOpened = hit;
+        open(hit);
+        var link = map._popup && map._popup.getElement && map._popup.getElement().querySelector("a.popup-name");
+        if (link) link.focus({ preventScroll: true });
+      }
+    });
+
     function ready() {
       box.dataset.markerCount = String(markers.length);
       box.dataset.ready = "true";
