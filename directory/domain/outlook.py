@@ -59,7 +59,10 @@ def referral_outlook(
         if not counts:
             return "Placing someone now would delay the people waiting: a new referral joins the waitlist."
         free = numbers.physically_free or 0
-        why = f"the {free} free {one if free == 1 else many} are theirs" if free > 0 else f"no {one} is free"
+        if free == 1:
+            why = f"the 1 free {one} is theirs"
+        else:
+            why = f"the {free} free {many} are theirs" if free > 0 else f"no {one} is free"
         waiting = _people(cap.would_displace(classification, numbers))
         return f"Placing someone now would delay {waiting} waiting: {why}. A new referral joins the waitlist."
     return f"No {one} is free and nobody is waiting: a new referral joins the waitlist."

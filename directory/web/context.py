@@ -150,7 +150,6 @@ def install(app) -> None:
 def unread_notices() -> int:
     """How many of the signed-in account's notices are unread (the nav's count); 0 when signed out, or when
     the database cannot answer (an error page must still render)."""
-    from flask import g
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -159,16 +158,17 @@ def unread_notices() -> int:
 
     if not getattr(current_user, "is_authenticated", False):
         return 0
-    if "unread_notices" not in g:
-        try:
-            g.unread_notices = db.session.scalar(
+    try:
+        return (
+            db.session.scalar(
                 select(func.count())
                 .select_from(Notification)
                 .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
             )
-        except SQLAlchemyError:
-            g.unread_notices = 0
-    return g.unread_notices or 0
+            or 0
+        )
+    except SQLAlchemyError:
+        return 0
 
 
 def outlook_for(service, staff: bool | None = None) -> str:
