@@ -31,7 +31,7 @@
       counts[code] = (counts[code] || 0) + 1;
     }
     var n = children.length;
-    var size = n < 10 ? 40 : n < 100 ? 46 : 54;
+    var size = n < 10 ? 44 : n < 100 ? 48 : 56;  // at least 44x44 CSS px: a target for a thumb
     var stops = [];
     var at = 0;
     var title = [];
@@ -62,10 +62,11 @@
             '<span class="pin status-' + esc(s.code) + (hollow ? " hollow" : "") + '">' +
             "<b>" + esc(s.symbol) + "</b>" + esc(s.text) + "</span>",
           className: "pin-icon",
-          iconSize: L.point(58, 30),
-          iconAnchor: L.point(29, 36),
-          popupAnchor: L.point(0, -34),
-          tooltipAnchor: L.point(0, -34),
+          // The pin is drawn 30 px tall at the top of a 44 px target (its point at 38 px).
+          iconSize: L.point(58, 44),
+          iconAnchor: L.point(29, 38),
+          popupAnchor: L.point(0, -36),
+          tooltipAnchor: L.point(0, -36),
         });
       });
     });
