@@ -203,7 +203,13 @@ SECTIONS: dict[str, Callable[[str, World], bool]] = {
     "capacity_history": _any(r'class="staff-history', r"<h2>Capacity history</h2>"),
     "referral_timeline": _any(r'class="service-referrals"'),
     # The service page's figures, the API's, and a search result's words ("2 LEAD-funded beds free").
-    "lead_counts": _any(r"LEAD-funded free", r'"lead_funded_available": \d', r"\d+ LEAD-funded \w+ free"),
+    # ... and the sentence of what a new referral gets ("a LEAD-funded bed (2 of 2 free)").
+    "lead_counts": _any(
+        r"LEAD-funded free",
+        r'"lead_funded_available": \d',
+        r"\d+ LEAD-funded \w+ free",
+        r"LEAD-funded [\w ]+ \(\d+ of \d+ free\)",
+    ),
     "held_counts": _any(r"Held for referrals", r'"held_(general|lead)": [1-9]'),
     "confidential_location": _any(re.escape(str(DV_LATITUDE)), re.escape(str(DV_LONGITUDE))),
     "case_manager_name": lambda text, world: CM_NAME in text,

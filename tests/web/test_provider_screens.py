@@ -282,3 +282,13 @@ def test_every_page_has_a_skip_link_and_a_primary_search(client, session):
         assert body.startswith('<a class="skip-link" href="#main">Skip to content</a>'), url
         assert '<main id="main" tabindex="-1">' in html
     assert '<button type="submit" class="primary">Search</button>' in _text(client.get("/search"))
+
+
+def test_the_check_offers_only_the_case_managers_own_participants_in_one_tap(client, session):
+    world = cm_world(session, client)
+    theirs = make_participant(session, make_user(session, "case_manager"))
+    session.commit()
+    html = _text(client.get(f"/referrals/check?service_id={world['spare']}"))
+    links = html.split('class="actions recent-participants"', 1)[1].split("</p>", 1)[0]
+    assert f'participant={world["code"]}">{world["code"]}</a>' in links
+    assert theirs.code not in html
