@@ -171,12 +171,10 @@ def confirm_all():
 
 def _form_changes(form, labels: dict[str, str]) -> tuple[dict, dict[str, str]]:
     """Turn the update form into the API's changes (empty waitlist or "unknown" ticked = null), and every
-    field's problem in the form's words ({field: sentence}); a field the service lacks is not read."""
+    field's problem in the form's words ({field: sentence})."""
     body: dict = {}
     problems: dict[str, str] = {}
     for name in FIELDS:
-        if name not in labels:
-            continue
         if name == "waitlist" and form.get("waitlist_unknown"):
             body[name] = None
             continue
@@ -197,7 +195,9 @@ def _form_changes(form, labels: dict[str, str]) -> tuple[dict, dict[str, str]]:
 def _form_problems(service: Service, form) -> tuple[dict, dict[str, str]]:
     """The form's changes and all its problems, each at its field: unreadable numbers first, then every
     invariant the numbers would break (the same rule update_capacity applies under its lock)."""
-    labels = _labels_for(service)
+    # Every field is read, also one the form does not show (a LEAD figure posted to a service that cannot
+    # hold LEAD units is refused, not ignored).
+    labels = field_labels(service.capacity.unit_id if service.capacity else None)
     body, problems = _form_changes(form, labels)
     if problems:
         return body, problems

@@ -292,3 +292,18 @@ def test_the_check_offers_only_the_case_managers_own_participants_in_one_tap(cli
     links = html.split('class="actions recent-participants"', 1)[1].split("</p>", 1)[0]
     assert f'participant={world["code"]}">{world["code"]}</a>' in links
     assert theirs.code not in html
+
+
+def test_lead_units_posted_to_a_service_that_cannot_hold_them_are_refused_not_ignored(client, session):
+    _, annex, provider = provider_world(session)  # Annex Beds: housing without the low-barrier attributes
+    sign_in(client, provider)
+    form = _text(client.get(f"/provider/services/{annex.id}"))
+    assert 'id="lead_funded_maximum"' not in form  # the form does not offer them
+    bad = client.post(
+        f"/provider/services/{annex.id}",
+        data={"available": "1", "maximum": "4", "waitlist": "0", "lead_funded_maximum": "2"},
+    )
+    html = _text(bad)
+    assert bad.status_code == 400 and "This service cannot hold LEAD-funded units" in html
+    session.rollback()
+    assert session.get(ServiceCapacity, annex.capacity.id).lead_funded_maximum == 0
