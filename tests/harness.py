@@ -134,6 +134,49 @@ def build_world(session, site) -> World:
     )
 
 
+# The main pages of each role (what it opens first and works in most): where the browser checks look
+# (every action at least 44x44 px, axe: no serious or critical violation), at phone and desktop sizes.
+MAIN_PAGES: dict[str, tuple[str, ...]] = {
+    "anonymous": ("/search", "/search?q=beds", "/services/{S}"),
+    "peer": ("/search?q=beds", "/services/{S}"),
+    "case_manager": (
+        "/search?q=beds",
+        "/participants",
+        "/participants/{P}",
+        "/referrals/check?service_id={S}",
+        "/referrals/check?service_id={T}&participant={P}",
+        "/referrals/{R}",
+    ),
+    "other_case_manager": ("/participants",),
+    "provider": ("/provider", "/provider/services/{S}", "/provider/referrals", "/notifications"),
+    "provider_other": ("/provider",),
+    "project_manager": ("/pm", "/pm/freshness"),
+    "admin": ("/admin/accounts", "/provider?org={ORG}"),
+}
+
+
+def main_pages(world: World, role: str) -> list[str]:
+    """The role's main pages, filled in for this world."""
+    return [world.fill(url) for url in MAIN_PAGES[role]]
+
+
+def set_password(session, world: World, password: str) -> dict[str, str]:
+    """Give every account of the world this password (for a real browser's sign-in); returns role -> email.
+    Committed."""
+    from werkzeug.security import generate_password_hash
+
+    from directory.models import User
+
+    hashed = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    emails = {}
+    for role, user_id in world.user_ids.items():
+        user = session.get(User, user_id)
+        user.password_hash = hashed
+        emails[role] = user.email
+    session.commit()
+    return emails
+
+
 def signed_in(app, world: World, role: str):
     """A test client signed in as the role (a session cookie; anonymous: none)."""
     client = app.test_client()
@@ -160,7 +203,13 @@ SECTIONS: dict[str, Callable[[str, World], bool]] = {
     "capacity_history": _any(r'class="staff-history', r"<h2>Capacity history</h2>"),
     "referral_timeline": _any(r'class="service-referrals"'),
     # The service page's figures, the API's, and a search result's words ("2 LEAD-funded beds free").
-    "lead_counts": _any(r"LEAD-funded free", r'"lead_funded_available": \d', r"\d+ LEAD-funded \w+ free"),
+    # ... and the sentence of what a new referral gets ("a LEAD-funded bed (2 of 2 free)").
+    "lead_counts": _any(
+        r"LEAD-funded free",
+        r'"lead_funded_available": \d',
+        r"\d+ LEAD-funded \w+ free",
+        r"LEAD-funded [\w ]+ \(\d+ of \d+ free\)",
+    ),
     "held_counts": _any(r"Held for referrals", r'"held_(general|lead)": [1-9]'),
     "confidential_location": _any(re.escape(str(DV_LATITUDE)), re.escape(str(DV_LONGITUDE))),
     "case_manager_name": lambda text, world: CM_NAME in text,

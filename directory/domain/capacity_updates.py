@@ -98,20 +98,39 @@ class NewNumbers:
     no_longer_at_risk: tuple[int, ...]
 
 
+# Each invariant a set of numbers can break: (problem code, the field it is shown at, the API's message).
+NOT_LEAD_FUNDABLE_TEXT = (
+    "this service is not LEAD-fundable (religious requirement, conversion therapy, or housing that "
+    "excludes active use or sex work), so it cannot hold LEAD-funded units"
+)
+PROBLEMS = {
+    "available_over_maximum": ("available", "available cannot be more than maximum"),
+    "lead_available_over_lead_maximum": (
+        "lead_funded_available",
+        "lead_funded_available cannot be more than lead_funded_maximum",
+    ),
+    "not_lead_fundable": ("lead_funded_maximum", NOT_LEAD_FUNDABLE_TEXT),
+}
+
+
+def number_problems(values: Mapping[str, int | None], lead_fundable: bool) -> list[str]:
+    """Every invariant (domain.md) a set of numbers breaks, as problem codes (PROBLEMS), in field order."""
+    problems = []
+    if values["available"] is not None and values["available"] > values["maximum"]:
+        problems.append("available_over_maximum")
+    if values["lead_funded_available"] > values["lead_funded_maximum"]:
+        problems.append("lead_available_over_lead_maximum")
+    if values["lead_funded_maximum"] > 0 and not lead_fundable:
+        problems.append("not_lead_fundable")
+    return problems
+
+
 def check_numbers(values: Mapping[str, int | None], lead_fundable: bool) -> None:
     """The invariants of a set of numbers (domain.md): raise ValidationError naming the first broken one."""
-    if values["available"] is not None and values["available"] > values["maximum"]:
-        raise ValidationError("available cannot be more than maximum", "available")
-    if values["lead_funded_available"] > values["lead_funded_maximum"]:
-        raise ValidationError(
-            "lead_funded_available cannot be more than lead_funded_maximum", "lead_funded_available"
-        )
-    if values["lead_funded_maximum"] > 0 and not lead_fundable:
-        raise ValidationError(
-            "this service is not LEAD-fundable (religious requirement, conversion therapy, or housing that "
-            "excludes active use or sex work), so it cannot hold LEAD-funded units",
-            "lead_funded_maximum",
-        )
+    problems = number_problems(values, lead_fundable)
+    if problems:
+        field, message = PROBLEMS[problems[0]]
+        raise ValidationError(message, field)
 
 
 def holds_at_risk(

@@ -819,6 +819,11 @@ def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
         raise Forbidden("referrals expire on their own")
 
 
+def authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
+    """Raise Forbidden unless the actor may take this step on the referral (before asking them to confirm)."""
+    _authorize_transition(actor, referral, verb)
+
+
 @writes
 def transition(
     session: Session,

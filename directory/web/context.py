@@ -138,7 +138,48 @@ def install(app) -> None:
         return clock().local(moment).date().isoformat()
 
     app.add_template_filter(distance_text, "distance")
+    app.jinja_env.globals["unread_notices"] = unread_notices
+    app.jinja_env.globals["outlook_for"] = outlook_for
+    app.jinja_env.globals["call_for"] = call_for
 
     @app.template_filter("from_now")
     def from_now_filter(moment: datetime | None, language: str | None = None) -> str:
         return "" if moment is None else local_time.relative_text(moment, now(), reader_locale(language))
+
+
+def unread_notices() -> int:
+    """How many of the signed-in account's notices are unread (the nav's count); 0 when signed out, or when
+    the database cannot answer (an error page must still render)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..extensions import db
+    from ..models import Notification
+
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    try:
+        return (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+            )
+            or 0
+        )
+    except SQLAlchemyError:
+        return 0
+
+
+def outlook_for(service, staff: bool | None = None) -> str:
+    """Templates: the sentence of what a new referral to the service gets and why (serializers.outlook)."""
+    from . import serializers
+
+    return serializers.outlook(service, now(), site(), viewer_is_staff() if staff is None else staff)
+
+
+def call_for(service) -> tuple[str, str] | None:
+    """Templates: (tel: URL, number as written) of the service's first phone that takes calls, or None."""
+    from .results import tel_link
+
+    return tel_link(service.phones)

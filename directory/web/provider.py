@@ -13,13 +13,20 @@ from werkzeug.security import generate_password_hash
 
 from ..database import begin_write
 from ..domain.access import CAPACITY_KEEPERS, Actor
-from ..domain.capacity_updates import FIELDS, confirm_capacity, parse_changes, update_capacity
+from ..domain.capacity_updates import (
+    FIELDS,
+    PROBLEMS,
+    confirm_capacity,
+    number_problems,
+    parse_changes,
+    update_capacity,
+)
 from ..domain.errors import Conflict, DomainError, Forbidden, ValidationError
 from ..domain.referrals import OPEN_STATES, load_referral, parse_decline, transition
 from ..domain.search import load_service
 from ..extensions import db
 from ..links import read_confirm_token
-from ..models import CapacityEvent, ConfirmLink, Organization, Referral, Service, User
+from ..models import MAX_COUNT, CapacityEvent, ConfirmLink, Organization, Referral, Service, User
 from . import context, serializers
 from .access_log import record_read
 from .auth import actor, require_roles
@@ -89,12 +96,55 @@ def dashboard():
         inbox=inbox,
         conflicts=_conflicts_of(org_id),
         org_query={"org": org_id} if current_user.role == "admin" else {},
+        saved=_saved(request.args.get("saved", "")),
+        field_labels=field_labels,
     )
 
 
-def _back(service: Service):
+SAVED_WORDS = {
+    "confirm": "Saved: the numbers are confirmed as of now.",
+    "update": "Saved: the new numbers are confirmed as of now.",
+    "nobody": "Saved: nobody waiting, numbers confirmed as of now.",
+}
+
+
+def _saved(raw: str) -> tuple[str, str] | None:
+    """The "Saved" confirmation a redirect asks for: ("all" or a service id, what was saved), or None."""
+    target, _, what = raw.partition(":")
+    if what not in SAVED_WORDS or not (target == "all" or (target.isdigit() and len(target) < 12)):
+        return None
+    return target, SAVED_WORDS[what]
+
+
+def _back(service: Service, what: str = "update"):
+    """Back to the dashboard at the service, saying what was saved."""
     query = {"org": service.organization_id} if current_user.role == "admin" else {}
-    return redirect(url_for("provider.dashboard", **query) + f"#service-{service.id}")
+    saved = f"{service.id}:{what}"
+    return redirect(url_for("provider.dashboard", saved=saved, **query) + f"#service-{service.id}")
+
+
+def field_labels(unit: str | None) -> dict[str, str]:
+    """The update form's labels, the words its problems are told in (a shelter's waitlist is its line)."""
+    units = (unit or "unit").replace("_", " ") + "s"
+    return {
+        "available": "Free now",
+        "maximum": f"Total {units}",
+        "waitlist": "People expected in line tonight" if unit == "shelter_bed" else "People on the waitlist",
+        "lead_funded_available": "LEAD-funded free",
+        "lead_funded_maximum": "LEAD-funded total",
+    }
+
+
+def problem_text(code: str, labels: dict[str, str]) -> str:
+    """A broken invariant in the form's words ("Free now cannot be more than Total beds.")."""
+    if code == "available_over_maximum":
+        return f"{labels['available']} cannot be more than {labels['maximum']}."
+    if code == "lead_available_over_lead_maximum":
+        return f"{labels['lead_funded_available']} cannot be more than {labels['lead_funded_maximum']}."
+    return (
+        "This service cannot hold LEAD-funded units: it is not LEAD-fundable (a religious requirement, "
+        "conversion therapy, or housing that excludes active use or sex work)."
+    )
 
 
 @bp.post("/provider/services/<id:service_id>/confirm")
@@ -103,7 +153,7 @@ def confirm(service_id: int):
     """ "Still correct" for one service."""
     service = _own_service(service_id)
     confirm_capacity(db.session, actor(), service.id, "web", context.now())
-    return _back(service)
+    return _back(service, "confirm")
 
 
 @bp.post("/provider/confirm-all")
@@ -117,12 +167,14 @@ def confirm_all():
         if service.capacity is not None and service.capacity.available is not None:
             confirm_capacity(db.session, acting, service.id, "web", at)
     query = {"org": org_id} if current_user.role == "admin" else {}
-    return redirect(url_for("provider.dashboard", **query))
+    return redirect(url_for("provider.dashboard", saved="all:confirm", **query))
 
 
-def _form_changes(form) -> dict:
-    """Turn the update form into the API's changes (empty waitlist or "unknown" ticked = null)."""
+def _form_changes(form, labels: dict[str, str]) -> tuple[dict, dict[str, str]]:
+    """Turn the update form into the API's changes (empty waitlist or "unknown" ticked = null), and every
+    field's problem in the form's words ({field: sentence})."""
     body: dict = {}
+    problems: dict[str, str] = {}
     for name in FIELDS:
         if name == "waitlist" and form.get("waitlist_unknown"):
             body[name] = None
@@ -131,31 +183,64 @@ def _form_changes(form) -> dict:
         if raw == "":
             if name in ("waitlist", "available"):
                 body[name] = None
+            elif name == "maximum":
+                problems[name] = f"Give {labels[name]}: a whole number from 0 to {MAX_COUNT:,}."
             continue
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
-            raise ValidationError(f"{name.replace('_', ' ')} must be a whole number from 0 to 100,000", name)
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) > MAX_COUNT:
+            problems[name] = f"{labels[name]} must be a whole number from 0 to {MAX_COUNT:,}."
+            continue
         body[name] = int(raw)
-    return parse_changes(body)
+    return body, problems
+
+
+def _form_problems(service: Service, form) -> tuple[dict, dict[str, str]]:
+    """The form's changes and all its problems, each at its field: unreadable numbers first, then every
+    invariant the numbers would break (the same rule update_capacity applies under its lock)."""
+    # Every field is read, also one the form does not show (a LEAD figure posted to a service that cannot
+    # hold LEAD units is refused, not ignored).
+    labels = field_labels(service.capacity.unit_id if service.capacity else None)
+    body, problems = _form_changes(form, labels)
+    if problems:
+        return body, problems
+    row = service.capacity
+    values = {name: getattr(row, name) for name in FIELDS}
+    values.update(body)
+    for code in number_problems(values, service.lead_fundable):
+        problems.setdefault(PROBLEMS[code][0], problem_text(code, labels))
+    return body, problems
+
+
+def _labels_for(service: Service) -> dict[str, str]:
+    labels = field_labels(service.capacity.unit_id if service.capacity else None)
+    if not service.lead_fundable:
+        labels = {k: v for k, v in labels.items() if not k.startswith("lead_funded")}
+    return labels
 
 
 @bp.route("/provider/services/<id:service_id>", methods=["GET", "POST"])
 @require_roles(*CAPACITY_KEEPERS)
 def edit(service_id: int):
-    """The one-screen update form with +/- steppers."""
+    """The one-screen update form with +/- steppers; every problem is shown at its field."""
     service = _own_service(service_id)
     if service.capacity is None:
         abort(404, "this service does not track capacity")
-    error = None
+    problems: dict[str, str] = {}
     at_risk: list[int] = []
     if request.method == "POST":
-        try:
-            changes = _form_changes(request.form)
-            _, at_risk, _ = update_capacity(db.session, actor(), service.id, changes, "web", context.now())
-            if not at_risk:
-                return _back(service)
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc
+        body, problems = _form_problems(service, request.form)
+        if not problems:
+            try:
+                changes = parse_changes(body)
+                _, at_risk, _ = update_capacity(
+                    db.session, actor(), service.id, changes, "web", context.now()
+                )
+                if not at_risk:
+                    return _back(service)
+            except DomainError as exc:
+                db.session.rollback()
+                field = exc.field if exc.field in FIELDS else "available"
+                problems = {field: exc.message[:1].upper() + exc.message[1:] + "."}
+    error = bool(problems)
     service = load_service(db.session, service.id)
     at = context.now()
     history = db.session.scalars(
@@ -172,9 +257,11 @@ def edit(service_id: int):
             status=serializers.service_status(service, at, context.site()),
             age=serializers.age_text(service.capacity.confirmed_at, at),
             labels=serializers.STATUS_LABELS,
-            error=error,
+            problems=problems,
+            field_labels=_labels_for(service),
             form=request.form if error else None,
             at_risk=at_risk,
+            saved=bool(at_risk),
             history=history,
             field_reports=_report_lines(service, at),
         ),
@@ -292,6 +379,18 @@ def _report_lines(service: Service, at) -> list[str]:
         describe(r, at) + (f"; the correct phone may be {r.correct_phone}" if r.correct_phone else "")
         for r in reports
     ]
+
+
+@bp.post("/provider/services/<id:service_id>/nobody-waiting")
+@require_roles(*CAPACITY_KEEPERS)
+def nobody_waiting(service_id: int):
+    """One tap for a first-come shelter: nobody expected in line (waitlist 0), saved through the same
+    capacity rule as the form, and so confirmed."""
+    service = _own_service(service_id)
+    if service.capacity is None:
+        abort(404, "this service does not track capacity")
+    update_capacity(db.session, actor(), service.id, {"waitlist": 0}, "web", context.now())
+    return _back(service, "nobody")
 
 
 @bp.post("/provider/services/<id:service_id>/part2")

@@ -13,6 +13,8 @@ from ..domain.errors import DomainError, NotFound
 from ..domain.participants import add_goal, create_participant, get_participant, loose_referrals, transfer
 from ..domain.referral_requests import from_form, participant_for_referral, submit
 from ..domain.referrals import (
+    MAX_TEXT,
+    MIN_JUSTIFICATION,
     OPEN_STATES,
     StaleCheck,
     check,
@@ -219,7 +221,32 @@ def transfer_participant(code: str):
     return redirect(url_for("referrals.participants"))
 
 
-def _check_context(service, participant, result, error=None, status=200):
+def form_problems(form) -> dict[str, str]:
+    """Every problem of the check page's form that is known before the check runs, each in the words of its
+    field's label (an empty override shows them all at once, each at its field)."""
+    problems: dict[str, str] = {}
+    if form.get("decline_asked") and not form.get("decline_reason"):
+        problems["decline_reason"] = (
+            "Choose the closest reason the participant gave for declining the alternatives."
+        )
+    if form.get("action") != "override":
+        return problems
+    if form.get("reason_code") not in REASON_CODES:
+        problems["reason_code"] = "Choose the reason for the override."
+    justification = (form.get("justification") or "").strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        problems["justification"] = (
+            f"Write a justification of at least {MIN_JUSTIFICATION} characters"
+            f"{f' (now {len(justification)})' if justification else ''}, without names or health details."
+        )
+    elif len(justification) > MAX_TEXT:
+        problems["justification"] = f"Keep the justification to {MAX_TEXT:,} characters."
+    if not form.get("acknowledge"):
+        problems["acknowledge"] = "Tick the box to acknowledge that this override delays the people waiting."
+    return problems
+
+
+def _check_context(service, participant, result, error=None, status=200, problems=None, form=None):
     at, config = context.now(), context.site()
     full = load_full_service(db.session, service.id)
     # Goal text is the plan's: only the participant's own case manager (or an admin) sees it and may
@@ -250,6 +277,8 @@ def _check_context(service, participant, result, error=None, status=200):
         keep_both_labels=one_hold.KEEP_BOTH_LABELS,
         same_level_ids={r.id for r in result.same_level_holds},
         **report_context(full),
+        problems=problems or {},
+        form=form or {},
     ), status
 
 
@@ -346,6 +375,12 @@ def check_page():
 @require_roles(*REFERRERS)
 def refer():
     """Act on a check: claim, join the waitlist, override (reason, justification, acknowledged), request."""
+    problems = form_problems(request.form)
+    if problems:
+        service = load_service(db.session, parse_id(request.form.get("service_id", "")))
+        participant = _participant_arg(request.form.get("participant"))
+        result = check(db.session, actor(), service, participant, context.now(), context.site(), record=False)
+        return _check_context(service, participant, result, None, 400, problems, request.form)
     try:
         referral = submit(db.session, actor(), from_form(request.form), context.now(), context.site())
     except StaleCheck as exc:
@@ -396,8 +431,14 @@ def referral_page(referral_id: int):
 @bp.post("/referrals/<id:referral_id>/cancel")
 @require_roles(*CASE_MANAGERS)
 def cancel(referral_id: int):
-    """Cancel a referral (the hold ends)."""
+    """Cancel a referral (the hold ends), once asked: a post without `confirm=1` changes nothing and goes
+    back to the referral page with the question open."""
     referral = load_referral(db.session, referral_id)
+    if request.form.get("confirm") != "1":
+        from ..domain.referrals import authorize_transition
+
+        authorize_transition(actor(), referral, "cancel")
+        return redirect(url_for("referrals.referral_page", referral_id=referral_id, cancel="ask") + "#cancel")
     transition(db.session, actor(), referral, "cancel", context.now(), note=request.form.get("note") or None)
     return redirect(url_for("referrals.referral_page", referral_id=referral_id))
 

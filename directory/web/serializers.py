@@ -55,6 +55,19 @@ def service_status(service: Service, at: datetime, config: SiteConfig, staff: bo
     return cap.classify(numbers, service.coordinated_entry, at, config.freshness_hours)
 
 
+def outlook(service: Service, at: datetime, config: SiteConfig, staff: bool) -> str:
+    """The one sentence of what a new referral to the service gets and why, as this viewer may read it."""
+    from ..domain.outlook import referral_outlook
+
+    status = service_status(service, at, config, staff)
+    if service.capacity is None:
+        return referral_outlook(status, None)
+    viewer = disclosure.disclosure_for(config, staff)
+    numbers = disclosure.public_numbers(cap.Numbers.of(service.capacity), viewer, service)
+    lead_counts = viewer.lead_counts and viewer.counts and not viewer.masks_lead(service)
+    return referral_outlook(status, numbers, viewer.counts, lead_counts)
+
+
 def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: bool) -> dict | None:
     """The contract's `capacity` object (null for untracked, open-access services); non-staff get the
     status and the age of the numbers, and counts only where the site file opts in (public_counts)."""

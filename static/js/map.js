@@ -31,7 +31,7 @@
       counts[code] = (counts[code] || 0) + 1;
     }
     var n = children.length;
-    var size = n < 10 ? 40 : n < 100 ? 46 : 54;
+    var size = n < 10 ? 44 : n < 100 ? 48 : 56;  // at least 44x44 CSS px: a target for a thumb
     var stops = [];
     var at = 0;
     var title = [];
@@ -62,10 +62,11 @@
             '<span class="pin status-' + esc(s.code) + (hollow ? " hollow" : "") + '">' +
             "<b>" + esc(s.symbol) + "</b>" + esc(s.text) + "</span>",
           className: "pin-icon",
-          iconSize: L.point(58, 30),
-          iconAnchor: L.point(29, 36),
-          popupAnchor: L.point(0, -34),
-          tooltipAnchor: L.point(0, -34),
+          // The pin is drawn 30 px tall at the top of a 44 px target (its point at 38 px).
+          iconSize: L.point(58, 44),
+          iconAnchor: L.point(29, 38),
+          popupAnchor: L.point(0, -36),
+          tooltipAnchor: L.point(0, -36),
         });
       });
     });
@@ -199,6 +200,53 @@
         var icon = marker.getElement();
         if (icon) icon.classList.remove("is-active");
       });
+    });
+
+    // Keyboard: markers and clusters are focusable buttons (Leaflet gives them tabindex and role). Enter and
+    // Space open a marker's popup or zoom into a cluster (fan it out at the deepest zoom); Escape closes the
+    // popup and gives focus back to its marker.
+    function layerOf(element) {
+      var found = null;
+      var visible = group ? group._featureGroup : layer;
+      visible.eachLayer(function (candidate) {
+        if (!found && candidate.getElement && candidate.getElement() === element) found = candidate;
+      });
+      return found;
+    }
+    var lastOpened = null;
+    map.getContainer().addEventListener("keydown", function (e) {
+      var key = e.key;
+      if (key === "Escape" || key === "Esc") {
+        if (map._popup && map.hasLayer(map._popup)) {
+          e.preventDefault();
+          map.closePopup();
+          var back = lastOpened && lastOpened.getElement();
+          if (back) back.focus();
+        }
+        return;
+      }
+      if (key !== "Enter" && key !== " " && key !== "Spacebar") return;
+      var target = e.target.closest ? e.target.closest(".pin-icon, .cluster-icon") : null;
+      if (!target) return;
+      var hit = layerOf(target);
+      if (!hit) return;
+      e.preventDefault();  // no keypress "click" from Leaflet too, and Space does not scroll the page
+      if (hit.getAllChildMarkers) {
+        var before = map.getZoom();
+        if (before >= map.getMaxZoom() || hit._zoom >= map.getMaxZoom()) {
+          hit.spiderfy();
+        } else {
+          hit.zoomToBounds({ padding: [20, 20] });
+        }
+        map.once("zoomend moveend", function () {
+          box.dataset.keyboardZoom = String(map.getZoom());
+        });
+      } else {
+        lastOpened = hit;
+        open(hit);
+        var link = map._popup && map._popup.getElement && map._popup.getElement().querySelector("a.popup-name");
+        if (link) link.focus({ preventScroll: true });
+      }
     });
 
     function ready() {

@@ -325,3 +325,49 @@ def test_services_at_one_address_fan_out_to_show_one(site, open_page):
     )
     assert page.evaluate("() => DirectoryMap.map.getZoom()") == 19
     assert watched.console_errors == []
+
+
+def test_markers_and_clusters_work_from_the_keyboard(site, open_page):
+    ids = site["ids"]
+    watched = open_page(site["base"] + "/search?near=98104&radius_km=10")
+    page = watched.page
+    wait_for_map(watched)
+    # A marker on its own: focusable, announced as a button; Enter opens its popup, Escape closes it and
+    # gives focus back; Space opens it too, without scrolling the page.
+    page.evaluate(
+        "(id) => DirectoryMap.map.setView(DirectoryMap.markers[id].getLatLng(), 19, {animate: false})",
+        ids["spare"],
+    )
+    marker = page.locator(".pin-icon[title^='Harbor Beds']")
+    assert marker.get_attribute("role") == "button" and marker.get_attribute("tabindex") == "0"
+    marker.focus()
+    page.keyboard.press("Enter")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    assert "Harbor Beds" in popup.inner_text()
+    assert page.evaluate("() => document.activeElement.classList.contains('popup-name')")  # focus went in
+    page.keyboard.press("Escape")
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+    assert page.evaluate("() => (document.activeElement.title || '').startsWith('Harbor Beds')")
+    scrolled = page.evaluate("() => window.scrollY")
+    page.keyboard.press(" ")
+    popup.wait_for(state="visible")
+    assert "Harbor Beds" in popup.inner_text()
+    assert page.evaluate("() => window.scrollY") == scrolled
+    page.keyboard.press("Escape")
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+    # A cluster: Enter zooms into it.
+    page.evaluate("() => DirectoryMap.map.setView([47.6036, -122.3256], 12, {animate: false})")
+    cluster = page.locator(".cluster-icon").first
+    cluster.wait_for(state="visible")
+    assert cluster.get_attribute("role") == "button"
+    before = page.evaluate("() => DirectoryMap.map.getZoom()")
+    cluster.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("(z) => DirectoryMap.map.getZoom() > z", arg=before, timeout=10_000)
+    # Space on a cluster as well.
+    page.evaluate("() => DirectoryMap.map.setView([47.6036, -122.3256], 12, {animate: false})")
+    page.locator(".cluster-icon").first.focus()
+    page.keyboard.press(" ")
+    page.wait_for_function("(z) => DirectoryMap.map.getZoom() > z", arg=before, timeout=10_000)
+    assert watched.console_errors == []

@@ -202,6 +202,13 @@ CASES = [
         expect(302, 403, 403, 200, 200, 403, 200),
     ),
     (
+        "provider.nobody_waiting",
+        "POST",
+        "/provider/services/{S}/nobody-waiting?org={ORG}",
+        {},
+        expect(302, 403, 403, 302, 403, 403, 302),
+    ),
+    (
         "provider.history",
         "GET",
         "/provider/services/{S}/history.csv",

@@ -73,7 +73,7 @@ def test_override_needs_the_acknowledgement(client, session, cm_world):
     }
     refused = client.post("/referrals", data=form)
     assert refused.status_code == 400
-    assert 'data-field="acknowledge"' in refused.get_data(as_text=True)
+    assert 'aria-describedby="acknowledge-error"' in refused.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
     done = client.post("/referrals", data={**form, "acknowledge": "1", "decline_reason": "too_far"})
     assert done.status_code == 302

@@ -54,7 +54,9 @@ def test_stepper_form_updates_and_refuses_bad_numbers(client, session):
     bad = client.post(
         f"/provider/services/{service.id}", data={"available": "12", "maximum": "10", "waitlist": "1"}
     )
-    assert bad.status_code == 400 and 'data-field="available"' in bad.get_data(as_text=True)
+    bad_html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'aria-describedby="available-error"' in bad_html
+    assert "Free now cannot be more than Total beds." in bad_html
     session.rollback()
     assert session.get(ServiceCapacity, service.capacity.id).available == 3
     ok = client.post(
