@@ -230,12 +230,23 @@ def rendered_at() -> str:
     return serializers.iso(context.now()) or ""
 
 
+def provider_phone(service) -> tuple[str, str] | None:
+    """(tel: URL, number) a page offers when a write needs a connection it does not have (offline.js)."""
+    from .results import tel_link
+
+    return tel_link(service.phones)
+
+
 def install(app: Flask) -> None:
     """Serve static and vendored files by content hash, compress text, set the cache policy, add the
     offline app's routes. Registered before the other hooks, so its after_request runs last."""
     app.view_functions["static"] = static_view
     app.jinja_env.globals.update(
-        asset_url=asset_url, vendor_asset_url=vendor_asset_url, inline_css=inline_css, rendered_at=rendered_at
+        asset_url=asset_url,
+        vendor_asset_url=vendor_asset_url,
+        inline_css=inline_css,
+        rendered_at=rendered_at,
+        provider_phone=provider_phone,
     )
     app.after_request(compress)
     app.after_request(cache_policy)

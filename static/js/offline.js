@@ -35,13 +35,15 @@
   }
 
   function telLink(scope) {
-    var places = [scope && scope.closest && scope.closest(".result, article.service, [data-provider-phone]"), document];
-    for (var i = 0; i < places.length; i++) {
-      if (!places[i]) continue;
-      var link = places[i].querySelector('a[href^="tel:"]');
-      if (link) return link;
+    var named = scope && scope.closest && scope.closest("[data-provider-phone]");
+    if (named) {
+      var made = el("a", null, named.dataset.providerPhoneText);
+      made.setAttribute("href", named.dataset.providerPhone);
+      return made;
     }
-    return null;
+    // Only the phone of the service the write is about: never another result's.
+    var place = scope && scope.closest && scope.closest(".result, article.service");
+    return place ? place.querySelector('a[href^="tel:"]') : null;
   }
 
   function banner(text) {
