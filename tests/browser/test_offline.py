@@ -15,6 +15,7 @@ from bench.server import live_server
 from directory.extensions import db
 from directory.models import Referral, ServiceCapacity
 from directory.types import utcnow
+from tests.browser.conftest import TILE_PNG
 from tests.conftest import _migrate, make_app
 from tests.factories import make_participant, make_service, make_user
 
@@ -70,6 +71,9 @@ def offline_site(databases):
                 "confirmed_at": now - timedelta(hours=11),
             },
         ).id
+        # Enough results that on a phone the map starts well below the screen.
+        for i in range(12):
+            make_service(session, name=f"Drop-in {i:02d}", lat=47.6000 + i * 0.001, lon=-122.3200)
         from directory.models import Phone
 
         for key, number in (("fresh", "206-555-0101"), ("aging", "206-555-0199")):
@@ -86,8 +90,9 @@ def offline_site(databases):
 
 def new_context(browser, service_workers: str = "allow"):
     context = browser.new_context(viewport=PHONE, has_touch=True, service_workers=service_workers)
-    # Nothing leaves the machine (tiles included: not needed here).
+    # Nothing leaves the machine: tiles get the conftest's blank PNG, anything else is aborted.
     context.route(lambda url: not url.startswith("http://127.0.0.1:"), lambda route: route.abort())
+    context.route("https://tile.openstreetmap.org/**", lambda route: route.fulfill(body=TILE_PNG))
     return context
 
 
@@ -122,6 +127,7 @@ def test_the_manifest_and_the_worker_are_registered(offline_site, browser):
     try:
         page = context.new_page()
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("requestfailed", lambda r: errors.append(r.url))
         page.goto(base + SEARCH)
         controlled(page)
         registration = page.evaluate(
@@ -162,8 +168,11 @@ def test_a_kept_search_opens_offline_with_a_banner_and_every_numbers_age(offline
         assert "No connection: this page was saved just now" in banner.inner_text()
         fresh = page.locator(f"#result-{ids['fresh']}")
         assert "numbers from just now" in fresh.inner_text() and "Call —" not in fresh.inner_text()
-        # The map is not loaded without a connection, and says so.
+        # Opened without a connection, the map is not loaded, and says so.
+        page.locator(".view-switch a[href='#map']").tap()
+        page.locator("#map .map-offline").wait_for(state="visible", timeout=5_000)
         assert "The map needs a connection" in page.locator("#map").inner_text()
+        assert page.evaluate("() => typeof L") == "undefined"
         page.goto(f"{base}/services/{ids['fresh']}")
         page.locator("#offline-banner").wait_for(state="visible", timeout=15_000)
         assert "Harbor Beds" in page.locator("h1").inner_text()
