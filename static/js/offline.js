@@ -253,9 +253,16 @@
     controller.postMessage({ type: "hello", url: here, signedIn: signedIn });
     if (document.getElementById("saved-searches")) controller.postMessage({ type: "saved" });
   }
-  // After the page's own requests: the worker's first fetches never compete with the list.
+  // After the page's own requests: the worker's first fetches never compete with the list. Once it
+  // controls the page it is checked for a new version at most hourly (the browser also does daily), not
+  // on every page: each check is a request on a weak signal.
   function register() {
-    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(function () {});
+    var last = 0;
+    try { last = Number(localStorage.getItem("sw-checked")) || 0; } catch (e) { last = 0; }
+    if (navigator.serviceWorker.controller && Date.now() - last < 3600 * 1000) return;
+    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).then(function () {
+      try { localStorage.setItem("sw-checked", String(Date.now())); } catch (e) { /* private mode */ }
+    }).catch(function () {});
   }
   if (document.readyState === "complete") register();
   else window.addEventListener("load", register);

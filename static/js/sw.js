@@ -28,15 +28,22 @@ function serial(work) {
   return chain;
 }
 
+var remembered = null; // the state as last read or written (the worker keeps it while it runs)
+
 function readState() {
+  if (remembered) return Promise.resolve(remembered);
   return caches
     .open(STATE)
     .then(function (cache) { return cache.match(STATE_KEY); })
     .then(function (response) { return response ? response.json() : null; })
-    .then(function (state) { return state || { signedIn: false, searches: [] }; });
+    .then(function (state) {
+      remembered = remembered || state || { signedIn: false, searches: [] };
+      return remembered;
+    });
 }
 
 function writeState(state) {
+  remembered = state;
   return caches.open(STATE).then(function (cache) {
     return cache.put(STATE_KEY, new Response(JSON.stringify(state), { headers: { "Content-Type": "application/json" } }));
   });
