@@ -55,7 +55,7 @@ FINGERPRINT = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<ext>\.[A-Z
 # Pages the worker may keep when answered to an anonymous viewer (the public directory reads).
 PUBLIC_PAGES = {"public.search", "public.service_page", "assets.offline"}
 # What the worker keeps at install: small, and needed to open a kept page with no connection.
-SHELL = ("js/offline.js", "js/search.js", "js/print.js", "js/lazymap.js", "css/app.css")
+SHELL = ("js/offline.js", "js/search.js", "js/print.js", "js/lazymap.js")  # public pages inline their CSS
 ICON_SIZES = (192, 512)
 
 bp = Blueprint("assets", __name__)
