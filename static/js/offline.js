@@ -197,7 +197,7 @@
   document.addEventListener(
     "click",
     function (event) {
-      var link = event.target.closest && event.target.closest('a.refer-link, a.popup-check, a[href*="/referrals/check"]');
+      var link = event.target.closest && event.target.closest('a.refer-link, a.popup-check, a[data-refer]');
       if (!link || !isOffline()) return;
       event.preventDefault();
       needsConnection(link);
