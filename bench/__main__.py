@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import concurrency, dashboard, imports, load, search
+from . import concurrency, dashboard, imports, load, search, weak_signal
 from . import map as map_bench
 from .common import FULL, RESULTS, Run
 
@@ -33,9 +33,10 @@ BENCHES = {
     "map": map_bench.main,
     "dashboard": dashboard.main,
     "imports": imports.main,
+    "weak_signal": weak_signal.main,
 }
 # The smoke's order: the longest first, so that two at a time end together.
-SMOKE_ORDER = ("load", "concurrency", "map", "imports", "search", "dashboard")
+SMOKE_ORDER = ("load", "concurrency", "map", "imports", "weak_signal", "search", "dashboard")
 SMOKE_TIMEOUT = 180  # seconds for one benchmark's smoke (a few seconds when sound): a hang fails, not waits
 
 

@@ -31,8 +31,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, extra_env: dict | None = None, gunicorn_workers: int = 0):
-    """Start `flask serve` (or gunicorn with N workers) on the database; yield its base URL; stop it."""
+def live_server(
+    database_url: str, extra_env: dict | None = None, gunicorn_workers: int = 0, cwd: Path | None = None
+):
+    """Start `flask serve` (or gunicorn with N workers) on the database; yield its base URL; stop it.
+    cwd: the checkout to serve (default this one; the weak-signal benchmark serves an older commit too)."""
     port = free_port()
     env = {
         **os.environ,
@@ -59,7 +62,7 @@ def live_server(database_url: str, extra_env: dict | None = None, gunicorn_worke
         command = [sys.executable, "-m", "flask", "serve", "--host", "127.0.0.1", "--port", str(port)]
     # Output goes to a file, not a pipe: a chatty server must never block on a full pipe.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=cwd or ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = ServerURL(f"http://127.0.0.1:{port}")
     base.pid = process.pid
     try:

@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     from .web import (
         access_log,
         api,
+        assets,
         auth,
         context,
         import_problems,
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     install_request_logging(app)
+    assets.install(app)  # before the other hooks: gzip and the cache policy see the finished response
     security.install(app)
     context.install(app)  # template filters: times in the site's zone and the reader's language
     reads.install(app)  # before auth: its token lookup is the first statement

@@ -287,7 +287,12 @@ def logout():
         accounts.end_session(db.session, current_user.id, sid, context.now(), expires_at)
     logout_user()
     session.clear()
-    return redirect(url_for("public.search"))
+    response = redirect(url_for("public.search"))
+    # The browser's cache and the service worker's (and the worker itself) go with the session: staff
+    # pages are never kept, but a shared phone must not keep even the public pages a staff member opened.
+    # Not "cookies": the new, empty session cookie set here must stay.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.get("/account")

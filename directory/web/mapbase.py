@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flask import url_for
 from markupsafe import Markup
 from xstatic.pkg import leaflet as xs_leaflet
 from xstatic.pkg import leaflet_markercluster as xs_cluster
@@ -24,8 +23,10 @@ VENDOR_SUFFIXES = (".js", ".css", ".png", ".map")
 
 
 def vendor_url(name: str, filename: str) -> str:
-    """The URL of a vendored library file."""
-    return url_for("vendor.asset", name=name, version=VENDOR[name][1], filename=filename)
+    """The URL of a vendored library file, fingerprinted by its content (cached for a year)."""
+    from .assets import vendor_asset_url
+
+    return vendor_asset_url(name, filename)
 
 
 @dataclass(frozen=True)

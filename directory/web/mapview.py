@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import Blueprint, abort, send_from_directory, url_for
+from flask import Blueprint, url_for
 
 from ..domain import capacity as cap
 from ..domain.access import REFERRERS
 from . import context, serializers
-from .mapbase import VENDOR, VENDOR_SUFFIXES, MapParts
+from .mapbase import MapParts
 
 # Status: (symbol, short text on the marker). Colour comes from the stylesheet (status-<code>).
 STATUS_MARKS = {
@@ -46,11 +46,10 @@ bp = Blueprint("vendor", __name__)
 
 @bp.get("/vendor/<name>/<version>/<path:filename>")
 def asset(name: str, version: str, filename: str):
-    """A file of a packaged JavaScript library (xstatic), cached for a year: the URL carries its version."""
-    package = VENDOR.get(name)
-    if package is None or version != package[1] or not filename.endswith(VENDOR_SUFFIXES):
-        abort(404)
-    return send_from_directory(package[0], filename, max_age=365 * 24 * 3600)
+    """A file of a packaged JavaScript library (xstatic): a year under its content hash (assets.py)."""
+    from .assets import vendor_view
+
+    return vendor_view(name, version, filename)
 
 
 def build_map(

@@ -129,6 +129,7 @@ def _result_row(service, distance, at, config, staff: bool, units) -> dict:
         "status_words": results.status_words(service, status, data, units, age),
         "hours": results.hours_words(service, at, config.time_zone),
         "call": results.tel_link(service.phones),
+        "freshness": results.freshness_marks(service, data, config.freshness_hours),
     }
 
 
@@ -163,14 +164,16 @@ def service_page(service_id: int):
             .order_by(Referral.created_at.desc(), Referral.id.desc())
             .limit(20)
         ).all()
+    data = serializers.service_dict(service, at, config, staff)
     return render_template(
         "public/service.html",
         history=history,
         referrals=referrals,
         service=service,
-        data=serializers.service_dict(service, at, config, staff),
+        data=data,
         status=serializers.service_status(service, at, config, staff),
         age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        freshness=results.freshness_marks(service, data, config.freshness_hours),
         labels=serializers.STATUS_LABELS,
         reference=context.reference(),
         staff=staff,

@@ -91,6 +91,18 @@ def hours_words(service, now: datetime, time_zone: str) -> str:
     return f"Closed · opens {day:%a} {day:%b} {day.day} {opens:%H:%M}"
 
 
+def freshness_marks(service, data: dict, freshness_hours) -> tuple[str | None, str | None]:
+    """(confirmed at, fresh until) in ISO UTC, for a page read later offline: past the second, the numbers
+    are stale (static/js/offline.js then says "Call — numbers from 14 h ago", never "Free"). Both None
+    when the viewer is not given the confirmation time or the service has no tracked capacity."""
+    confirmed = (data.get("capacity") or {}).get("confirmed_at")
+    if not confirmed or service.capacity is None or service.capacity.confirmed_at is None:
+        return None, None
+    numbers = cap.Numbers.of(service.capacity)
+    until = service.capacity.confirmed_at + cap.window(numbers.unit, freshness_hours)
+    return confirmed, serializers.iso(until)
+
+
 def tel_link(phones) -> tuple[str, str] | None:
     """(tel: URL, number as written) of the service's first phone that takes calls, or None."""
     for phone in sorted(phones, key=lambda p: p.id):

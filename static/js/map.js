@@ -265,14 +265,21 @@
     window.DirectoryMap.markers = byId;
   }
 
-  // folium's script (after this file) names DirectoryMap.clusterIcon as the cluster group's icon maker.
-  window.DirectoryMap = { clusterIcon: clusterIcon };
+  var started = false;
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // Draw the markers once folium's script has made the map (called by lazymap.js, or at DOMContentLoaded
+  // where the page loads this file the classic way, as the printed slip does).
+  function start() {
     var box = document.getElementById("map");
-    if (!box || !window.L) return;
+    if (started || !box || !window.L) return;
+    started = true;
     var data = JSON.parse(box.dataset.markers);
     clusterStatuses = data.statuses;
     init(box, data);
-  });
+  }
+
+  // folium's script (after this file) names DirectoryMap.clusterIcon as the cluster group's icon maker.
+  window.DirectoryMap = { clusterIcon: clusterIcon, start: start };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 })();

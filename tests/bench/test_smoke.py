@@ -20,7 +20,7 @@ import pytest
 from bench.map import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("search", "concurrency", "load", "map", "dashboard", "imports")
+BENCHMARKS = ("search", "concurrency", "load", "map", "dashboard", "imports", "weak_signal")
 POSTGRES = ("127.0.0.1", 5432)
 
 

@@ -105,6 +105,10 @@ CASES = [
     ("public.search", "GET", "/search?q=test", None, ALL_200),
     ("public.service_page", "GET", "/services/{S}", None, ALL_200),
     ("public.healthz", "GET", "/healthz", None, ALL_200),
+    ("assets.service_worker", "GET", "/sw.js", None, ALL_200),
+    ("assets.manifest", "GET", "/manifest.webmanifest", None, ALL_200),
+    ("assets.icon", "GET", "/icons/icon-192.png", None, ALL_200),
+    ("assets.offline", "GET", "/offline", None, ALL_200),
     ("auth.login", "GET", "/login", None, ALL_200),
     ("auth.logout", "POST", "/logout", {}, expect(302, 302, 302, 302, 302, 302, 302)),
     ("auth.notifications", "GET", "/notifications", None, expect(302, 200, 200, 200, 200, 200, 200)),
@@ -538,7 +542,7 @@ def test_matrix(app, session, role, endpoint, method, url, body, expected):
 
 def test_every_route_is_in_the_matrix(app):
     covered = {endpoint for endpoint, *_ in CASES}
-    ours = {"public", "auth", "provider", "referrals", "pm", "api", "access_log"}
+    ours = {"public", "auth", "provider", "referrals", "pm", "api", "access_log", "assets"}
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in ours}
     assert routes - covered == set()
 

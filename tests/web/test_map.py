@@ -28,8 +28,12 @@ def test_search_page_renders_folium_inline_with_local_assets_only(client, sessio
     assert "<iframe" not in page
     head = page.split("</head>")[0]
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
-    assert any(s.startswith("/vendor/leaflet/") and s.endswith("leaflet.js") for s in sources)
+    # The map's scripts and styles are loaded by lazymap.js after the list (issue 25): named on #map.
+    for attribute in ("data-map-scripts", "data-map-styles"):
+        sources += json.loads(htmllib.unescape(re.search(attribute + r"='([^']*)'", page).group(1)))
+    assert any(re.fullmatch(r"/vendor/leaflet/[\d.]+/leaflet\.[0-9a-f]{10}\.js", s) for s in sources)
     assert any(s.startswith("/vendor/markercluster/") for s in sources)
+    assert "js/map." in " ".join(sources) and "/static/js/lazymap." in page
     assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], (
         "an asset from outside the app"
     )
@@ -41,7 +45,10 @@ def test_search_page_renders_folium_inline_with_local_assets_only(client, sessio
     policy = client.get("/search?near=98104").headers["Content-Security-Policy"]
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
     inline = [(attrs, body) for attrs, body in scripts if body.strip()]
-    assert len(inline) == 1 and 'nonce="' in inline[0][0]
+    assert all('nonce="' in attrs for attrs, _ in inline)
+    # folium's is inert text (type="text/x-map-init") that lazymap.js runs under the same nonce.
+    inline = [(attrs, body) for attrs, body in inline if "text/x-map-init" in attrs]
+    assert len(inline) == 1
     assert "L.map(" in inline[0][1] and "L.markerClusterGroup(" in inline[0][1]
     assert "L.circle(" in inline[0][1] and "fitBounds(" in inline[0][1]
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
@@ -186,6 +193,8 @@ def test_vendor_assets_come_from_the_xstatic_packages(client):
         assert response.status_code == 200 and "javascript" in response.content_type
         assert b"Leaflet" in response.data[:400]
         assert response.headers["Cache-Control"].startswith("public, max-age=")
+        # By version only, not by content: a short cache (the fingerprinted name is cached for a year).
+        assert "immutable" not in response.headers["Cache-Control"]
     with client.get(f"/vendor/markercluster/{leaflet_markercluster.VERSION}/MarkerCluster.css") as css:
         assert css.status_code == 200 and "css" in css.content_type
     for bad in (

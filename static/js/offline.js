@@ -1,0 +1,269 @@
+/* Readable offline, and honest about it. Registers the service worker (static/js/sw.js, served at /sw.js),
+ * tells it whether this browser is signed in (then it keeps nothing), and on a page it answered from its
+ * cache shows a banner with the page's age, the age of every number, and "Call — numbers from 14 h ago"
+ * with the phone number wherever numbers are past their freshness window (never "Free"). Online, a kept
+ * page is shown at once and refreshed in place when the worker has the new one. Writes never pretend:
+ * without a connection a form that sends (hold, referral, update) or a "Refer" link says it needs a
+ * connection and offers the provider's phone; nothing is queued. */
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+  var signedIn = root.dataset.signedIn === "1";
+  var here = location.href.split("#")[0];
+  var savedAt = null; // when the page shown was fetched (ms), when it came from the worker's cache
+
+  function ageWords(ms) {
+    var seconds = Math.max(0, Math.floor(ms / 1000));
+    if (seconds < 90) return "just now";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 90) return minutes + " min ago";
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return hours + " h ago";
+    return Math.floor(hours / 24) + " days ago";
+  }
+
+  function isOffline() {
+    return navigator.onLine === false || root.dataset.offline === "true";
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function telLink(scope) {
+    var named = scope && scope.closest && scope.closest("[data-provider-phone]");
+    if (named) {
+      var made = el("a", null, named.dataset.providerPhoneText);
+      made.setAttribute("href", named.dataset.providerPhone);
+      return made;
+    }
+    // Only the phone of the service the write is about: never another result's.
+    var place = scope && scope.closest && scope.closest(".result, article.service");
+    return place ? place.querySelector('a[href^="tel:"]') : null;
+  }
+
+  function banner(text) {
+    var main = document.getElementById("main") || document.body;
+    var box = document.getElementById("offline-banner");
+    if (!box) {
+      box = el("div", "offline-banner");
+      box.id = "offline-banner";
+      box.setAttribute("role", "status");
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = text;
+    return box;
+  }
+
+  // Every number with its age now; past the window: "Call — numbers from 14 h ago" and the phone.
+  function ageNumbers(now) {
+    document.querySelectorAll("[data-confirmed-at]").forEach(function (node) {
+      var confirmed = Date.parse(node.dataset.confirmedAt);
+      var until = Date.parse(node.dataset.freshUntil);
+      if (isNaN(confirmed)) return;
+      var age = "numbers from " + ageWords(now - confirmed);
+      var badge = node.querySelector(".badge.status");
+      var words = node.querySelector(".status-words");
+      if (now > until || node.dataset.status === "unverified") {
+        node.classList.add("numbers-stale");
+        if (badge) {
+          badge.className = "badge status status-unverified";
+          badge.dataset.status = "unverified";
+          badge.textContent = "";
+          badge.appendChild(el("span", "symbol", "?")).setAttribute("aria-hidden", "true");
+          badge.appendChild(el("span", "status-words", " Call — " + age));
+        }
+        var counts = node.querySelector(".numbers");
+        if (counts) counts.hidden = true;
+        var phone = telLink(node);
+        if (phone && badge && !node.querySelector(".stale-call")) {
+          var call = el("a", "stale-call", "Call " + phone.textContent.replace(/^Call\s+/, ""));
+          call.href = phone.getAttribute("href");
+          badge.insertAdjacentElement("afterend", call);
+        }
+      } else if (words) {
+        words.textContent = words.textContent.replace(/, [^,]*$/, "") + ", " + age;
+      } else if (badge) {
+        var ageSpan = badge.querySelector(".age");
+        if (ageSpan) ageSpan.textContent = " · " + age;
+      }
+    });
+  }
+
+  function showSaved(fetchedAt, offline) {
+    savedAt = fetchedAt;
+    var now = Date.now();
+    var when = new Date(fetchedAt).toLocaleString([], { weekday: "short", hour: "numeric", minute: "2-digit" });
+    if (offline) {
+      root.dataset.offline = "true";
+      banner(
+        "No connection: this page was saved " + ageWords(now - fetchedAt) + " (" + when + "). " +
+        "Each number shows how old it is; numbers past their freshness window say call. " +
+        "Holds, referrals and updates need a connection."
+      );
+    } else {
+      banner("Saved " + ageWords(now - fetchedAt) + " (" + when + "); updating…");
+    }
+    ageNumbers(now);
+  }
+
+  // The fresh page from the worker: statuses replaced item by item (buttons and the map stay), the whole
+  // list when the results changed.
+  function refreshInPlace(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var swap = function (selector) {
+      var old = document.querySelector(selector);
+      var neu = fresh.querySelector(selector);
+      if (old && neu) old.replaceWith(document.importNode(neu, true));
+    };
+    var oldIds = Array.prototype.map.call(document.querySelectorAll(".result"), function (n) { return n.id; });
+    var newIds = Array.prototype.map.call(fresh.querySelectorAll(".result"), function (n) { return n.id; });
+    if (oldIds.join() === newIds.join()) {
+      newIds.forEach(function (id) {
+        var neu = fresh.getElementById(id);
+        var old = document.getElementById(id);
+        ["data-status", "data-confirmed-at", "data-fresh-until"].forEach(function (name) {
+          if (neu.hasAttribute(name)) old.setAttribute(name, neu.getAttribute(name));
+          else old.removeAttribute(name);
+        });
+        old.classList.remove("numbers-stale");
+        var stale = old.querySelector(".stale-call");
+        if (stale) stale.remove();
+        var line = old.querySelector(".status-line");
+        var newLine = neu.querySelector(".status-line");
+        if (line && newLine) line.replaceWith(document.importNode(newLine, true));
+      });
+    } else {
+      swap(".list-pane");
+    }
+    swap(".results-count");
+    var article = document.querySelector("article.service");
+    var freshArticle = fresh.querySelector("article.service");
+    if (article && freshArticle) {
+      ["data-status", "data-confirmed-at", "data-fresh-until"].forEach(function (name) {
+        if (freshArticle.hasAttribute(name)) article.setAttribute(name, freshArticle.getAttribute(name));
+        else article.removeAttribute(name);
+      });
+      swap("article.service > .badge.status");
+      swap("article.service > .numbers");
+      var staleCall = article.querySelector(".stale-call");
+      if (staleCall) staleCall.remove();
+    }
+    var box = document.getElementById("map");
+    var freshBox = fresh.getElementById("map");
+    if (box && freshBox && !box.dataset.ready) box.dataset.markers = freshBox.dataset.markers;
+    root.dataset.offline = "";
+    root.dataset.refreshed = "true";
+    savedAt = null;
+    var shown = document.getElementById("offline-banner");
+    if (shown) shown.remove();
+  }
+
+  function needsConnection(target) {
+    var scope = target.closest(".result, article.service, form, main") || document.body;
+    var old = scope.querySelector(".needs-connection");
+    if (old) old.remove();
+    var note = el("p", "needs-connection");
+    note.setAttribute("role", "alert");
+    note.appendChild(el("strong", null, "Needs a connection."));
+    note.appendChild(document.createTextNode(" Nothing was sent, and nothing will be sent later."));
+    var phone = telLink(target);
+    if (phone) {
+      note.appendChild(document.createTextNode(" Call the provider: "));
+      var call = el("a", "call-provider", phone.textContent.replace(/^Call\s+/, ""));
+      call.href = phone.getAttribute("href");
+      note.appendChild(call);
+    }
+    if (target.tagName === "FORM") target.insertAdjacentElement("afterend", note);
+    else target.insertAdjacentElement("afterend", note);
+  }
+
+  // Writes: a form that sends, or a link into the referral check, never pretends without a connection.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      if ((form.getAttribute("method") || "get").toLowerCase() !== "post" || !isOffline()) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      needsConnection(form);
+    },
+    true
+  );
+  document.addEventListener(
+    "click",
+    function (event) {
+      var link = event.target.closest && event.target.closest('a.refer-link, a.popup-check, a[data-refer]');
+      if (!link || !isOffline()) return;
+      event.preventDefault();
+      needsConnection(link);
+    },
+    true
+  );
+
+  window.addEventListener("offline", function () {
+    root.dataset.offline = "true";
+    if (document.querySelector("[data-confirmed-at]")) {
+      var rendered = Date.parse(root.dataset.renderedAt);
+      showSaved(savedAt || (isNaN(rendered) ? Date.now() : rendered), true);
+    } else {
+      banner("No connection: holds, referrals and updates need one.");
+    }
+  });
+  window.addEventListener("online", function () {
+    if (root.dataset.offline === "true" && savedAt === null) {
+      root.dataset.offline = "";
+      var shown = document.getElementById("offline-banner");
+      if (shown) shown.remove();
+    }
+  });
+
+  function savedList(searches) {
+    var list = document.getElementById("saved-searches");
+    if (!list) return;
+    list.textContent = "";
+    searches.forEach(function (item) {
+      var li = el("li");
+      var link = el("a", null, item.title || item.url);
+      link.href = item.url;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" · saved " + ageWords(Date.now() - item.fetchedAt)));
+      list.appendChild(li);
+    });
+    var none = document.getElementById("no-saved-searches");
+    if (none) none.hidden = searches.length > 0;
+  }
+
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (data.url && data.url !== here && data.type !== "saved") return;
+    if (data.type === "page" && data.fromCache) showSaved(data.fetchedAt, !data.refreshing || isOffline());
+    else if (data.type === "refresh-failed" && savedAt !== null) showSaved(savedAt, true);
+    else if (data.type === "refreshed") refreshInPlace(data.html);
+    else if (data.type === "viewer-changed") location.reload();
+    else if (data.type === "saved") savedList(data.searches || []);
+  });
+  var controller = navigator.serviceWorker.controller;
+  if (controller) {
+    controller.postMessage({ type: "hello", url: here, signedIn: signedIn });
+    if (document.getElementById("saved-searches")) controller.postMessage({ type: "saved" });
+  }
+  // After the page's own requests: the worker's first fetches never compete with the list. Once it
+  // controls the page it is checked for a new version at most hourly (the browser also does daily), not
+  // on every page: each check is a request on a weak signal.
+  function register() {
+    var last = 0;
+    try { last = Number(localStorage.getItem("sw-checked")) || 0; } catch (e) { last = 0; }
+    if (navigator.serviceWorker.controller && Date.now() - last < 3600 * 1000) return;
+    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).then(function () {
+      try { localStorage.setItem("sw-checked", String(Date.now())); } catch (e) { /* private mode */ }
+    }).catch(function () {});
+  }
+  if (document.readyState === "complete") register();
+  else window.addEventListener("load", register);
+})();
