@@ -49,12 +49,12 @@ bench: $(TEST_STAMP) translations
 # it; create_app compiles nothing); `make messages` extracts the marked words and updates every catalog.
 CATALOGS := directory/translations
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d $(CATALOGS)
+	$(BIN)/pybabel -q compile -d $(CATALOGS)
 
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg --no-location --sort-output --project "LEAD directory" \
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --project "LEAD directory" \
 		-o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -q -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap
+	$(BIN)/pybabel -q update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

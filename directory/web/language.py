@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import refresh
 
 from .. import i18n
 from ..extensions import babel
@@ -15,13 +16,10 @@ bp = Blueprint("language", __name__)
 
 
 def page_language() -> str:
-    """The language this request's pages are read in (chosen once per request)."""
-    if "page_language" not in g:
-        available = current_app.extensions["directory_languages"]
-        chosen = request.cookies.get(i18n.LANGUAGE_COOKIE)
-        accepted = list(request.accept_languages)
-        g.page_language = i18n.choose_language(chosen, accepted, context.site().language, available)
-    return g.page_language
+    """The language this request's pages are read in (never kept in g: app contexts outlive requests)."""
+    available = current_app.extensions["directory_languages"]
+    chosen = request.cookies.get(i18n.LANGUAGE_COOKIE)
+    return i18n.choose_language(chosen, list(request.accept_languages), context.site().language, available)
 
 
 def catalogs() -> Path:
@@ -35,6 +33,11 @@ def install(app) -> None:
     app.extensions["directory_catalogs"] = catalogs
     app.extensions["directory_languages"] = i18n.available_languages(catalogs)
     babel.init_app(app, locale_selector=page_language, default_translation_directories=str(catalogs))
+
+    @app.before_request
+    def choose_afresh():
+        # Flask-Babel keeps the locale in g, and an app context can outlive a request (tests, CLI).
+        refresh()
 
     @app.context_processor
     def language_context():

@@ -24,6 +24,7 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Organization, Participant, User
+from ..words import N_
 from . import carried, context, language, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
@@ -95,6 +96,13 @@ def plan(code: str):
     return _plan_page(participant, loose, case_managers)
 
 
+RELEASE_STATES = {  # shown through _() on the plan page
+    consent.CURRENT: N_("current"),
+    consent.EXPIRED: N_("expired"),
+    consent.REVOKED: N_("revoked"),
+}
+
+
 def _plan_page(participant, loose, case_managers, error=None, status=200):
     """The plan page, with its releases of information and legal-hold state."""
     organizations = db.session.scalars(
@@ -111,6 +119,7 @@ def _plan_page(participant, loose, case_managers, error=None, status=200):
         releases=[(r, consent.state_of(r, today)) for r in participant.releases],
         organizations=organizations,
         purposes=consent.PURPOSE_LABELS,
+        release_states=RELEASE_STATES,
         shown_state=lambda r: consent.shown_state(actor(), r),
     ), status
 

@@ -130,3 +130,22 @@ def test_slips_are_offered_only_in_reviewed_languages(database_url, tmp_path, se
     spanish = client.get(f"/referrals/{referral_id}/slip?lang=es").get_data(True)
     assert "No Somali slip yet: printing in English." in somali and "Daabac" not in somali
     assert "data-print>Imprimir</button>" in spanish and '<html lang="es" dir="ltr">' in spanish
+
+
+def test_the_case_manager_reads_the_plan_and_participants_in_spanish(client, session, cm_world):  # noqa: F811
+    for text in ("Find a shelter bed this week", "See a doctor about my feet"):
+        response = client.post(
+            f"/participants/{cm_world['code']}/goals", data={"domain": "housing", "text": text}
+        )
+        assert response.status_code in (302, 303)
+    client.set_cookie("lang", "es")
+    plan = client.get(f"/participants/{cm_world['code']}").get_data(True)
+    listing = client.get("/participants").get_data(True)
+    assert "<h2>Plan de intervención individual</h2>" in plan and "Agregar una meta" in plan
+    assert "Individual Intervention Plan" not in plan and "Add a goal" not in plan
+    assert f"{cm_world['code']}</strong></a>" in listing and " · 2 metas</li>" in listing
+    assert "goal(s)" not in listing and "Crear participante" in listing
+    # The participant's own words are theirs: never translated.
+    assert "Find a shelter bed this week" in plan
+    client.set_cookie("lang", "en")
+    assert " · 2 goals</li>" in client.get("/participants").get_data(True)
