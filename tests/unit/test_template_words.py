@@ -19,6 +19,8 @@ MARKED = (
     "referrals/slip.html",
     "referrals/participants.html",
     "referrals/plan.html",
+    "auth/account.html",
+    "provider/staff.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there
