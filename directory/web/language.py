@@ -47,7 +47,20 @@ def install(app) -> None:
             for other in current_app.extensions["directory_languages"]
             if other != code
         ]
-        return {"page_language": code, "page_direction": i18n.direction(code), "other_languages": others}
+        return {
+            "page_language": code,
+            "page_direction": i18n.direction(code),
+            "other_languages": others,
+            "language_next": _back_here(),
+        }
+
+
+def _back_here() -> str:
+    """Where the switch returns: the same page; its query string only on public pages (a search), because a
+    staff page's query may name a participant, which the page must not echo back."""
+    if request.blueprint == "public" and request.query_string:
+        return request.full_path
+    return request.path
 
 
 @bp.post("/language")

@@ -149,3 +149,12 @@ def test_the_case_manager_reads_the_plan_and_participants_in_spanish(client, ses
     assert "Find a shelter bed this week" in plan
     client.set_cookie("lang", "en")
     assert " · 2 goals</li>" in client.get("/participants").get_data(True)
+
+
+def test_the_switch_never_echoes_a_staff_page_query(client, session, cm_world):  # noqa: F811
+    page = client.get(f"/referrals/check?service_id={cm_world['spare']}&participant={cm_world['code']}")
+    assert page.status_code == 200
+    switch = page.get_data(True).split('action="/language"', 1)[1].split("</form>", 1)[0]
+    assert 'name="next" value="/referrals/check"' in switch and cm_world["code"] not in switch
+    search = client.get("/search?near=98104&category=housing").get_data(True)
+    assert 'name="next" value="/search?near=98104&amp;category=housing"' in search
