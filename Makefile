@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := directory
 
-.PHONY: run test test-postgres lint bench browser-deps clean
+.PHONY: run test test-postgres lint bench browser-deps clean translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $@
 
-run: $(STAMP)
+run: $(STAMP) translations
 	$(BIN)/flask init-db
 	$(BIN)/flask seed-demo --if-empty
 	$(BIN)/flask serve --host $(HOST) --port $(PORT)
@@ -34,16 +34,27 @@ lint: $(TEST_STAMP)
 browser-deps:
 	@bash .ci/browser-deps
 
-test: $(TEST_STAMP) lint browser-deps
+test: $(TEST_STAMP) lint browser-deps translations
 	$(BIN)/python -m pytest -q
 
 # The database tests again, against the local PostgreSQL (see README).
-test-postgres: $(TEST_STAMP)
+test-postgres: $(TEST_STAMP) translations
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -q -m db
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) translations
 	$(BIN)/python -m bench
+
+# The interface's languages (README, "Languages"): `make translations` compiles the catalogs (run and test do
+# it; create_app compiles nothing); `make messages` extracts the marked words and updates every catalog.
+CATALOGS := directory/translations
+translations: $(STAMP)
+	$(BIN)/pybabel -q compile -d $(CATALOGS)
+
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --project "LEAD directory" \
+		-o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -110,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         context,
         import_problems,
+        language,
         mapview,
         pm,
         provider,
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     install_request_logging(app)
     assets.install(app)  # before the other hooks: gzip and the cache policy see the finished response
     security.install(app)
+    language.install(app)  # Flask-Babel: the page's language from the reader's choice, browser or site
     context.install(app)  # template filters: times in the site's zone and the reader's language
     reads.install(app)  # before auth: its token lookup is the first statement
     auth.install(app)
@@ -137,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(mapview.bp)
     app.register_blueprint(access_log.bp)
+    app.register_blueprint(language.bp)
     transactions.install(app)  # last: its after_request runs first, before headers and logging
 
 

@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import ROI_PURPOSES, Organization, Participant, Referral, ReleaseOfInformation, Service
+from ..words import N_
 from . import audit
 from .access import Actor, can_read_plan, require_capacity_manager
 from .errors import Conflict, Forbidden, NotFound, ValidationError
 
-PURPOSE_LABELS = {
-    "referral_outcome": "Referral and its outcome",
-    "care_coordination": "Care coordination",
-    "benefits_enrollment": "Benefits enrollment",
-    "legal_advocacy": "Legal advocacy",
+PURPOSE_LABELS = {  # pages show them through _(): marked here for the catalogs
+    "referral_outcome": N_("Referral and its outcome"),
+    "care_coordination": N_("Care coordination"),
+    "benefits_enrollment": N_("Benefits enrollment"),
+    "legal_advocacy": N_("Legal advocacy"),
 }
 assert set(PURPOSE_LABELS) == set(ROI_PURPOSES)
 MAX_RELEASE_YEARS = 5

@@ -35,7 +35,8 @@ LIMIT_WINDOW = timedelta(minutes=15)
 ACCOUNT_FREE_FAILURES = 5
 ACCOUNT_MAX_DELAY = 30  # seconds
 # Writes that carry their own unguessable, signed token in the URL instead of a session.
-CSRF_EXEMPT_ENDPOINTS = frozenset({"provider.confirm_link_post"})
+# The language switch only sets a preference cookie: a forged one changes nothing but the words.
+CSRF_EXEMPT_ENDPOINTS = frozenset({"provider.confirm_link_post", "language.choose"})
 _dummy_hash: str | None = None
 # The account behind an API token, as plain columns: built once, because every API request runs it and
 # building an ORM query per request cost more than the lookup itself.
@@ -217,7 +218,7 @@ def _check_rate_limit(email: str, now: datetime) -> None:
             )
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """A local path to go to after sign-in, or None: never another site, never a header break."""
     if not target or len(target) > 2000:
         return None
@@ -274,7 +275,7 @@ def login():
         db.session.add(LoginAttempt(email=email, address=_client_address(), at=now, success=ok))
         if ok:
             start_session(user)
-            return redirect(_safe_next(request.args.get("next")) or landing_page(user))
+            return redirect(safe_next(request.args.get("next")) or landing_page(user))
         error, status = "Email or password is wrong.", 401
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
 

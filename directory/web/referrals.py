@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import i18n
 from ..domain import consent, field_reports, intake, one_hold
 from ..domain.access import CASE_MANAGERS, REFERRERS, STAFF, can_open_slip, can_read_plan
 from ..domain.errors import DomainError, NotFound
@@ -26,7 +27,8 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Organization, Participant, User
-from . import carried, context, mapview, serializers, slips
+from ..words import N_
+from . import carried, context, language, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
 from .ids import parse_id
@@ -97,6 +99,13 @@ def plan(code: str):
     return _plan_page(participant, loose, case_managers)
 
 
+RELEASE_STATES = {  # shown through _() on the plan page
+    consent.CURRENT: N_("current"),
+    consent.EXPIRED: N_("expired"),
+    consent.REVOKED: N_("revoked"),
+}
+
+
 def _plan_page(participant, loose, case_managers, error=None, status=200):
     """The plan page, with its releases of information and legal-hold state."""
     organizations = db.session.scalars(
@@ -113,6 +122,7 @@ def _plan_page(participant, loose, case_managers, error=None, status=200):
         releases=[(r, consent.state_of(r, today)) for r in participant.releases],
         organizations=organizations,
         purposes=consent.PURPOSE_LABELS,
+        release_states=RELEASE_STATES,
         shown_state=lambda r: consent.shown_state(actor(), r),
     ), status
 
@@ -411,7 +421,7 @@ def referral_page(referral_id: int):
         plan_link=referral.participant is not None
         and can_read_plan(acting, referral.participant.case_manager_id),
         slip_links=can_open_slip(acting),
-        slip_choices=slips.slip_choices(context.site().slip_languages),
+        slip_choices=slips.slip_choices(context.site().slip_languages, language.catalogs()),
         open_states=OPEN_STATES,
         labels=serializers.STATUS_LABELS,
         action_labels=ACTION_LABELS,
@@ -451,8 +461,8 @@ def slip(referral_id: int):
     referral = visible_referral(referral_id)
     record_read("slip", [referral.participant_id], referral.id)
     config = context.site()
-    language = slips.slip_language(request.args.get("lang"), config.language)
-    lang, words = language.code, slips.SLIP_TEXT[language.code]
+    chosen = slips.slip_language(request.args.get("lang"), config.language, language.catalogs())
+    lang, words = chosen.code, slips.slip_words(chosen.code, language.catalogs())
     service = load_full_service(db.session, referral.service_id)
     data = serializers.service_dict(service, context.now(), config, True)
     show_code = request.args.get("code") in ("1", "true")
@@ -461,7 +471,7 @@ def slip(referral_id: int):
     from markupsafe import Markup
 
     # The QR code holds only the service page's URL (no participant data); segno writes plain SVG.
-    qr_svg = Markup(segno.make(service_url, error="m").svg_inline(scale=3, title="Service page"))  # noqa: S704
+    qr_svg = Markup(segno.make(service_url, error="m").svg_inline(scale=3, title=words["service_page"]))  # noqa: S704
     # A small map only when there is a tile server: on a plain background a pin tells a participant nothing.
     # Confidential locations have none (service_map returns None for them).
     located = mapview.slip_map(service) if current_app.config.get("MAP_TILES") != "none" else None
@@ -476,7 +486,8 @@ def slip(referral_id: int):
         data=data,
         t=words,
         lang=lang,
-        language_notice=language.notice,
+        direction=i18n.direction(lang),
+        language_notice=chosen.notice,
         providers_words=lang != config.language,
         hours=slips.hours_lines(data["schedule"], words),
         sms=sms,

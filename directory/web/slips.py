@@ -1,70 +1,68 @@
 """The participant's slip, on paper and as a text message: what they need at the door, in their language.
 
 A slip never says LEAD or diversion, never carries a confidential address, and gives every time in the
-site's zone. Its fixed sentences exist in English and Spanish; imported provider text (names, what to bring)
-stays as the provider wrote it, marked as such on a slip in another language.
+site's zone. Its fixed sentences come from the interface's catalogs (directory/translations); a language is
+offered for slips once a reviewer has signed its catalog. Imported provider text (names, what to bring) stays
+as the provider wrote it, marked as such on a slip in another language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 
+from .. import i18n
 from ..domain.local_time import moment_text, plain
 
-SLIP_TEXT = {
-    "en": {
-        "title": "Your referral",
-        "address": "Address",
-        "phone": "Phone",
-        "hours": "Hours",
-        "intake": "Intake",
-        "curfew": "Curfew",
-        "bring": "What to bring",
-        "contact": "Your contact",
-        "code": "Reference",
-        "call_first": "Call before you go",
-        "confidential": "Call this number to arrange how to get there.",
-        "open24": "Open 24 hours",
-        "days": {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat", "SU": "Sun"},
-        "ordinals": {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "-1": "last"},
-        "of_month": "of the month",
-        "hours_as_written": "Hours as the provider wrote them",
-        "hours_unknown": "Hours unknown — call",
-        "held_until": "A place is kept for you until",
-        "held_short": "Held until",
-        "intake_closes": "when intake closes",
-        "providers_words": "In the provider's words",
-        "text_message": "Text message",
-        "print": "Print",
-    },
-    "es": {
-        "title": "Su referido",
-        "address": "Dirección",
-        "phone": "Teléfono",
-        "hours": "Horario",
-        "intake": "Admisión",
-        "curfew": "Hora de cierre",
-        "bring": "Qué traer",
-        "contact": "Su contacto",
-        "code": "Referencia",
-        "call_first": "Llame antes de ir",
-        "confidential": "Llame a este número para saber cómo llegar.",
-        "open24": "Abierto las 24 horas",
-        "days": {"MO": "lun", "TU": "mar", "WE": "mié", "TH": "jue", "FR": "vie", "SA": "sáb", "SU": "dom"},
-        "ordinals": {"1": "1.er", "2": "2.º", "3": "3.er", "4": "4.º", "5": "5.º", "-1": "último"},
-        "of_month": "del mes",
-        "hours_as_written": "Horario tal como lo escribió el proveedor",
-        "hours_unknown": "Horario desconocido: llame",
-        "held_until": "Se le guarda un lugar hasta",
-        "held_short": "Guardado hasta",
-        "intake_closes": "cuando cierra la admisión",
-        "providers_words": "En palabras del proveedor",
-        "text_message": "Mensaje de texto",
-        "print": "Imprimir",
-    },
-}
+
+def slip_words(code: str, catalogs: Path = i18n.TRANSLATIONS) -> dict:
+    """The slip's fixed sentences in a language, from its catalog (the English source when it has none)."""
+    _ = i18n.translations(code, catalogs).gettext
+    return {
+        "title": _("Your referral"),
+        "address": _("Address"),
+        "phone": _("Phone"),
+        "hours": _("Hours"),
+        "intake": _("Intake"),
+        "curfew": _("Curfew"),
+        "bring": _("What to bring"),
+        "contact": _("Your contact"),
+        "code": _("Reference"),
+        "call_first": _("Call before you go"),
+        "confidential": _("Call this number to arrange how to get there."),
+        "open24": _("Open 24 hours"),
+        "days": {
+            "MO": _("Mon"),
+            "TU": _("Tue"),
+            "WE": _("Wed"),
+            "TH": _("Thu"),
+            "FR": _("Fri"),
+            "SA": _("Sat"),
+            "SU": _("Sun"),
+        },
+        "ordinals": {
+            "1": _("1st"),
+            "2": _("2nd"),
+            "3": _("3rd"),
+            "4": _("4th"),
+            "5": _("5th"),
+            "-1": _("last"),
+        },
+        "of_month": _("of the month"),
+        "hours_as_written": _("Hours as the provider wrote them"),
+        "hours_unknown": _("Hours unknown — call"),
+        "held_until": _("A place is kept for you until"),
+        "held_short": _("Held until"),
+        "intake_closes": _("when intake closes"),
+        "providers_words": _("In the provider's words"),
+        "text_message": _("Text message"),
+        "print": _("Print"),
+        "service_page": _("Service page"),
+    }
+
+
 DAY_ORDER = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # GSM 7-bit basic characters: a text using only these fits 153 characters per part of a long message;
 # any other character makes the whole message UCS-2, 67 characters per part.
@@ -83,12 +81,12 @@ class SlipLanguage:
     notice: str | None = None
 
 
-def slip_language(asked: str | None, site_language: str) -> SlipLanguage:
-    """The slip's language: the one asked for if its sentences exist, else the site's, with a notice."""
+def slip_language(asked: str | None, site_language: str, catalogs: Path = i18n.TRANSLATIONS) -> SlipLanguage:
+    """The slip's language: the one asked for if its catalog is reviewed, else the site's, with a notice."""
     code = asked or site_language
-    if code in SLIP_TEXT:
+    if i18n.slip_ready(code, catalogs):
         return SlipLanguage(code)
-    fallback = site_language if site_language in SLIP_TEXT else "en"
+    fallback = site_language if i18n.slip_ready(site_language, catalogs) else i18n.SOURCE_LANGUAGE
     try:
         name = Locale.parse(code).get_display_name("en") or code
     except (UnknownLocaleError, ValueError):
@@ -97,15 +95,16 @@ def slip_language(asked: str | None, site_language: str) -> SlipLanguage:
     return SlipLanguage(fallback, f"No {name} slip yet: printing in {english}.")
 
 
-def slip_choices(languages: tuple[str, ...]) -> list[dict]:
-    """The slip languages the site lists, each named in itself, and whether its sentences exist yet."""
+def slip_choices(languages: tuple[str, ...], catalogs: Path = i18n.TRANSLATIONS) -> list[dict]:
+    """The slip languages the site lists, each named in itself, and whether its reviewed catalog exists."""
     choices = []
     for code in languages:
         try:
             label = Locale.parse(code).get_display_name(code) or code
         except (UnknownLocaleError, ValueError):
             label = code
-        choices.append({"code": code, "label": label[:1].upper() + label[1:], "ready": code in SLIP_TEXT})
+        ready = i18n.slip_ready(code, catalogs)
+        choices.append({"code": code, "label": label[:1].upper() + label[1:], "ready": ready})
     return choices
 
 

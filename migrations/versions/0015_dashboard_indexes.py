@@ -1,7 +1,7 @@
 """dashboard indexes: overrides by time, and a covering index for the placements accepted in a period
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-01 07:30:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

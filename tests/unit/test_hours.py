@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from directory.domain.hours import day_codes, is_open
-from directory.web.slips import SLIP_TEXT, hours_lines
+from directory.web.slips import hours_lines, slip_words
 
 TZ = "America/Los_Angeles"
 
@@ -102,12 +102,12 @@ def test_the_slip_says_monthly_hours_after_the_weekly_ones_in_its_language():
         {"byday": "-1FR", "opens_at": "18:00", "closes_at": "20:00"},
         {"byday": "1WE", "opens_at": "10:00", "closes_at": "12:00"},
     ]
-    assert hours_lines(schedule, SLIP_TEXT["en"]) == [
+    assert hours_lines(schedule, slip_words("en")) == [
         "Mon–Fri 09:00–17:00",
         "1st Wed of the month 10:00–12:00",
         "last Fri of the month 18:00–20:00",
     ]
-    assert hours_lines(schedule, SLIP_TEXT["es"])[1:] == [
+    assert hours_lines(schedule, slip_words("es"))[1:] == [
         "1.er mié del mes 10:00–12:00",
         "último vie del mes 18:00–20:00",
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from directory.web.slips import SLIP_TEXT, hours_lines, slip_language, text_message
+from directory.web.slips import hours_lines, slip_language, slip_words, text_message
 
-EN, ES = SLIP_TEXT["en"], SLIP_TEXT["es"]
+EN, ES = slip_words("en"), slip_words("es")
 ALL_DAY = [
     {"byday": d, "opens_at": "00:00", "closes_at": "00:00"}
     for d in ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

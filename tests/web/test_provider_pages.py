@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -87,6 +88,9 @@ def test_staff_management(client, session):
     login(client, provider)
     added = client.post("/provider/staff", data={"action": "add", "email": "new.staff@provider.example"})
     assert added.status_code == 200 and "first password" in added.get_data(as_text=True)
+    # The password sits in a <code> element the translation keeps: markup from the catalog, the value escaped.
+    shown = re.search(r"first password is <code>([^<]+)</code>: give it", added.get_data(as_text=True))
+    assert shown is not None and len(shown.group(1)) >= 12
     member = session.scalar(select(User).where(User.email == "new.staff@provider.example"))
     assert (member.role, member.organization_id) == ("provider", service.organization_id)
     client.post("/provider/staff", data={"action": "remove", "user_id": str(member.id)})

@@ -1,0 +1,82 @@
+"""The language switch on every page, and Flask-Babel's locale for each request (i18n.py decides)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import refresh
+
+from .. import i18n
+from ..extensions import babel
+from . import context
+from .auth import safe_next
+
+bp = Blueprint("language", __name__)
+
+
+def page_language() -> str:
+    """The language this request's pages are read in (never kept in g: app contexts outlive requests)."""
+    available = current_app.extensions["directory_languages"]
+    chosen = request.cookies.get(i18n.LANGUAGE_COOKIE)
+    return i18n.choose_language(chosen, list(request.accept_languages), context.site().language, available)
+
+
+def catalogs() -> Path:
+    """The folder of this app's catalogs (TRANSLATIONS_DIR; the project's own by default)."""
+    return current_app.extensions["directory_catalogs"]
+
+
+def install(app) -> None:
+    """Flask-Babel with the project's catalogs; the page's language and direction in every template."""
+    catalogs = Path(app.config.get("TRANSLATIONS_DIR") or i18n.TRANSLATIONS)
+    app.extensions["directory_catalogs"] = catalogs
+    app.extensions["directory_languages"] = i18n.available_languages(catalogs)
+    babel.init_app(app, locale_selector=page_language, default_translation_directories=str(catalogs))
+
+    @app.before_request
+    def choose_afresh():
+        # Flask-Babel keeps the locale in g, and an app context can outlive a request (tests, CLI).
+        refresh()
+
+    @app.context_processor
+    def language_context():
+        code = page_language()
+        others = [
+            {"code": other, "name": i18n.native_name(other)}
+            for other in current_app.extensions["directory_languages"]
+            if other != code
+        ]
+        return {
+            "page_language": code,
+            "page_direction": i18n.direction(code),
+            "other_languages": others,
+            "language_next": _back_here(),
+        }
+
+
+def _back_here() -> str:
+    """Where the switch returns: the same page; its query string only on public pages (a search), because a
+    staff page's query may name a participant, which the page must not echo back."""
+    if request.blueprint == "public" and request.query_string:
+        return request.full_path
+    return request.path
+
+
+@bp.post("/language")
+def choose():
+    """Remember the reader's language for a year (a cookie, so it outlives sign-in and sign-out) and go back
+    to the page they were reading."""
+    code = request.form.get("lang", "")
+    back = safe_next(request.form.get("next")) or url_for("public.search")
+    response = redirect(back, code=303)
+    if code in current_app.extensions["directory_languages"]:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            code,
+            max_age=i18n.LANGUAGE_COOKIE_DAYS * 86400,
+            samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            httponly=True,
+        )
+    return response
