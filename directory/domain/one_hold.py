@@ -152,8 +152,8 @@ def capped_expiry(expires_at: datetime, keep_both_reason: str | None, now: datet
     return expires_at
 
 
-def _lock(session: Session, service_ids: Iterable[int]) -> dict[int, ServiceCapacity]:
-    """Lock capacity rows in id order (the same order every writer takes them in)."""
+def lock_rows(session: Session, service_ids: Iterable[int]) -> dict[int, ServiceCapacity]:
+    """Lock capacity rows in service-id order (the order every writer that takes several uses)."""
     rows = session.scalars(
         select(ServiceCapacity)
         .where(ServiceCapacity.service_id.in_(sorted(set(service_ids))))
@@ -168,7 +168,7 @@ def release(
     session: Session, referrals: Sequence[Referral], reason: str, actor_id: int | None, now: datetime
 ) -> list[tuple[Referral, dict | None, dict | None]]:
     """End these holds (the units are free again): cancelled, with why. Returns (referral, before, after)."""
-    rows = _lock(session, [r.service_id for r in referrals])
+    rows = lock_rows(session, [r.service_id for r in referrals])
     done = []
     for referral in referrals:
         session.refresh(referral)
@@ -249,14 +249,14 @@ def announce(
         )
 
 
-def release_on_accept(session: Session, accepted: Referral, now: datetime) -> None:
-    """The provider accepted: the participant's other held units at the same level of care are released.
+def release_candidates(session: Session, accepted: Referral) -> list[Referral]:
+    """The participant's other held units at the level of care of a referral being accepted.
 
-    Not when the acceptance itself must not reach the case manager (a Part 2 program without a release):
+    None when the acceptance itself must not reach the case manager (a Part 2 program without a release):
     releasing would tell it. For a confidential service, only the holds its own case manager made."""
     if accepted.participant is None or not accepted.outcome_shared:
-        return
-    others = [
+        return []
+    return [
         r
         for r in held_at_level(
             participant_holds(session, accepted.participant, accepted.service.primary_domain),
@@ -264,6 +264,12 @@ def release_on_accept(session: Session, accepted: Referral, now: datetime) -> No
         )
         if r.id != accepted.id and (accepted.reference is None or r.created_by == accepted.created_by)
     ]
+
+
+def release_on_accept(session: Session, accepted: Referral, now: datetime) -> None:
+    """The provider accepted: the participant's other held units at the same level of care are released
+    (their rows were locked with the accepted one's: referrals.transition)."""
+    others = release_candidates(session, accepted)
     if not others:
         return
     released = release(session, others, "placed_elsewhere", None, now)

@@ -575,6 +575,13 @@ def create_referral(
     reason_code, justification = _validated(actor, request)
     if goal is not None and goal.participant_id != participant.id:
         raise ValidationError("that goal belongs to another participant", "goal_id")
+    if request.release_referral_ids:
+        # Every capacity row this referral changes, locked in service-id order before any of them (two
+        # claims releasing each other's services must not deadlock).
+        released_at = session.scalars(
+            select(Referral.service_id).where(Referral.id.in_(request.release_referral_ids))
+        ).all()
+        one_hold.lock_rows(session, [service.id, *released_at])
     fresh = _recheck(session, actor, service, participant, now, site)
     expected_classification = request.expected_classification
     if expected_classification is not None and expected_classification != fresh.classification:
@@ -849,12 +856,12 @@ def transition(
     _authorize_transition(actor, referral, verb)
     if referral.state not in OPEN_STATES:
         raise Conflict(f"this referral is already {consent.shown_state(actor, referral)}", "state")
-    row = session.execute(
-        select(ServiceCapacity)
-        .where(ServiceCapacity.service_id == referral.service_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    # An acceptance may release the participant's other holds at this level of care: their rows are locked
+    # with this one, in service-id order (no deadlock with a claim that releases the other way round).
+    others = one_hold.release_candidates(session, referral) if verb == "accept" else []
+    row = one_hold.lock_rows(session, [referral.service_id, *[r.service_id for r in others]]).get(
+        referral.service_id
+    )
     # Re-read the referral under the capacity lock: another worker may have closed it meanwhile.
     session.refresh(referral)
     if referral.state not in OPEN_STATES:
