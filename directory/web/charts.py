@@ -18,7 +18,7 @@ def _words(name: str) -> str:
     return STATUS_LABELS.get(name, name)
 
 
-PALETTE = ["#6f2dbd", "#0f6e7a", "#1a7f37", "#b35900", "#a40e26", "#6e7781", "#0b5cad", "#8a6d00"]
+PALETTE = ["#6f2dbd", "#0f6e7a", "#1a7f37", "#a35100", "#a40e26", "#5f6873", "#0b5cad", "#8a6d00"]
 
 
 def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", colour: str | None = None) -> Markup:

@@ -21,9 +21,9 @@ STATUS_COLOURS = {
     cap.LEAD_FUNDED: "#6f2dbd",
     cap.COORDINATED_ENTRY: "#0f6e7a",
     cap.SPARE_CAPACITY: "#1a7f37",
-    cap.DISPLACEMENT: "#b35900",
+    cap.DISPLACEMENT: "#a35100",
     cap.FULL: "#a40e26",
-    cap.UNVERIFIED: "#6e7781",
+    cap.UNVERIFIED: "#5f6873",
     cap.OPEN_ACCESS: "#0b5cad",
 }
 ACTION_LABELS = {
