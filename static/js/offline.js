@@ -254,15 +254,11 @@
     if (document.getElementById("saved-searches")) controller.postMessage({ type: "saved" });
   }
   // After the page's own requests: the worker's first fetches never compete with the list. Once it
-  // controls the page it is checked for a new version at most hourly (the browser also does daily), not
-  // on every page: each check is a request on a weak signal.
+  // controls the page, the worker checks itself for a new version (at most hourly, sw.js): a register
+  // call on every page would be a request each time on a weak signal. Nothing is written to storage here.
   function register() {
-    var last = 0;
-    try { last = Number(localStorage.getItem("sw-checked")) || 0; } catch (e) { last = 0; }
-    if (navigator.serviceWorker.controller && Date.now() - last < 3600 * 1000) return;
-    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).then(function () {
-      try { localStorage.setItem("sw-checked", String(Date.now())); } catch (e) { /* private mode */ }
-    }).catch(function () {});
+    if (navigator.serviceWorker.controller) return;
+    navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch(function () {});
   }
   if (document.readyState === "complete") register();
   else window.addEventListener("load", register);

@@ -173,8 +173,14 @@ function revalidate(request, url, clientId) {
     });
 }
 
+var checkedAt = Date.now(); // when this worker last looked for a new version of itself (or started)
+
 function page(event, url) {
   var request = event.request;
+  if (Date.now() - checkedAt > 3600 * 1000) {
+    checkedAt = Date.now();
+    self.registration.update().catch(function () {});
+  }
   var clientId = event.resultingClientId || event.clientId;
   return Promise.all([readState(), caches.open(PAGES).then(function (c) { return c.match(url.href, { ignoreVary: true }); })]).then(
     function (found) {
