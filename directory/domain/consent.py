@@ -31,6 +31,7 @@ PURPOSE_LABELS = {  # pages show them through _(): marked here for the catalogs
 }
 assert set(PURPOSE_LABELS) == set(ROI_PURPOSES)
 MAX_RELEASE_YEARS = 5
+MAX_ROW_ID = 2**31 - 1
 NOT_SHARED = "outcome not shared: no release on file"
 CONFIDENTIAL_OUTCOME = "outcome seen only by the referring case manager"
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -97,7 +98,7 @@ def record_release(
     _require_plan_reader(actor, participant)
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
         raise ValidationError("choose the organization the release covers", "organization_id")
-    if session.get(Organization, organization_id) is None:
+    if not 0 < organization_id <= MAX_ROW_ID or session.get(Organization, organization_id) is None:
         raise ValidationError("no such organization", "organization_id")
     if purpose not in ROI_PURPOSES:
         raise ValidationError(f"purpose must be one of {', '.join(ROI_PURPOSES)}", "purpose")
@@ -142,7 +143,9 @@ def record_release(
 
 def load_release(session: Session, participant: Participant, release_id: object) -> ReleaseOfInformation:
     """One of the participant's releases, or NotFound."""
-    release = session.get(ReleaseOfInformation, release_id) if isinstance(release_id, int) else None
+    # An id beyond a 32-bit integer exists nowhere (and PostgreSQL would refuse to compare it).
+    known = isinstance(release_id, int) and 0 < release_id <= MAX_ROW_ID
+    release = session.get(ReleaseOfInformation, release_id) if known else None
     if release is None or release.participant_id != participant.id:
         raise NotFound("no such release for this participant")
     return release

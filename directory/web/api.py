@@ -240,7 +240,7 @@ def add_goal(code: str):
 
 
 RELEASE_FIELDS = ("organization_id", "purpose", "signed_on", "expires_on")
-MAX_ID = 10**12  # ids above it exist nowhere (and would overflow an integer column on PostgreSQL)
+MAX_ID = 2**31 - 1  # ids above it exist nowhere (and would overflow an integer column on PostgreSQL)
 
 
 @bp.get("/participants/<code>/releases")

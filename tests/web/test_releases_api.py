@@ -110,6 +110,7 @@ def test_no_credentials_is_401(client, world):
         ({"organization_id": True}, "organization_id"),
         ({"organization_id": 10**30}, "organization_id"),
         ({"organization_id": -1}, "organization_id"),
+        ({"organization_id": 2**31}, "organization_id"),
         ({"organization_id": 999_999}, "organization_id"),
         ({"purpose": "marketing"}, "purpose"),
         ({"purpose": ["referral_outcome"]}, "purpose"),
@@ -139,7 +140,9 @@ def test_a_body_that_is_not_an_object_is_a_400(client, session, world, raw):
     assert count(session, ReleaseOfInformation) == 0
 
 
-@pytest.mark.parametrize("tail", ["/0/revoke", "/123456789012/revoke", "/abc/revoke", "/99999/revoke"])
+@pytest.mark.parametrize(
+    "tail", ["/0/revoke", "/2147483648/revoke", "/123456789012/revoke", "/abc/revoke", "/99999/revoke"]
+)
 def test_unknown_releases_are_404(client, world, tail):
     answer = client.post(url(world, tail), headers=world["tokens"]["cm"])
     assert answer.status_code == 404 and answer.get_json()["error"]["code"]
