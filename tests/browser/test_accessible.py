@@ -64,7 +64,7 @@ def signed_states(harness_site, browser):
             page.fill("#email", emails[role])
             page.fill("#password", PASSWORD)
             with page.expect_navigation():
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
             assert "/login" not in page.url, role
         states[role] = context.storage_state()
         context.close()

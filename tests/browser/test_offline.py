@@ -117,7 +117,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
-        page.click("form button[type=submit]")
+        page.click("main form button[type=submit]")
 
 
 def test_the_manifest_and_the_worker_are_registered(offline_site, browser):

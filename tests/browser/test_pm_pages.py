@@ -42,7 +42,7 @@ def sign_in(open_page, base: str, width: int, height: int):
     page.fill("#email", "pm@demo.lead")
     page.fill("#password", DEMO_PASSWORD)
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
     return watched
 
 

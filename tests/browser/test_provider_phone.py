@@ -64,7 +64,7 @@ def test_a_provider_confirms_and_updates_from_a_phone(provider_site, open_page):
     page.fill("#email", provider_site["email"])
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
-        page.tap("button[type=submit]")
+        page.tap("main button[type=submit]")
     card = page.locator(f"#service-{provider_site['service']}")
     card.wait_for()
     assert "Unverified" in card.inner_text()

@@ -95,7 +95,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
 
 def says_saved(page) -> bool:
