@@ -27,7 +27,10 @@ def _nav(page: str) -> list[str]:
 
 
 def _html_tag(page: str) -> str:
-    return re.search(r"<html[^>]*>", page).group(0)
+    """The page's language and direction, as its <html> tag gives them (other attributes left out)."""
+    tag = re.search(r"<html[^>]*>", page).group(0)
+    lang, direction = re.search(r'lang="([^"]*)"', tag).group(1), re.search(r'dir="([^"]*)"', tag).group(1)
+    return f'<html lang="{lang}" dir="{direction}">'
 
 
 def test_the_browser_language_is_used_when_the_reader_chose_none(client):
