@@ -312,11 +312,13 @@ ASKED_PERIOD = Period(datetime(2026, 10, 24, 7, tzinfo=UTC), datetime(2026, 11, 
 
 @contextmanager
 def counting_statements():
-    """Count the SQL statements sent to the database inside the block."""
+    """Count the SQL statements sent to the database inside the block (not PostgreSQL's SET LOCAL of the
+    dashboard's sort memory: a setting, not a query)."""
     seen = {"count": 0}
 
-    def count(*_):
-        seen["count"] += 1
+    def count(_connection, _cursor, statement, *_):
+        if not statement.lstrip().upper().startswith("SET "):
+            seen["count"] += 1
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
