@@ -164,3 +164,20 @@ def sign_in(client, user) -> None:
             {"_user_id": str(user_id), "_fresh": True, "_sid": secrets.token_urlsafe(16), "_epoch": epoch}
         )
         browser.update({"_iat": stamp, "_seen": stamp})
+
+
+def compiled_catalog(folder, code: str, header_comment: str, messages: dict[str, str]) -> None:
+    """A small gettext catalog of our own making (.po and .mo) for `code` under `folder`."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(locale=code, header_comment=header_comment)
+    for source, words in messages.items():
+        catalog.add(source, words)
+    target = folder / code / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "messages.po").open("wb") as po:
+        write_po(po, catalog)
+    with (target / "messages.mo").open("wb") as mo:
+        write_mo(mo, catalog)

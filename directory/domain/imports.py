@@ -906,26 +906,39 @@ def relied_on(session: Session, service_ids: list[int], now: datetime) -> dict[i
 
 def flag_missing(session: Session, reasons: dict[int, str], source: str, now: datetime) -> None:
     """Tell each flagged service's provider staff and every project manager (one notice per person)."""
-    if not reasons:
-        return
-    managers = list(
-        session.scalars(select(User.id).where(User.role == "project_manager", User.active.is_(True)))
+    _tell_about_missing(
+        session,
+        reasons,
+        now,
+        "import_missing",
+        lambda name: f"Not in the {source} feed: {name}",
+        lambda name, why: (
+            f"The latest full import of {source} no longer lists {name}, but {why}. "
+            "It stays active: confirm it is still running, or mark it inactive."
+        ),
     )
-    for service in session.scalars(select(Service).where(Service.id.in_(sorted(reasons)))):
-        notify(
-            session,
-            [*organization_staff(session, service.organization_id), *managers],
-            "import_missing",
-            f"Not in the {source} feed: {service.name}",
-            f"The latest full import of {source} no longer lists {service.name}, but {reasons[service.id]}. "
-            "It stays active: confirm it is still running, or mark it inactive.",
-            now,
-            link=f"/services/{service.id}",
-        )
 
 
 def tell_switched_off(session: Session, reasons: dict[int, str], source: str, now: datetime) -> None:
     """Tell each switched-off service's provider staff and every project manager (one notice a person)."""
+    _tell_about_missing(
+        session,
+        reasons,
+        now,
+        "import_switched_off",
+        lambda name: f"Switched off: {name} is not in the {source} feed",
+        lambda name, why: (
+            f"The latest full import of {source} no longer lists {name}, and this site switches "
+            f"such services off, although {why}. Its holds are marked at risk and their case managers told. "
+            "If it is still running, mark it active again."
+        ),
+    )
+
+
+def _tell_about_missing(
+    session: Session, reasons: dict[int, str], now: datetime, kind, subject, body
+) -> None:
+    """One notice per service missing from a feed, to its provider staff and every project manager."""
     if not reasons:
         return
     managers = list(
@@ -935,11 +948,9 @@ def tell_switched_off(session: Session, reasons: dict[int, str], source: str, no
         notify(
             session,
             [*organization_staff(session, service.organization_id), *managers],
-            "import_switched_off",
-            f"Switched off: {service.name} is not in the {source} feed",
-            f"The latest full import of {source} no longer lists {service.name}, and this site switches such "
-            f"services off, although {reasons[service.id]}. Its holds are marked at risk and their case "
-            "managers told. If it is still running, mark it active again.",
+            kind,
+            subject(service.name),
+            body(service.name, reasons[service.id]),
             now,
             link=f"/services/{service.id}",
         )

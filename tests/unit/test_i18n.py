@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import write_po
 
 from directory import i18n
+from tests.factories import compiled_catalog
 
 AVAILABLE = ("en", "es")
 
@@ -29,29 +27,19 @@ def test_the_reader_choice_then_the_browser_then_the_site(chosen, accepted, site
     assert i18n.choose_language(chosen, accepted, site, AVAILABLE) == expected
 
 
-def _catalog(folder, code, header_comment, messages):
-    catalog = Catalog(locale=code, header_comment=header_comment)
-    for source, words in messages.items():
-        catalog.add(source, words)
-    target = folder / code / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.po").open("wb") as po:
-        write_po(po, catalog)
-    with (target / "messages.mo").open("wb") as mo:
-        write_mo(mo, catalog)
-
-
 def test_available_languages_are_the_compiled_catalogs_after_the_source(tmp_path):
-    _catalog(tmp_path, "vi", "# x", {"Print": "In"})
-    _catalog(tmp_path, "ar", "# x", {"Print": "طباعة"})
+    compiled_catalog(tmp_path, "vi", "# x", {"Print": "In"})
+    compiled_catalog(tmp_path, "ar", "# x", {"Print": "طباعة"})
     (tmp_path / "so" / "LC_MESSAGES").mkdir(parents=True)  # an uncompiled folder is not a language yet
     assert i18n.available_languages(tmp_path) == ("en", "ar", "vi")
 
 
 def test_a_slip_language_needs_a_reviewer_and_a_date_in_its_catalog(tmp_path):
-    _catalog(tmp_path, "ar", "# Reviewed-By: A. Reviewer\n# Review-Date: 2026-11-02", {"Print": "طباعة"})
-    _catalog(tmp_path, "vi", "# Reviewed-By: B. Reviewer", {"Print": "In"})  # no date
-    _catalog(tmp_path, "so", "# Review-Date: 2026-11-02", {"Print": "Daabac"})  # no reviewer
+    compiled_catalog(
+        tmp_path, "ar", "# Reviewed-By: A. Reviewer\n# Review-Date: 2026-11-02", {"Print": "طباعة"}
+    )
+    compiled_catalog(tmp_path, "vi", "# Reviewed-By: B. Reviewer", {"Print": "In"})  # no date
+    compiled_catalog(tmp_path, "so", "# Review-Date: 2026-11-02", {"Print": "Daabac"})  # no reviewer
     assert i18n.catalog_review("ar", tmp_path) == i18n.Review("A. Reviewer", "2026-11-02")
     ready = [code for code in ("en", "ar", "vi", "so", "fr") if i18n.slip_ready(code, tmp_path)]
     assert ready == ["en", "ar"]

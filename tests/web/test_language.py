@@ -6,13 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import write_po
 from sqlalchemy import select
 
 from directory.models import Referral
 from tests.conftest import FIXED_NOW, make_app
+from tests.factories import compiled_catalog
 from tests.web.test_case_manager_pages import cm_world, login  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.db
@@ -93,21 +91,9 @@ def test_a_bad_cookie_is_ignored(client):
     assert _html_tag(page) == '<html lang="es" dir="ltr">' and "<script>" not in _html_tag(page)
 
 
-def _compiled(folder, code, header, messages):
-    catalog = Catalog(locale=code, header_comment=header)
-    for source, words in messages.items():
-        catalog.add(source, words)
-    target = folder / code / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.po").open("wb") as po:
-        write_po(po, catalog)
-    with (target / "messages.mo").open("wb") as mo:
-        write_mo(mo, catalog)
-
-
 def test_a_right_to_left_catalog_turns_the_page(database_url, tmp_path):
     # A small Arabic catalog of our own making: the page's direction comes from the language, not the words.
-    _compiled(tmp_path, "ar", "# test catalog", {"Search": "بحث", "Transparency": "الشفافية"})
+    compiled_catalog(tmp_path, "ar", "# test catalog", {"Search": "بحث", "Transparency": "الشفافية"})
     app = make_app(database_url, TRANSLATIONS_DIR=str(tmp_path), CLOCK=lambda: FIXED_NOW)
     page = app.test_client().get("/search", headers={"Accept-Language": "ar"}).get_data(True)
     assert _html_tag(page) == '<html lang="ar" dir="rtl">'
@@ -116,8 +102,10 @@ def test_a_right_to_left_catalog_turns_the_page(database_url, tmp_path):
 
 
 def test_slips_are_offered_only_in_reviewed_languages(database_url, tmp_path, session):
-    _compiled(tmp_path, "es", "# Reviewed-By: R. Eviewer\n# Review-Date: 2026-11-20", {"Print": "Imprimir"})
-    _compiled(tmp_path, "so", "# nobody has reviewed this yet", {"Print": "Daabac"})
+    compiled_catalog(
+        tmp_path, "es", "# Reviewed-By: R. Eviewer\n# Review-Date: 2026-11-20", {"Print": "Imprimir"}
+    )
+    compiled_catalog(tmp_path, "so", "# nobody has reviewed this yet", {"Print": "Daabac"})
     app = make_app(database_url, TRANSLATIONS_DIR=str(tmp_path), CLOCK=lambda: FIXED_NOW)
     client = app.test_client()
     with app.app_context():
