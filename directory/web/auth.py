@@ -9,6 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 from werkzeug.exceptions import Unauthorized
@@ -356,7 +357,14 @@ def admin_sign_out(user_id: str):
     """An admin ends every session and API token of an account (a lost phone, a departed colleague)."""
     target = _target_account(user_id)
     revoked = accounts.sign_out_everywhere(db.session, current_user.id, target.id, context.now())
-    flash(f"Every session of {target.email} ended; {revoked} API token(s) revoked.")
+    flash(
+        ngettext(
+            "Every session of %(email)s ended; %(num)d API token revoked.",
+            "Every session of %(email)s ended; %(num)d API tokens revoked.",
+            revoked,
+            email=target.email,
+        )
+    )
     return redirect(url_for("auth.admin_accounts"))
 
 

@@ -1,7 +1,9 @@
-"""Charts drawn on the server as SVG (no script, nothing from the internet); every label is escaped."""
+"""Charts drawn on the server as SVG (no script, nothing from the internet); every label is escaped, and the
+legends' words are the reader's language (the caller translates titles and row labels)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from .labels import STATUS_COLOURS, STATUS_SYMBOLS
@@ -14,8 +16,8 @@ def _colour(name: str, index: int) -> str:
 
 
 def _words(name: str) -> str:
-    """A classification's badge words; other series names as given."""
-    return STATUS_LABELS.get(name, name)
+    """A classification's badge words in the reader's language; other series names as given."""
+    return gettext(STATUS_LABELS[name]) if name in STATUS_LABELS else name
 
 
 PALETTE = ["#6f2dbd", "#0f6e7a", "#1a7f37", "#a35100", "#a40e26", "#5f6873", "#0b5cad", "#8a6d00"]
