@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_skeleton
+from flask import has_request_context
 from flask_babel import gettext
 
 from ..domain.confidential_rows import CONFIDENTIAL_ROW
@@ -53,14 +54,19 @@ def domain_words(value: object) -> object:
     return value
 
 
+def _locale() -> str:
+    # Outside a request (a job, the shell) there is no reader: the site's language.
+    return context.reader_locale(page_language() if has_request_context() else None)
+
+
 def month_words(first: date) -> str:
     """A month as the reader names it ("October 2026", "octubre de 2026")."""
-    return format_skeleton("yMMMM", first, locale=context.reader_locale(page_language()))
+    return format_skeleton("yMMMM", first, locale=_locale())
 
 
 def day_words(day: date) -> str:
     """A day as the reader writes it in full ("October 1, 2026", "1 de octubre de 2026")."""
-    return format_skeleton("yMMMMd", day, locale=context.reader_locale(page_language()))
+    return format_skeleton("yMMMMd", day, locale=_locale())
 
 
 def install(app) -> None:
