@@ -22,6 +22,7 @@ from ..domain.access import Actor
 from ..domain.errors import DomainError, Forbidden, ValidationError
 from ..extensions import csrf, db
 from ..models import ApiToken, LoginAttempt, User
+from ..words import N_
 from . import context
 from .ids import parse_id
 from .transactions import persists_on_failure
@@ -375,7 +376,7 @@ def admin_set_active(user_id: str):
     target = _target_account(user_id)
     active = request.form.get("active") == "1"
     if target.id == current_user.id and not active:
-        raise ValidationError("you cannot deactivate your own account", "active")
+        raise ValidationError(N_("you cannot deactivate your own account"), "active")
     accounts.set_active(db.session, current_user.id, target.id, active, context.now())
     return redirect(url_for("auth.admin_accounts"))
 
