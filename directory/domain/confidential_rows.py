@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Location, Organization, Service, service_at_location
+from ..words import N_
 
-CONFIDENTIAL_ROW = "Confidential services (merged)"
+CONFIDENTIAL_ROW = N_("Confidential services (merged)")
 
 
 def confidential_providers(session: Session) -> set[str]:

@@ -32,14 +32,16 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import Referral, TaxonomyTerm, TransparencyPeriod
+from ..words import N_
 from . import audit
 from . import capacity as cap
 from .access import Actor
 from .clock import SiteClock
 from .errors import NotFound, ValidationError
 
-HIDDEN = "fewer than 5"
-NOT_SHOWN = "not shown"
+HIDDEN = N_("fewer than 5")
+NOT_SHOWN = N_("not shown")
+NO_REFERRALS = N_("no referrals")
 THRESHOLD = 5
 UNKNOWN_DOMAIN = "unknown"
 BREAKDOWNS = ("referrals_by_classification", "referrals_by_domain")
@@ -82,7 +84,7 @@ def published_total(total: int) -> int | str:
 def displacement_rate(total: int, overrides: int, classification: dict | None) -> str:
     """Overrides as a share of all referrals, or "not shown" when it could narrow a hidden count."""
     if total == 0:
-        return "no referrals"
+        return NO_REFERRALS
     displaced = None if classification is None else classification.get(cap.DISPLACEMENT)
     if not isinstance(displaced, int) or 0 < overrides < THRESHOLD:
         return NOT_SHOWN

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from ..domain import audit
 from ..domain.access import AUDITORS
 from ..extensions import db
 from ..models import Participant, User
+from ..words import N_
 from . import context
 from .auth import require_roles
 
@@ -39,13 +41,13 @@ def record_read(view: str, participant_ids: Iterable[int | None], referral_id: i
 
 
 VIEW_LABELS = {
-    "plan": "plan (goals and referrals)",
-    "check": "check page for this participant",
-    "referral": "referral page",
-    "slip": "slip",
-    "inbox": "provider's referral inbox",
-    "access_log": "this access log",
-    "releases": "releases of information",
+    "plan": N_("plan (goals and referrals)"),
+    "check": N_("check page for this participant"),
+    "referral": N_("referral page"),
+    "slip": N_("slip"),
+    "inbox": N_("provider's referral inbox"),
+    "access_log": N_("this access log"),
+    "releases": N_("releases of information"),
 }
 
 
@@ -71,5 +73,5 @@ def participant_reads():
         participant=participant,
         reads=reads,
         accounts=accounts,
-        view_labels=VIEW_LABELS,
+        view_labels={view: gettext(words) for view, words in VIEW_LABELS.items()},
     ), status

@@ -9,6 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 from werkzeug.exceptions import Unauthorized
@@ -21,6 +22,7 @@ from ..domain.access import Actor
 from ..domain.errors import DomainError, Forbidden, ValidationError
 from ..extensions import csrf, db
 from ..models import ApiToken, LoginAttempt, User
+from ..words import N_
 from . import context
 from .ids import parse_id
 from .transactions import persists_on_failure
@@ -356,7 +358,14 @@ def admin_sign_out(user_id: str):
     """An admin ends every session and API token of an account (a lost phone, a departed colleague)."""
     target = _target_account(user_id)
     revoked = accounts.sign_out_everywhere(db.session, current_user.id, target.id, context.now())
-    flash(f"Every session of {target.email} ended; {revoked} API token(s) revoked.")
+    flash(
+        ngettext(
+            "Every session of %(email)s ended; %(num)d API token revoked.",
+            "Every session of %(email)s ended; %(num)d API tokens revoked.",
+            revoked,
+            email=target.email,
+        )
+    )
     return redirect(url_for("auth.admin_accounts"))
 
 
@@ -367,7 +376,7 @@ def admin_set_active(user_id: str):
     target = _target_account(user_id)
     active = request.form.get("active") == "1"
     if target.id == current_user.id and not active:
-        raise ValidationError("you cannot deactivate your own account", "active")
+        raise ValidationError(N_("you cannot deactivate your own account"), "active")
     accounts.set_active(db.session, current_user.id, target.id, active, context.now())
     return redirect(url_for("auth.admin_accounts"))
 

@@ -1,7 +1,9 @@
-"""Charts drawn on the server as SVG (no script, nothing from the internet); every label is escaped."""
+"""Charts drawn on the server as SVG (no script, nothing from the internet); every label is escaped, and the
+legends' words are the reader's language (the caller translates titles and row labels)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from .labels import STATUS_COLOURS, STATUS_SYMBOLS
@@ -14,8 +16,8 @@ def _colour(name: str, index: int) -> str:
 
 
 def _words(name: str) -> str:
-    """A classification's badge words; other series names as given."""
-    return STATUS_LABELS.get(name, name)
+    """A classification's badge words in the reader's language; other series names as given."""
+    return gettext(STATUS_LABELS[name]) if name in STATUS_LABELS else name
 
 
 PALETTE = ["#6f2dbd", "#0f6e7a", "#1a7f37", "#a35100", "#a40e26", "#5f6873", "#0b5cad", "#8a6d00"]
@@ -51,11 +53,12 @@ def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", colour:
 def stacked_columns(title: str, columns: list[str], series: dict[str, list[float]]) -> Markup:
     """Columns (e.g. weeks) stacked by classification, each in its badge's colour, with a legend giving
     the badge's symbol and words."""
-    width, height, bottom, left = 700, 260, 40, 40
+    # The legend is wide enough for the badge words in Spanish too ("Lista de espera: desplazaría a otros").
+    width, height, bottom, left, legend = 760, 260, 40, 40, 260
     plot_height = height - bottom - 30
     totals = [sum(values[i] for values in series.values()) for i in range(len(columns))]
     peak = max(totals, default=0) or 1
-    step = (width - left - 200) / max(1, len(columns))
+    step = (width - left - legend) / max(1, len(columns))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
         f'viewBox="0 0 {width} {height}" width="100%" class="chart">',
@@ -78,13 +81,11 @@ def stacked_columns(title: str, columns: list[str], series: dict[str, list[float
             f'<text x="{x + 2:.1f}" y="{height - bottom + 14}" font-size="10">{escape(column[-3:])}</text>'
         )
     for s_index, name in enumerate(series):
-        y = 30 + s_index * 16
+        y, x = 30 + s_index * 16, width - legend + 10
+        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{_colour(name, s_index)}"/>')
         parts.append(
-            f'<rect x="{width - 190}" y="{y}" width="10" height="10" fill="{_colour(name, s_index)}"/>'
-        )
-        parts.append(
-            f'<text x="{width - 175}" y="{y + 9}" font-size="11">'
-            f"{escape(STATUS_SYMBOLS.get(name, ''))} {escape(_words(name)[:26])}</text>"
+            f'<text x="{x + 15}" y="{y + 9}" font-size="11">'
+            f"{escape(STATUS_SYMBOLS.get(name, ''))} {escape(_words(name)[:38])}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text above is escaped

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -25,7 +26,8 @@ from ..domain.freshness import provider_freshness
 from ..domain.transparency import published_report
 from ..extensions import db
 from ..models import AuditHead, CapacityEvent, JobLease, Organization, Participant, Referral, Service
-from . import charts, context, labels
+from ..words import N_
+from . import charts, context, labels, pm_words
 from .auth import require_roles
 from .labels import STATUS_COLOURS, label
 from .provider import csv_safe
@@ -66,7 +68,7 @@ def _month(raw: str) -> date:
     try:
         return datetime.strptime(raw.strip(), "%Y-%m").date()
     except ValueError:
-        raise ValidationError("month must be YYYY-MM", "month") from None
+        raise ValidationError(N_("month must be YYYY-MM"), "month") from None
 
 
 def _month_days(first: date) -> tuple[date, date]:
@@ -77,9 +79,9 @@ def _month_days(first: date) -> tuple[date, date]:
 def chosen(first: date, last: date) -> Chosen:
     """The site's days first..last as a period; refused when reversed or longer than three years."""
     if first > last:
-        raise ValidationError("the first day must not be after the last", "start")
+        raise ValidationError(N_("the first day must not be after the last"), "start")
     if last - first > timedelta(days=3 * 366):
-        raise ValidationError("a period is at most three years", "start")
+        raise ValidationError(N_("a period is at most three years"), "start")
     return Chosen(first, last, dash.Period(*context.clock().days(first, last)))
 
 
@@ -96,31 +98,32 @@ def _period() -> Chosen:
 
 
 def presets() -> list[tuple[str, dict]]:
-    """Ready-made periods: (label, query arguments)."""
+    """Ready-made periods: (label in the reader's language, query arguments)."""
     today = context.clock().today()
     this_month = _month_days(today)
     last_month = _month_days(this_month[0] - timedelta(days=1))
     quarter_start = _month_days((this_month[0] - timedelta(days=62)).replace(day=1))[0]
     spans = [
-        ("Last 7 days", today - timedelta(days=6), today),
-        ("Last 30 days", today - timedelta(days=29), today),
-        ("This month", this_month[0], this_month[1]),
-        ("Last month", last_month[0], last_month[1]),
-        ("Last 3 months", quarter_start, this_month[1]),
-        ("This year", today.replace(month=1, day=1), today.replace(month=12, day=31)),
+        (gettext("Last 7 days"), today - timedelta(days=6), today),
+        (gettext("Last 30 days"), today - timedelta(days=29), today),
+        (gettext("This month"), this_month[0], this_month[1]),
+        (gettext("Last month"), last_month[0], last_month[1]),
+        (gettext("Last 3 months"), quarter_start, this_month[1]),
+        (gettext("This year"), today.replace(month=1, day=1), today.replace(month=12, day=31)),
     ]
     return [(label, {"start": a.isoformat(), "end": b.isoformat()}) for label, a, b in spans]
 
 
 def _trend_months(period: dash.Period, count: int = 6) -> list[tuple[str, dash.Period]]:
-    """The `count` site months up to the one holding the period's last moment."""
+    """The `count` site months up to the one holding the period's last moment, named in the reader's
+    language."""
     clock = context.clock()
     last = clock.month_start(period.end - timedelta(microseconds=1))
     starts = [last]
     while len(starts) < count:
         starts.insert(0, clock.month_start(starts[0] - timedelta(days=1)))
     return [
-        (clock.local(start).strftime("%B %Y"), dash.Period(start, clock.next_month(start)))
+        (pm_words.month_words(clock.local(start).date()), dash.Period(start, clock.next_month(start)))
         for start in starts
     ]
 
@@ -173,21 +176,22 @@ def _charts(data: dict) -> dict:
     series = {c: [data["weeks"][w].get(f"classification:{c}", 0) for w in weeks] for c in cap.CLASSIFICATIONS}
     with_alt_reasons = {reason: count for reason, (count, _) in data["alternatives"].by_reason.items()}
     return {
-        "weekly": charts.stacked_columns("Referrals per week by classification", weeks, series),
+        "weekly": charts.stacked_columns(gettext("Referrals per week by classification"), weeks, series),
         "reasons": charts.bar_chart(
-            "Overrides by reason", [(label(k, "reason"), v) for k, v in sorted(data["by_reason"].items())]
+            gettext("Overrides by reason"),
+            [(label(k, "reason"), v) for k, v in sorted(data["by_reason"].items())],
         ),
         "lead": charts.bar_chart(
-            "LEAD-funded units idle now, by provider",
-            [(r.provider, r.idle) for r in data["lead"]],
+            gettext("LEAD-funded units idle now, by provider"),
+            [(pm_words.domain_words(r.provider), r.idle) for r in data["lead"]],
             colour=STATUS_COLOURS[cap.LEAD_FUNDED],
         ),
         "unmet": charts.bar_chart(
-            "Unmet need by domain (participants)",
+            gettext("Unmet need by domain (participants)"),
             [(label(k, "domain"), people) for k, (people, _) in data["unmet"]["domain"].items()],
         ),
         "with_alt": charts.bar_chart(
-            "Displacements where an alternative existed, by reason",
+            gettext("Displacements where an alternative existed, by reason"),
             [(label(k, "reason"), v) for k, v in sorted(with_alt_reasons.items())],
             colour=STATUS_COLOURS[cap.DISPLACEMENT],
         ),
@@ -234,6 +238,7 @@ def _chain_state() -> dict:
 @bp.record_once
 def _install_labels(state) -> None:
     labels.install(state.app)
+    pm_words.install(state.app)
 
 
 @bp.get("/pm")
@@ -278,8 +283,10 @@ def report():
         "pm/report.html",
         d=data,
         charts=_charts(data),
-        month=first.strftime("%B %Y"),
+        month=pm_words.month_words(first),
         month_value=first.strftime("%Y-%m"),
+        first_day=pm_words.day_words(choice.first),
+        last_day=pm_words.day_words(choice.last),
         chosen=choice,
         # A printed report can carry figures from Part 2 programs: it carries the notice Part 2 requires.
         redisclosure=REDISCLOSURE_NOTICE,
@@ -294,11 +301,11 @@ class PartnerLine(NamedTuple):
 
 
 PARTNER_TABLES = (
-    ("referrals_by_classification", "Referrals by what the check found", "classification"),
-    ("referrals_by_domain", "Referrals by need", "domain"),
-    ("overrides_by_reason", "Overrides (placements ahead of people waiting) by reason", "reason"),
-    ("overrides_by_alternative", "Overrides by whether they were avoidable", "partner"),
-    ("placements", "Placements by whether the check measured them", "partner"),
+    ("referrals_by_classification", N_("Referrals by what the check found"), "classification"),
+    ("referrals_by_domain", N_("Referrals by need"), "domain"),
+    ("overrides_by_reason", N_("Overrides (placements ahead of people waiting) by reason"), "reason"),
+    ("overrides_by_alternative", N_("Overrides by whether they were avoidable"), "partner"),
+    ("placements", N_("Placements by whether the check measured them"), "partner"),
 )
 
 
@@ -314,7 +321,7 @@ def partner_report():
     raw = request.args.get("month", "").strip()
     first = _month(raw) if raw else _month_days(this_month - timedelta(days=1))[0]
     if first >= this_month:
-        raise ValidationError("a partner report covers a month that has ended", "month")
+        raise ValidationError(N_("a partner report covers a month that has ended"), "month")
     choice = chosen(*_month_days(first))
     lines = aq.partner_lines(db.session, choice.period)
     # Every breakdown lists all its categories, as on the public page: a need nobody was referred for is a 0.
@@ -323,7 +330,7 @@ def partner_report():
     codes += [code for code in domains if code not in codes]  # a referral with no domain keeps its row
     lines["referrals_by_domain"] = (total, {code: domains.get(code, 0) for code in codes})
     tables = [
-        (title, kind, PartnerLine(published_total(lines[key][0]), suppress(*lines[key])))
+        (gettext(title), kind, PartnerLine(published_total(lines[key][0]), suppress(*lines[key])))
         for key, title, kind in PARTNER_TABLES
     ]
     referrals, overrides = lines["referrals_by_classification"][0], lines["overrides_by_reason"][0]
@@ -331,7 +338,7 @@ def partner_report():
         "pm/partner_report.html",
         tables=tables,
         rate=displacement_rate(referrals, overrides, tables[0][2].parts),
-        month=first.strftime("%B %Y"),
+        month=pm_words.month_words(first),
         month_value=first.strftime("%Y-%m"),
         latest=(this_month - timedelta(days=1)).strftime("%Y-%m"),
         redisclosure=REDISCLOSURE_NOTICE,  # its referral figures can include Part 2 programs' referrals

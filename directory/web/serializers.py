@@ -10,15 +10,16 @@ from ..domain import capacity as cap
 from ..domain import disclosure
 from ..domain.hours import day_words, hours_unknown, schedule_order
 from ..models import Service
+from ..words import N_
 
 STATUS_LABELS = {
-    cap.LEAD_FUNDED: "LEAD-funded unit free",
-    cap.COORDINATED_ENTRY: "Coordinated entry",
-    cap.SPARE_CAPACITY: "Spare capacity",
-    cap.DISPLACEMENT: "Waitlist: would displace",
-    cap.FULL: "Full",
-    cap.UNVERIFIED: "Unverified: call first",
-    cap.OPEN_ACCESS: "Open access",
+    cap.LEAD_FUNDED: N_("LEAD-funded unit free"),
+    cap.COORDINATED_ENTRY: N_("Coordinated entry"),
+    cap.SPARE_CAPACITY: N_("Spare capacity"),
+    cap.DISPLACEMENT: N_("Waitlist: would displace"),
+    cap.FULL: N_("Full"),
+    cap.UNVERIFIED: N_("Unverified: call first"),
+    cap.OPEN_ACCESS: N_("Open access"),
 }
 
 
