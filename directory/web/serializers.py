@@ -179,7 +179,8 @@ def service_dict(
         "hours_as_written": getattr(service, "hours_text", None),
         "hours_unknown": hours_unknown(service),
         "languages": [
-            {"code": lang.code, "name": lang.name} for lang in sorted(service.languages, key=lambda x: x.code)
+            {"code": lang.code, "name": lang.name, "access": lang.access}
+            for lang in sorted(service.languages, key=lambda x: x.code)
         ],
         "populations": sorted(p.code for p in service.populations),
         "eligibility": service.eligibility_description,
