@@ -253,6 +253,8 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
                 "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
                 # The participant's own open referral there: theirs already, not a new offer.
                 "theirs": None if a.theirs is None else {"referral_id": a.theirs.id, "state": a.theirs.state},
+                # The participant's languages offered there only through an interpreter on request.
+                "interpreter_on_request": a.interpreter,
             }
             for a in result.alternatives
         ],
