@@ -120,3 +120,39 @@ def test_an_import_stores_how_each_language_is_offered_and_a_change_of_it(sessio
     # The feed now has Somali-speaking staff: only the access changed, and the import sees it.
     run_import(session, "test", "memory", parsed("English, Spanish, Somali"), FIXED_NOW)
     assert stored() == [("en", "staff"), ("es", "staff"), ("so", "staff")]
+
+
+def test_the_referral_check_keeps_interpreter_only_services_and_says_so(app, session):
+    """Chosen: a service that offers the participant's language only through an interpreter still fits (an
+    alternative, a referral), but the check says "interpreter on request" for it and for each such one."""
+    from directory.domain.access import Actor
+    from directory.domain.referrals import check
+    from tests.factories import LOW_BARRIER, fresh, make_participant, make_user
+
+    spare = {"maximum": 5, "available": 2, "waitlist": 0, "confirmed_at": fresh(FIXED_NOW)}
+    full = make_service(
+        session,
+        name="full",
+        capacity={"maximum": 5, "available": 0, "waitlist": 3, "confirmed_at": fresh(FIXED_NOW)},
+        languages=("en",),
+        interpreted=("es",),
+        **LOW_BARRIER,
+    )
+    make_service(session, name="by staff", lat=47.61, capacity=spare, languages=("es",))
+    make_service(session, name="by phone", lat=47.605, capacity=spare, languages=("en",), interpreted=("es",))
+    make_service(session, name="vietnamese", lat=47.606, capacity=spare, languages=("vi",))
+    cm = make_user(session, "case_manager")
+    spanish = make_participant(session, cm, needs={"languages": ["es"]})
+    result = check(
+        session, Actor.of(cm), full, spanish, FIXED_NOW, app.config["SITE"], near=(47.6036, -122.3256)
+    )
+    offered = {a.service.name: a.interpreter for a in result.alternatives}
+    assert offered == {"by phone": ["es"], "by staff": []}
+    assert "es: interpreter on request here; the staff do not speak it." in result.reasons
+    # Without a language need, nothing is said about interpreters.
+    other = make_participant(session, cm)
+    plain = check(
+        session, Actor.of(cm), full, other, FIXED_NOW, app.config["SITE"], near=(47.6036, -122.3256)
+    )
+    assert not any("interpreter" in reason for reason in plain.reasons)
+    assert all(a.interpreter == [] for a in plain.alternatives)
