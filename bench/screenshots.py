@@ -26,7 +26,7 @@ PHONE = {"width": 390, "height": 844}
 SERVICES = 150
 CASE_MANAGER = "cm@demo.lead"
 # The search shown: a language with the "Who speaks it" control beside it, near downtown Seattle.
-SEARCH = "/search?near=98104&language=es&language_access=any"
+SEARCH = "/search?near=98104&language=es&language_access=any&per_page=5"
 
 
 def prepare(database: Path) -> tuple[int, int]:
@@ -39,13 +39,13 @@ def prepare(database: Path) -> tuple[int, int]:
     from directory.domain.access import Actor
     from directory.domain.referrals import ReferralRequest, check, create_referral
     from directory.extensions import db
-    from directory.models import Language, Participant, Service, UserAccount
+    from directory.models import Language, Participant, Service, User
     from directory.types import utcnow
 
     app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": SECRET, "SCHEDULER": "off"})
     with app.app_context():
         session = db.session
-        user = session.scalar(select(UserAccount).where(UserAccount.email == CASE_MANAGER))
+        user = session.scalar(select(User).where(User.email == CASE_MANAGER))
         participant = session.scalar(
             select(Participant).where(Participant.case_manager_id == user.id).order_by(Participant.id)
         )
@@ -85,6 +85,10 @@ def shoot(base: str, out: Path, service_id: int, referral_id: int, languages: tu
                 context.add_cookies([{"name": "lang", "value": lang, "url": base}])
                 page = context.new_page()
                 page.goto(base + SEARCH, wait_until="networkidle")
+                # On a phone the form folds above the results: unfold it, so the language control shows.
+                edit = page.locator("button.edit-search")
+                if edit.count() and edit.first.is_visible():
+                    edit.first.click()
                 written.append(_save(page, out / f"search-{lang}.png"))
                 page.goto(f"{base}/services/{service_id}", wait_until="networkidle")
                 written.append(_save(page, out / f"service-{lang}.png"))
