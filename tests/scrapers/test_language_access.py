@@ -41,6 +41,9 @@ def _accesses(text, code=None, note=None):
         ("Spanish (limited)", {"es": "staff"}),
         ("Language line available", {}),
         ("Interpreters available in 150 languages", {}),
+        # N-SSATS asks whether a language is offered by a staff counselor or an on-call interpreter.
+        ("Spanish (staff counselor)", {"es": "staff"}),
+        ("Spanish (on-call interpreter)", {"es": "interpreter"}),
         # Written by hand in the shapes spreadsheets and provider pages use.
         (
             "English, Spanish; Somali by phone interpretation",
