@@ -1,5 +1,8 @@
 """Run the benchmarks: python -m bench [--smoke] [--out DIR] [name ...].
 
+`python -m bench screenshots [--out DIR]` is apart: the interface's pages in each language as PNGs (see
+bench/screenshots.py); neither `make bench` nor the smoke runs it.
+
 In full (make bench) they run one after the other and write bench/results/<name>.json. With --smoke every
 benchmark runs at tiny sizes (a check that they still run and that what they measure is sound, part of
 make test; its figures mean nothing), each in a process of its own, two at a time, and writes to a new
@@ -123,6 +126,10 @@ def smoke_apart(out: Path, names: list[str], jobs: int) -> dict[str, tuple[bool,
 
 def main(argv: list[str]) -> int:
     """Run the named benchmarks (all by default); 0 if every one ran, 1 if any failed, 2 on bad usage."""
+    if argv[:1] == ["screenshots"]:
+        from . import screenshots
+
+        return screenshots.main(argv[1:])
     args = parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHES]
     if unknown:

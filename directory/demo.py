@@ -530,7 +530,7 @@ class _Builder:
         )
         self.ids.phone += 1
         self._schedules(service_id, domain, unit, term)
-        self._languages(service_id, overrides.pop("languages", None))
+        self._languages(service_id, overrides.pop("languages", None), overrides.pop("interpreted", ()))
         populations = overrides.pop("populations", None)
         if populations is None and rng.random() < 0.3:
             populations = rng.sample(self.populations, k=rng.choice([1, 1, 2]))
@@ -603,8 +603,11 @@ class _Builder:
             )
             self.ids.schedule += 1
 
-    def _languages(self, service_id: int, codes: list[str] | None) -> None:
+    def _languages(self, service_id: int, codes: list[str] | None, interpreted=()) -> None:
+        """Its languages: English mostly, some others; about a third of the others through an interpreter
+        on request (chosen from the ids, not the random stream, so the rest of the demo stays as it was)."""
         rng = self.rng
+        chosen = codes is None
         if codes is None:
             codes = ["en"] if rng.random() < 0.97 else []
             for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
@@ -613,14 +616,18 @@ class _Builder:
                     codes.append(code)
             if not codes:
                 codes = [_weighted(rng, EXTRA_LANGUAGES)]
-        for code in codes:
+        for code in [*codes, *interpreted]:
+            by_interpreter = code in interpreted or (
+                chosen and code != "en" and (service_id * 31 + sum(map(ord, code))) % 3 == 0
+            )
             self.rows["language"].append(
                 {
                     "id": self.ids.language,
                     "service_id": service_id,
                     "code": code,
                     "name": self.language_names.get(code, code),
-                    "note": None,
+                    "note": "Interpreter by phone on request" if by_interpreter else None,
+                    "access": "interpreter" if by_interpreter else "staff",
                 }
             )
             self.ids.language += 1
@@ -782,7 +789,8 @@ def _anchors(builder: _Builder, places) -> None:
             name=f"{label} Tiny House Village",
             term="housing.tiny_house_village",
             housing_first=True,
-            languages=["en", "es", "so"],
+            languages=["en", "es"],
+            interpreted=["so"],
             state="lead",
             tracked=True,
             lead_funded_maximum=4,

@@ -41,6 +41,8 @@ PRECISIONS = ("exact", "approximate", "zip")
 PLACE_KINDS = ("neighborhood", "place", "hot_spot")
 INTAKE_MODES = ("walk_in", "referral_only", "appointment", "walk_in_or_referral")
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
+# How a service offers a language: staff speak it, or an interpreter is there on request (phone or in person).
+LANGUAGE_ACCESS = ("staff", "interpreter")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -444,12 +446,14 @@ class Language(db.Model):
     code: Mapped[str] = mapped_column(String(3))
     name: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(200))
+    access: Mapped[str] = mapped_column(String(11), default="staff", server_default="staff")
 
     service: Mapped[Service] = relationship(back_populates="languages")
 
     __table_args__ = (
         UniqueConstraint("service_id", "code"),
         Index("ix_language_code_service", "code", "service_id"),
+        CheckConstraint(_in("access", LANGUAGE_ACCESS), name="access"),
     )
 
 

@@ -15,6 +15,7 @@ from .common import (
     repair_zip,
     state_code,
 )
+from .languages import unique
 from .records import AddressRecord, LocationRecord, ParseResult, ServiceRecord
 
 
@@ -167,5 +168,4 @@ def unite(service: ServiceRecord, other: ServiceRecord) -> None:
             service.flags[name] = True
     service.phones = _union(service.phones, other.phones)
     service.populations = _union(service.populations, other.populations)
-    languages = {lang.code: lang for lang in (*service.languages, *other.languages)}
-    service.languages = tuple(languages.values())
+    service.languages = unique((*service.languages, *other.languages))

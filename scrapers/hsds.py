@@ -38,7 +38,7 @@ from .common import (
     truthy,
 )
 from .hours import KEPT_AS_TEXT, WEEK, hours_of, is_byday
-from .languages import language
+from .languages import language, unique
 from .mappings import check_domain
 from .records import (
     LEAD_FLAGS,
@@ -717,7 +717,7 @@ class Builder:
         langs = lists.languages.pop(sid, None) or (
             self._languages(where, sid, {"language": row["languages"]}) if row.get("languages") else []
         )
-        record.languages = tuple({lang.code: lang for lang in langs}.values())
+        record.languages = unique(langs)
         record.documents = tuple(
             DocumentRecord(d, r.get("uri") or None)
             for _w, r in lists.documents.get(sid, [])

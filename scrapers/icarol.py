@@ -30,7 +30,7 @@ from .common import (
     truthy,
 )
 from .hours import KEPT_AS_TEXT, hours_of
-from .languages import language
+from .languages import language, unique
 from .records import (
     AddressRecord,
     DocumentRecord,
@@ -145,7 +145,7 @@ class _Parser:
         if note:
             self.note(where, sid, note, "schedules", KEPT_AS_TEXT)
         langs = language(None, row.get("LanguagesOfferedList") or row.get("LanguagesOffered"))
-        service.languages = tuple({lang.code: lang for lang in langs}.values())
+        service.languages = unique(langs)
         documents = plain(row.get("DocumentsRequired"), 300)
         service.documents = (DocumentRecord(documents),) if documents else ()
         return service

@@ -132,11 +132,13 @@ class ScheduleRecord:
 
 @dataclass(slots=True, frozen=True)
 class LanguageRecord:
-    """A language a service is offered in (ISO 639 code and English name)."""
+    """A language a service is offered in (ISO 639 code and English name), and how: spoken by staff, or
+    through an interpreter on request ("interpreter")."""
 
     code: str
     name: str
     note: str | None = None
+    access: str = "staff"
 
 
 @dataclass(slots=True, frozen=True)

@@ -45,6 +45,7 @@ def make_service(
     lon: float | None = -122.3256,
     capacity: dict | None = None,
     languages: tuple[str, ...] = (),
+    interpreted: tuple[str, ...] = (),
     populations: tuple[str, ...] = (),
     terms: tuple[str, ...] = (),
     schedules: tuple[tuple[str, time, time], ...] = (),
@@ -77,6 +78,8 @@ def make_service(
         service.locations.append(location)
     for code in languages:
         service.languages.append(Language(code=code, name=code))
+    for code in interpreted:  # offered through an interpreter on request, not spoken by staff
+        service.languages.append(Language(code=code, name=code, access="interpreter"))
     for code in populations:
         service.populations.append(session.get(Population, code))
     for term in terms:

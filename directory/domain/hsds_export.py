@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scrapers.hsds import IIP_TAXONOMY, LEAD
+from scrapers.languages import access_of
 from scrapers.records import LEAD_FLAGS, OPTIONAL_FLAGS
 
 from ..models import (
@@ -272,6 +273,14 @@ def _service_at_location(session: Session, t: _Tables, ids: list[int]) -> set[in
     return location_ids
 
 
+def _language_note(note: str | None, access: str) -> str | None:
+    """HSDS has no field for how a language is offered: an interpreter-only language says so in its note
+    (which our importer, and a person, reads back)."""
+    if access != "interpreter" or access_of(note) == "interpreter":
+        return note
+    return "Interpreter on request" + (f"; {note}" if note else "")
+
+
 def _service_contacts(session: Session, t: _Tables, ids: list[int]) -> None:
     """Phones, schedules, languages and required documents."""
     phones = select(Phone.service_id, Phone.id, Phone.number, Phone.extension, Phone.type, Phone.description)
@@ -321,7 +330,9 @@ def _service_contacts(session: Session, t: _Tables, ids: list[int]) -> None:
                 "description": text,
             }
         )
-    languages = select(Language.service_id, Language.id, Language.name, Language.code, Language.note)
+    languages = select(
+        Language.service_id, Language.id, Language.name, Language.code, Language.note, Language.access
+    )
     for lang in _per_service(session, languages, ids):
         t.rows["languages"].append(
             {
@@ -329,7 +340,7 @@ def _service_contacts(session: Session, t: _Tables, ids: list[int]) -> None:
                 "service_id": uid("service", lang.service_id),
                 "name": lang.name,
                 "code": lang.code,
-                "note": _value(lang.note),
+                "note": _value(_language_note(lang.note, lang.access)),
             }
         )
     documents = select(

@@ -685,6 +685,7 @@ class Writer:
                         "code": lang.code[:3],
                         "name": lang.name[:100],
                         "note": lang.note and lang.note[:200],
+                        "access": lang.access,
                     }
                 )
             for doc in record.documents:

@@ -20,7 +20,7 @@ from scrapers.common import parse_phone
 from scrapers.hours import hours_of
 
 from ..database import writes
-from ..models import EDITABLE_FIELDS, Phone, Schedule, Service, ServiceFieldEdit
+from ..models import EDITABLE_FIELDS, LANGUAGE_ACCESS, Phone, Schedule, Service, ServiceFieldEdit
 from . import audit
 from .access import Actor, require_capacity_manager
 from .errors import NotFound, ValidationError
@@ -278,3 +278,43 @@ def settle_on_import(
             replaced.append((service_id, name, incoming[name]))
     session.flush()
     return keep, replaced
+
+
+def language_choices(form, codes) -> dict[str, str]:
+    """The form's choice (`access-<code>`) for each of the service's languages that has one."""
+    return {code: form[f"access-{code}"].strip() for code in codes if f"access-{code}" in form}
+
+
+@writes
+def set_language_access(
+    session: Session, actor: Actor, service_id: int, choices: dict, now: datetime
+) -> list[str]:
+    """A provider says how each language is offered: staff speak it, or an interpreter on request. Returns the
+    codes that changed; a language the service does not list or another value changes nothing. The next
+    import of the service's feed sets them again from the feed (languages are not among the kept fields)."""
+    service = session.get(Service, service_id)
+    if service is None:
+        raise NotFound(f"no service {service_id}")
+    require_capacity_manager(actor, service.organization_id)
+    listed = {lang.code: lang for lang in service.languages}
+    for code, access in choices.items():
+        if code not in listed:
+            raise ValidationError(f"this service does not list the language {code!r}", "languages")
+        if access not in LANGUAGE_ACCESS:
+            raise ValidationError("choose staff or interpreter for each language", "languages")
+    changed = sorted(code for code, access in choices.items() if listed[code].access != access)
+    if changed:
+        audit.append(
+            session,
+            actor.id,
+            "service.languages",
+            "service",
+            service_id,
+            {code: {"before": listed[code].access, "after": choices[code]} for code in changed},
+            now,
+        )
+        for code in changed:
+            listed[code].access = choices[code]
+        service.updated_at = now
+    session.flush()
+    return changed

@@ -141,7 +141,7 @@ def _statements(dialect: str) -> dict:
                 Schedule.closes_at,
                 Schedule.description,
             ),
-            _branch("languages", Language.service_id, dialect, Language.code, Language.name),
+            _branch("languages", Language.service_id, dialect, Language.code, Language.name, Language.access),
             _branch(
                 "categories", service_taxonomy.c.service_id, dialect, service_taxonomy.c.taxonomy_term_id
             ),
@@ -167,7 +167,7 @@ MAKERS = {
     "schedules": lambda v: SimpleNamespace(
         byday=v[0], opens_at=_time(v[1]), closes_at=_time(v[2]), description=v[3]
     ),
-    "languages": lambda v: SimpleNamespace(code=v[0], name=v[1]),
+    "languages": lambda v: SimpleNamespace(code=v[0], name=v[1], access=v[2]),
     "categories": lambda v: SimpleNamespace(id=v[0]),
     "populations": lambda v: SimpleNamespace(code=v[0]),
     "practices": lambda v: SimpleNamespace(code=v[0]),

@@ -88,6 +88,8 @@ class Alternative:
     classification: str
     distance_km: float | None
     theirs: Referral | None = None  # the participant's own open referral there: not offered as new
+    # The participant's languages offered there only through an interpreter on request (not by staff).
+    interpreter: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -183,8 +185,19 @@ def _service_point(service: Service) -> tuple[float, float] | None:
     return None
 
 
+def interpreter_only(service: Service, needs: dict) -> list[str]:
+    """The participant's languages that the service offers only through an interpreter on request, when its
+    staff speak none of them (empty when staff speak one, or the service lists no languages)."""
+    wanted = set(needs.get("languages") or ())
+    by_staff = {lang.code for lang in service.languages if lang.access == "staff"}
+    if not wanted or wanted & by_staff:
+        return []
+    return sorted(lang.code for lang in service.languages if lang.code in wanted)
+
+
 def compatible(service: Service, needs: dict) -> bool:
-    """Whether a service fits the participant's stated needs."""
+    """Whether a service fits the participant's stated needs. A language offered through an interpreter on
+    request fits (the check says so: see interpreter_only)."""
     if needs.get("languages"):
         offered = {lang.code for lang in service.languages}
         if offered and not offered & set(needs["languages"]):
@@ -248,7 +261,8 @@ def find_alternatives(
     for service_id, (distance, classification) in ranked:
         candidate = services[service_id]
         if compatible(candidate, needs):
-            alternatives.append(Alternative(candidate, classification, distance))
+            interpreter = interpreter_only(candidate, needs)
+            alternatives.append(Alternative(candidate, classification, distance, interpreter=interpreter))
         if len(alternatives) == MAX_ALTERNATIVES:
             break
     return alternatives
@@ -344,6 +358,9 @@ def _evaluate(
             reasons.append("No alternative in this domain within 10 km can take the participant now.")
         if len(new) < len(alternatives):
             reasons.append("The participant already has a referral at an alternative: marked as theirs.")
+    if spoken_through := interpreter_only(service, needs):
+        names = ", ".join(lang.name for lang in service.languages if lang.code in spoken_through)
+        reasons.append(f"{names}: interpreter on request here; the staff do not speak it.")
     consented = consent.consent_for(session, participant, service, now.date())
     if consented.sentence:
         reasons.append(consented.sentence)

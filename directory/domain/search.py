@@ -52,6 +52,8 @@ AVAILABILITY = {
     "open": (cap.LEAD_FUNDED, cap.SPARE_CAPACITY),
     "any": None,
 }
+# language_access: "any" language, spoken by staff or through an interpreter on request, is no filter.
+LANGUAGE_ACCESS = ("staff", "any")
 MAX_RADIUS_KM = 200.0
 KM_PER_MILE = 1.609344
 MAX_PER_PAGE = 100
@@ -71,6 +73,7 @@ KNOWN_PARAMS = frozenset(
         "radius_km",
         "radius_mi",
         "language",
+        "language_access",
         "population",
         "low_barrier",
         "housing_first",
@@ -93,6 +96,8 @@ class SearchQuery:
     center: Point | None = None
     radius_km: float | None = None
     language: str | None = None
+    # "staff": only services whose staff speak the language; None ("any"): an interpreter on request will do.
+    language_access: str | None = None
     population: str | None = None
     low_barrier: bool | None = None
     housing_first: bool | None = None
@@ -171,6 +176,7 @@ def parse_query(
     values.update(_category(given("category"), reference))
     values.update(_location(given, reference, geocode_address, default_radius_km, site_center))
     values.update(_coded("language", given("language"), reference.languages))
+    values.update(_language_access(given("language_access"), values.get("language")))
     values.update(_coded("population", given("population"), reference.populations))
     for name in ("low_barrier", "housing_first", "open_now"):
         if (raw := given(name)) is not None:
@@ -312,6 +318,19 @@ def _coded(name: str, value: str | None, codes: Mapping[str, str]) -> dict:
     return {name: code}
 
 
+def _language_access(access: str | None, language: str | None) -> dict:
+    """staff (staff speak the language) or any (staff, or an interpreter on request: no filter); staff only
+    with a language."""
+    if access is None:
+        return {}
+    key = access.strip().lower()
+    if key not in LANGUAGE_ACCESS:
+        raise ValidationError("language_access must be staff or any", "language_access")
+    if key == "staff" and language is None:
+        raise ValidationError("language_access=staff needs a language", "language_access")
+    return {"language_access": None if key == "any" else key}
+
+
 def _availability(availability: str | None) -> dict:
     """lead_funded, spare, open or any (any: no filter)."""
     if availability is None:
@@ -428,11 +447,10 @@ def _filters(
                 )
             )
     if query.language is not None:
-        conditions.append(
-            exists(
-                select(Language.id).where(Language.service_id == Service.id, Language.code == query.language)
-            )
-        )
+        spoken = [Language.service_id == Service.id, Language.code == query.language]
+        if query.language_access is not None:
+            spoken.append(Language.access == query.language_access)
+        conditions.append(exists(select(Language.id).where(*spoken)))
     if query.population is not None:
         conditions.append(
             exists(

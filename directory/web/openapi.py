@@ -61,6 +61,12 @@ SEARCH_PARAMS = [
         "search radius in miles (instead of radius_km)",
     ),
     _param("language", {"type": "string"}, "English name or ISO 639-1 code"),
+    _param(
+        "language_access",
+        {"type": "string", "enum": ["staff", "any"], "default": "any"},
+        "with language: staff (staff speak it) or any (staff, or an interpreter on request); each of a "
+        "service's languages carries its access, staff or interpreter",
+    ),
     _param("population", {"type": "string"}, "population code or name"),
     _param("low_barrier", BOOL, "low barrier / harm reduction"),
     _param("housing_first", BOOL, "Housing First"),

@@ -274,7 +274,14 @@ def edit(service_id: int):
 def details(service_id: int):
     """Hours, phone, eligibility and alert as the provider keeps them (kept on re-import, see
     provider_edits); only the fields whose text changed are saved."""
-    from ..domain.provider_edits import EDITABLE_FIELDS, edit_details, form_values, parse_details
+    from ..domain.provider_edits import (
+        EDITABLE_FIELDS,
+        edit_details,
+        form_values,
+        language_choices,
+        parse_details,
+        set_language_access,
+    )
 
     service = _own_service(service_id)
     current = form_values(service)
@@ -282,10 +289,13 @@ def details(service_id: int):
     if request.method == "POST":
         submitted = {name: request.form.get(name, "") for name in EDITABLE_FIELDS if name in request.form}
         changed = {name: text for name, text in submitted.items() if text.strip() != current[name].strip()}
-        if not changed:
+        choices = language_choices(request.form, [lang.code for lang in service.languages])
+        if not changed and not choices:
             return _back(service)
         try:
-            edit_details(db.session, actor(), service.id, parse_details(changed), context.now())
+            if changed:
+                edit_details(db.session, actor(), service.id, parse_details(changed), context.now())
+            set_language_access(db.session, actor(), service.id, choices, context.now())
             return _back(service)
         except DomainError as exc:
             db.session.rollback()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext
+
 from ..domain import capacity as cap
 from ..domain.clock import SiteClock
 from ..domain.hours import day_codes, hours_unknown, is_open
@@ -127,6 +129,8 @@ def search_summary(query, reference, distance_text) -> str:
         parts.append(query.medication)
     if query.language:
         parts.append(reference.language_names.get(query.language, query.language))
+        if query.language_access == "staff":
+            parts.append(gettext("Staff speak it"))
     if query.population:
         parts.append(reference.population_names.get(query.population, query.population))
     for name, label in (

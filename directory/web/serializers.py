@@ -180,7 +180,8 @@ def service_dict(
         "hours_as_written": getattr(service, "hours_text", None),
         "hours_unknown": hours_unknown(service),
         "languages": [
-            {"code": lang.code, "name": lang.name} for lang in sorted(service.languages, key=lambda x: x.code)
+            {"code": lang.code, "name": lang.name, "access": lang.access}
+            for lang in sorted(service.languages, key=lambda x: x.code)
         ],
         "populations": sorted(p.code for p in service.populations),
         "eligibility": service.eligibility_description,
@@ -253,6 +254,8 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
                 "distance_km": None if a.distance_km is None else round(a.distance_km, 3),
                 # The participant's own open referral there: theirs already, not a new offer.
                 "theirs": None if a.theirs is None else {"referral_id": a.theirs.id, "state": a.theirs.state},
+                # The participant's languages offered there only through an interpreter on request.
+                "interpreter_on_request": a.interpreter,
             }
             for a in result.alternatives
         ],

@@ -45,7 +45,7 @@ def canonical(session) -> list:
                 tuple(sorted(a.name for a in s.areas)),
                 tuple(sorted((p.number, p.extension, p.type, p.description) for p in s.phones)),
                 tuple(sorted((x.byday, x.opens_at, x.closes_at) for x in s.schedules)),
-                tuple(sorted((x.code, x.name) for x in s.languages)),
+                tuple(sorted((x.code, x.name, x.access) for x in s.languages)),
                 tuple(sorted(d.document for d in s.required_documents)),
                 None
                 if cap is None
