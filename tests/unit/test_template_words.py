@@ -21,6 +21,12 @@ MARKED = (
     "referrals/plan.html",
     "auth/account.html",
     "provider/staff.html",
+    "provider/dashboard.html",
+    "provider/edit.html",
+    "provider/inbox.html",
+    "provider/details.html",
+    "provider/upload.html",
+    "provider/confirm_link.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there
