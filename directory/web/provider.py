@@ -270,7 +270,7 @@ def edit(service_id: int):
     """The one-screen update form with +/- steppers; every problem is shown at its field."""
     service = _own_service(service_id)
     if service.capacity is None:
-        abort(404, "this service does not track capacity")
+        abort(404, gettext("This service does not track capacity."))
     problems: dict[str, str] = {}
     at_risk: list[int] = []
     if request.method == "POST":
@@ -507,7 +507,7 @@ def nobody_waiting(service_id: int):
     capacity rule as the form, and so confirmed."""
     service = _own_service(service_id)
     if service.capacity is None:
-        abort(404, "this service does not track capacity")
+        abort(404, gettext("This service does not track capacity."))
     update_capacity(db.session, actor(), service.id, {"waitlist": 0}, "web", context.now())
     return _back(service, "nobody")
 
@@ -716,7 +716,7 @@ def _link(token: str) -> ConfirmLink:
     nonce = read_confirm_token(current_app.config["SECRET_KEY"], token)
     link = db.session.scalar(select(ConfirmLink).where(ConfirmLink.nonce == nonce)) if nonce else None
     if link is None:
-        abort(404, "This link is not valid.")
+        abort(404, gettext("This link is not valid."))
     return link
 
 
