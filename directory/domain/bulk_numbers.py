@@ -24,15 +24,20 @@ from scrapers.common import decode
 from scrapers.records import Problem
 
 from ..models import Service
+from ..words import N_
 from .access import Actor, require_capacity_manager
 from .capacity_updates import FIELDS, NULLABLE, decide, held_units, parse_changes, snapshot, update_capacity
 from .errors import DomainError, ValidationError
 
 MAX_ROWS = 500
 MAX_BYTES = 200_000
+# The columns and the word "unknown" are the file's own, the same in every language of the pages (a file
+# reads the same whoever sends it); the upload page translates what it says about them, never them.
 ID_COLUMN = "service_id"
-KNOWN = frozenset({ID_COLUMN, "name", *FIELDS})
-UNKNOWN_WORDS = frozenset({"unknown", "?"})
+NAME_COLUMN = "name"
+KNOWN = frozenset({ID_COLUMN, NAME_COLUMN, *FIELDS})
+UNKNOWN_WORD = "unknown"
+UNKNOWN_WORDS = frozenset({UNKNOWN_WORD, "?"})
 
 
 @dataclass
@@ -55,10 +60,16 @@ class Upload:
     applied: bool
     rows: list[RowPlan] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Each problem's words as marked for the catalogs and their values, for a page to translate; the
+    # Problem keeps them in English, as import runs store theirs.
+    problem_words: list[tuple[str, dict]] = field(default_factory=list)
 
-    def refuse(self, where: str, record: str | None, problem: str, field_name: str | None = None) -> None:
-        """A row left out, and why."""
-        self.problems.append(Problem(where, record, problem, "rejected", "service", field_name))
+    def refuse(
+        self, where: str, record: str | None, words: str, params: dict, field_name: str | None = None
+    ) -> None:
+        """A row left out, and why (`words` marked with N_, with %(name)s values from params)."""
+        self.problems.append(Problem(where, record, words % params, "rejected", "service", field_name))
+        self.problem_words.append((words, params))
 
 
 def read_upload(data: bytes, file_name: str) -> list[tuple[int, dict[str, str]]]:
@@ -141,27 +152,35 @@ def upload_numbers(
         cell = row.get(ID_COLUMN, "")
         if not (cell.isascii() and cell.isdigit() and len(cell) <= 9):
             upload.refuse(
-                where, cell[:40] or None, f"{ID_COLUMN} {cell[:40]!r} is not a service number", ID_COLUMN
+                where,
+                cell[:40] or None,
+                N_("%(column)s %(cell)s is not a service number"),
+                {"column": ID_COLUMN, "cell": repr(cell[:40])},
+                ID_COLUMN,
             )
             continue
         service_id = int(cell)
         service = session.get(Service, service_id)
         if service is None or service.organization_id != organization_id:
             # The same answer whether the service exists elsewhere or not at all.
-            upload.refuse(where, cell, "not a service your organization runs: refused")
+            upload.refuse(where, cell, N_("not a service your organization runs: refused"), {})
             continue
         if service.capacity is None:
-            upload.refuse(where, cell, "this service does not track capacity (open access): refused")
+            upload.refuse(where, cell, N_("this service does not track capacity (open access): refused"), {})
             continue
         if service_id in seen:
-            upload.refuse(where, cell, f"the same service as {seen[service_id]}: refused")
+            upload.refuse(
+                where, cell, N_("the same service as %(line)s: refused"), {"line": seen[service_id]}
+            )
             continue
         seen[service_id] = where
         try:
             changes = _changes(row)
             upload.rows.append(_apply(session, actor, service, changes, where, now, apply))
         except DomainError as exc:
-            upload.refuse(where, cell, f"{exc.message}: refused", getattr(exc, "field", None))
+            upload.refuse(
+                where, cell, N_("%(problem)s: refused"), {"problem": exc.message}, getattr(exc, "field", None)
+            )
     return upload
 
 

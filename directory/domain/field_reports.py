@@ -30,6 +30,7 @@ from ..models import (
     ServiceCapacity,
     User,
 )
+from ..words import N_
 from . import audit
 from . import capacity as cap
 from .access import Actor
@@ -50,14 +51,14 @@ UNTRACKED_WINDOW = timedelta(days=7)
 PHONE = re.compile(r"^[0-9+()\-. x]{7,40}$")
 
 OBSERVED_WORDS = {
-    "full": "full",
-    "fewer_free": "fewer free than listed",
-    "more_free": "more free than listed",
-    "closed_now": "closed now",
-    "wrong_phone": "a wrong phone number",
-    "wrong_hours": "wrong hours",
-    "moved_or_closed": "moved or closed",
-    "turned_away": "turning people away",
+    "full": N_("full"),
+    "fewer_free": N_("fewer free than listed"),
+    "more_free": N_("more free than listed"),
+    "closed_now": N_("closed now"),
+    "wrong_phone": N_("a wrong phone number"),
+    "wrong_hours": N_("wrong hours"),
+    "moved_or_closed": N_("moved or closed"),
+    "turned_away": N_("turning people away"),
 }
 # The choices on the one-tap form, in the reporter's words.
 OBSERVED_CHOICES = {
@@ -71,22 +72,22 @@ OBSERVED_CHOICES = {
     "turned_away": "Turned away for something the listing accepts",
 }
 ATTRIBUTE_WORDS = {
-    "no_sobriety_requirement": "no sobriety requirement",
-    "accepts_active_use": "accepts people actively using",
-    "accepts_sex_workers": "accepts people involved in sex work",
-    "no_id_required": "no ID required",
-    "criminal_record_ok": "criminal records OK",
-    "housing_first": "Housing First (no treatment precondition)",
-    "pets_allowed": "pets allowed",
-    "partners_allowed": "partners allowed",
-    "wheelchair_accessible": "wheelchair accessible",
+    "no_sobriety_requirement": N_("no sobriety requirement"),
+    "accepts_active_use": N_("accepts people actively using"),
+    "accepts_sex_workers": N_("accepts people involved in sex work"),
+    "no_id_required": N_("no ID required"),
+    "criminal_record_ok": N_("criminal records OK"),
+    "housing_first": N_("Housing First (no treatment precondition)"),
+    "pets_allowed": N_("pets allowed"),
+    "partners_allowed": N_("partners allowed"),
+    "wheelchair_accessible": N_("wheelchair accessible"),
 }
 ROLE_WORDS = {
-    "case_manager": "a case manager",
-    "peer_outreach": "a peer outreach worker",
-    "admin": "an admin",
-    "provider": "the provider",
-    "project_manager": "the project manager",
+    "case_manager": N_("a case manager"),
+    "peer_outreach": N_("a peer outreach worker"),
+    "admin": N_("an admin"),
+    "provider": N_("the provider"),
+    "project_manager": N_("the project manager"),
 }
 
 

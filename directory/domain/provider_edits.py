@@ -21,11 +21,17 @@ from scrapers.hours import hours_of
 
 from ..database import writes
 from ..models import EDITABLE_FIELDS, LANGUAGE_ACCESS, Phone, Schedule, Service, ServiceFieldEdit
+from ..words import N_
 from . import audit
 from .access import Actor, require_capacity_manager
 from .errors import NotFound, ValidationError
 
-LABELS = {"hours": "Hours", "phone": "Phone", "eligibility": "Who is eligible", "alert": "Alert"}
+LABELS = {
+    "hours": N_("Hours"),
+    "phone": N_("Phone"),
+    "eligibility": N_("Who is eligible"),
+    "alert": N_("Alert"),
+}
 TEXT_LIMIT = 2000  # eligibility and alert, as typed in the form
 HOURS_LIMIT = 1000  # service.hours_text
 

@@ -32,6 +32,7 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
+from ..words import N_
 from . import audit, consent, field_reports, holds, intake, keys, one_hold
 from . import capacity as cap
 from .access import REFERRERS, Actor
@@ -753,11 +754,11 @@ class DuplicateKey(DomainError):
 TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
 MAX_RULE = 300
 DECLINE_WORDS = {
-    "no_capacity": "no capacity",
-    "not_eligible": "not eligible",
-    "did_not_arrive": "the participant did not arrive",
-    "turned_away": "turned away for something the listing says it accepts",
-    "other": "another reason",
+    "no_capacity": N_("no capacity"),
+    "not_eligible": N_("not eligible"),
+    "did_not_arrive": N_("the participant did not arrive"),
+    "turned_away": N_("turned away for something the listing says it accepts"),
+    "other": N_("another reason"),
 }
 
 

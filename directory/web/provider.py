@@ -7,6 +7,7 @@ import csv
 import io
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_number, gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
@@ -27,6 +28,7 @@ from ..domain.search import load_service
 from ..extensions import db
 from ..links import read_confirm_token
 from ..models import MAX_COUNT, CapacityEvent, ConfirmLink, Organization, Referral, Service, User
+from ..words import N_
 from . import context, serializers
 from .access_log import record_read
 from .auth import actor, require_roles
@@ -63,7 +65,7 @@ def _rows(services, at, config):
                 "service": service,
                 "status": serializers.service_status(service, at, config),
                 "capacity": serializers.capacity_dict(service, at, config, True),
-                "age": serializers.age_text(row.confirmed_at if row else None, at),
+                "age": age_words(row.confirmed_at if row else None, at),
             }
         )
     return rows
@@ -97,15 +99,30 @@ def dashboard():
         conflicts=_conflicts_of(org_id),
         org_query={"org": org_id} if current_user.role == "admin" else {},
         saved=_saved(request.args.get("saved", "")),
-        field_labels=field_labels,
     )
 
 
 SAVED_WORDS = {
-    "confirm": "Saved: the numbers are confirmed as of now.",
-    "update": "Saved: the new numbers are confirmed as of now.",
-    "nobody": "Saved: nobody waiting, numbers confirmed as of now.",
+    "confirm": N_("Saved: the numbers are confirmed as of now."),
+    "update": N_("Saved: the new numbers are confirmed as of now."),
+    "nobody": N_("Saved: nobody waiting, numbers confirmed as of now."),
 }
+
+
+def age_words(moment, at) -> str:
+    """How old the numbers are, in the page's language ("12 min ago", in serializers.age_text's steps)."""
+    if moment is None:
+        return gettext("never confirmed")
+    seconds = max(0, int((at - moment).total_seconds()))
+    if seconds < 90:
+        return gettext("just now")
+    minutes = seconds // 60
+    if minutes < 90:
+        return gettext("%(num)d min ago", num=minutes)
+    hours = minutes // 60
+    if hours < 48:
+        return gettext("%(num)d h ago", num=hours)
+    return ngettext("%(num)d day ago", "%(num)d days ago", hours // 24)
 
 
 def _saved(raw: str) -> tuple[str, str] | None:
@@ -113,7 +130,7 @@ def _saved(raw: str) -> tuple[str, str] | None:
     target, _, what = raw.partition(":")
     if what not in SAVED_WORDS or not (target == "all" or (target.isdigit() and len(target) < 12)):
         return None
-    return target, SAVED_WORDS[what]
+    return target, gettext(SAVED_WORDS[what])
 
 
 def _back(service: Service, what: str = "update"):
@@ -123,25 +140,47 @@ def _back(service: Service, what: str = "update"):
     return redirect(url_for("provider.dashboard", saved=saved, **query) + f"#service-{service.id}")
 
 
+TOTAL_WORDS = {  # the units of config.UNIT_TYPES, counted
+    "shelter_bed": N_("Total shelter beds"),
+    "bed": N_("Total beds"),
+    "unit": N_("Total units"),
+    "slot": N_("Total slots"),
+    "appointment": N_("Total appointments"),
+}
+
+
 def field_labels(unit: str | None) -> dict[str, str]:
-    """The update form's labels, the words its problems are told in (a shelter's waitlist is its line)."""
-    units = (unit or "unit").replace("_", " ") + "s"
+    """The update form's labels in the page's language, the words its problems are told in (a shelter's
+    waitlist is its line)."""
+    unit = unit or "unit"
+    if unit in TOTAL_WORDS:
+        total = gettext(TOTAL_WORDS[unit])
+    else:  # a unit the site added: its code, read as words
+        total = gettext("Total (%(unit)s)", unit=unit.replace("_", " "))
     return {
-        "available": "Free now",
-        "maximum": f"Total {units}",
-        "waitlist": "People expected in line tonight" if unit == "shelter_bed" else "People on the waitlist",
-        "lead_funded_available": "LEAD-funded free",
-        "lead_funded_maximum": "LEAD-funded total",
+        "available": gettext("Free now"),
+        "maximum": total,
+        "waitlist": gettext("People expected in line tonight")
+        if unit == "shelter_bed"
+        else gettext("People on the waitlist"),
+        "lead_funded_available": gettext("LEAD-funded free"),
+        "lead_funded_maximum": gettext("LEAD-funded total"),
     }
 
 
 def problem_text(code: str, labels: dict[str, str]) -> str:
     """A broken invariant in the form's words ("Free now cannot be more than Total beds.")."""
     if code == "available_over_maximum":
-        return f"{labels['available']} cannot be more than {labels['maximum']}."
+        return gettext(
+            "%(free)s cannot be more than %(total)s.", free=labels["available"], total=labels["maximum"]
+        )
     if code == "lead_available_over_lead_maximum":
-        return f"{labels['lead_funded_available']} cannot be more than {labels['lead_funded_maximum']}."
-    return (
+        return gettext(
+            "%(free)s cannot be more than %(total)s.",
+            free=labels["lead_funded_available"],
+            total=labels["lead_funded_maximum"],
+        )
+    return gettext(
         "This service cannot hold LEAD-funded units: it is not LEAD-fundable (a religious requirement, "
         "conversion therapy, or housing that excludes active use or sex work)."
     )
@@ -184,10 +223,18 @@ def _form_changes(form, labels: dict[str, str]) -> tuple[dict, dict[str, str]]:
             if name in ("waitlist", "available"):
                 body[name] = None
             elif name == "maximum":
-                problems[name] = f"Give {labels[name]}: a whole number from 0 to {MAX_COUNT:,}."
+                problems[name] = gettext(
+                    "Give %(field)s: a whole number from 0 to %(most)s.",
+                    field=labels[name],
+                    most=format_number(MAX_COUNT),
+                )
             continue
         if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) > MAX_COUNT:
-            problems[name] = f"{labels[name]} must be a whole number from 0 to {MAX_COUNT:,}."
+            problems[name] = gettext(
+                "%(field)s must be a whole number from 0 to %(most)s.",
+                field=labels[name],
+                most=format_number(MAX_COUNT),
+            )
             continue
         body[name] = int(raw)
     return body, problems
@@ -223,7 +270,7 @@ def edit(service_id: int):
     """The one-screen update form with +/- steppers; every problem is shown at its field."""
     service = _own_service(service_id)
     if service.capacity is None:
-        abort(404, "this service does not track capacity")
+        abort(404, gettext("This service does not track capacity."))
     problems: dict[str, str] = {}
     at_risk: list[int] = []
     if request.method == "POST":
@@ -255,7 +302,7 @@ def edit(service_id: int):
             service=service,
             capacity=serializers.capacity_dict(service, at, context.site(), True),
             status=serializers.service_status(service, at, context.site()),
-            age=serializers.age_text(service.capacity.confirmed_at, at),
+            age=age_words(service.capacity.confirmed_at, at),
             labels=serializers.STATUS_LABELS,
             problems=problems,
             field_labels=_labels_for(service),
@@ -263,10 +310,26 @@ def edit(service_id: int):
             at_risk=at_risk,
             saved=bool(at_risk),
             history=history,
+            event_words=EVENT_WORDS,
+            channel_words=CHANNEL_WORDS,
             field_reports=_report_lines(service, at),
         ),
         400 if error else 200,
     )
+
+
+EVENT_WORDS = {  # a capacity event's kind and channel, shown through _() on the update page
+    "update": N_("update"),
+    "confirm": N_("confirm"),
+    "import": N_("import"),
+}
+CHANNEL_WORDS = {
+    "web": N_("web"),
+    "api": N_("API"),
+    "email_link": N_("email link"),
+    "import": N_("import"),
+    "system": N_("system"),
+}
 
 
 @bp.route("/provider/services/<id:service_id>/details", methods=["GET", "POST"])
@@ -308,18 +371,27 @@ def details(service_id: int):
             values=request.form if error else current,
             error=error,
             conflicts=_conflicts_of(service.organization_id, service.id),
+            field_names=_detail_labels(),
             org_query={"org": service.organization_id} if current_user.role == "admin" else {},
         ),
         400 if error else 200,
     )
 
 
+def _detail_labels() -> dict[str, str]:
+    """The details form's field names in the page's language."""
+    from ..domain.provider_edits import LABELS
+
+    return {name: gettext(words) for name, words in LABELS.items()}
+
+
 def _conflicts_of(organization_id: int, service_id: int | None = None) -> list:
     """The organization's edits a feed replaced (one service's when service_id is given)."""
-    from ..domain.provider_edits import LABELS, conflicts
+    from ..domain.provider_edits import conflicts
 
+    labels = _detail_labels()
     return [
-        {"edit": edit, "label": LABELS[edit.field]}
+        {"edit": edit, "label": labels[edit.field]}
         for edit in conflicts(db.session, organization_id)
         if service_id is None or edit.service_id == service_id
     ]
@@ -344,8 +416,7 @@ def keep_feed(service_id: int, field: str):
 def upload():
     """Numbers for many services at once from a CSV: a preview first (nothing written), then applied through
     the capacity rule; the problems reported as an import run's are."""
-    from ..domain.bulk_numbers import ID_COLUMN, MAX_ROWS, upload_numbers
-    from ..domain.imports import problem_rows
+    from ..domain.bulk_numbers import ID_COLUMN, MAX_ROWS, NAME_COLUMN, UNKNOWN_WORD, upload_numbers
 
     org_id = _organization_id()
     org_query = {"org": org_id} if current_user.role == "admin" else {}
@@ -368,11 +439,14 @@ def upload():
             "provider/upload.html",
             organization=db.session.get(Organization, org_id),
             result=result,
-            problems=problem_rows([p.as_dict() for p in result.problems]) if result else [],
+            problems=_upload_problems(result) if result else [],
             csv_text=data.decode("utf-8", errors="replace") if result and not result.applied else "",
             file_name=name,
             error=error,
             id_column=ID_COLUMN,
+            name_column=NAME_COLUMN,
+            number_columns=FIELDS,
+            unknown_word=UNKNOWN_WORD,
             max_rows=MAX_ROWS,
             org_query=org_query,
         ),
@@ -380,15 +454,60 @@ def upload():
     )
 
 
+UPLOAD_WORDS = {  # the problem report's kind and action codes, as the upload page shows them
+    "service": N_("service"),
+    "rejected": N_("refused"),
+}
+
+
+def _upload_problems(result) -> list[dict]:
+    """An upload's refused rows as the import report's rows, their words in the page's language (the codes
+    and the English stay in what is stored and logged)."""
+    from ..domain.imports import problem_rows
+
+    rows = problem_rows([p.as_dict() for p in result.problems])
+    for row, (words, params) in zip(rows, result.problem_words, strict=True):
+        row["problem"] = gettext(words, **params)
+        for name in ("kind", "action"):
+            if row[name] in UPLOAD_WORDS:
+                row[name] = gettext(UPLOAD_WORDS[row[name]])
+    return rows
+
+
 def _report_lines(service: Service, at) -> list[str]:
     """The open field reports on the service, as its provider reads them (the reporter's role, never who)."""
-    from ..domain.field_reports import describe, open_reports
+    from ..domain.field_reports import open_reports
 
     reports = open_reports(db.session, [service.id], at, context.site()).get(service.id, [])
-    return [
-        describe(r, at) + (f"; the correct phone may be {r.correct_phone}" if r.correct_phone else "")
-        for r in reports
-    ]
+    return [report_line(r, at) for r in reports]
+
+
+def report_line(report, at) -> str:
+    """One field report in the page's language: "Reported full 12 min ago by a case manager", and the
+    phone the reporter says is correct (field_reports.describe says the same in English)."""
+    from ..domain.field_reports import ATTRIBUTE_WORDS, OBSERVED_WORDS, ROLE_WORDS
+
+    age = age_words(report.at, at)
+    if report.source == "decline":
+        line = gettext("Reported full %(age)s (a referral declined for no capacity)", age=age)
+    else:
+        what = gettext(OBSERVED_WORDS[report.observed])
+        if report.observed == "turned_away" and report.attribute:
+            what = gettext(
+                "turning people away despite listing “%(attribute)s”",
+                attribute=gettext(ATTRIBUTE_WORDS[report.attribute]),
+            )
+        who = (
+            gettext(ROLE_WORDS[report.reporter_role])
+            if report.reporter_role in ROLE_WORDS
+            else gettext("staff")
+        )
+        line = gettext("Reported %(what)s %(age)s by %(who)s", what=what, age=age, who=who)
+    if report.correct_phone:
+        line = gettext(
+            "%(report)s; the correct phone may be %(phone)s", report=line, phone=report.correct_phone
+        )
+    return line
 
 
 @bp.post("/provider/services/<id:service_id>/nobody-waiting")
@@ -398,7 +517,7 @@ def nobody_waiting(service_id: int):
     capacity rule as the form, and so confirmed."""
     service = _own_service(service_id)
     if service.capacity is None:
-        abort(404, "this service does not track capacity")
+        abort(404, gettext("This service does not track capacity."))
     update_capacity(db.session, actor(), service.id, {"waitlist": 0}, "web", context.now())
     return _back(service, "nobody")
 
@@ -565,9 +684,9 @@ def staff():
         if action == "add":
             email = (request.form.get("email") or "").strip().lower()
             if "@" not in email or len(email) > 254:
-                error = "Give a valid email address."
+                error = gettext("Give a valid email address.")
             elif db.session.scalar(select(User.id).where(User.email == email)) is not None:
-                error = "That email already has an account."
+                error = gettext("That email already has an account.")
             else:
                 import secrets
 
@@ -584,9 +703,9 @@ def staff():
             user_id = parse_id(request.form.get("user_id", ""))
             target = db.session.get(User, user_id) if user_id is not None else None
             if target is None or target.organization_id != org_id or target.role != "provider":
-                error = "No such staff member."
+                error = gettext("No such staff member.")
             elif target.id == current_user.id:
-                error = "You cannot remove yourself."
+                error = gettext("You cannot remove yourself.")
             else:
                 from ..domain.accounts import set_active
 
@@ -607,7 +726,7 @@ def _link(token: str) -> ConfirmLink:
     nonce = read_confirm_token(current_app.config["SECRET_KEY"], token)
     link = db.session.scalar(select(ConfirmLink).where(ConfirmLink.nonce == nonce)) if nonce else None
     if link is None:
-        abort(404, "This link is not valid.")
+        abort(404, gettext("This link is not valid."))
     return link
 
 
@@ -625,7 +744,7 @@ def confirm_link(token: str):
         "provider/confirm_link.html",
         service=service,
         capacity=serializers.capacity_dict(service, at, context.site(), True),
-        age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
+        age=age_words(service.capacity.confirmed_at if service.capacity else None, at),
         state=state,
         token=token,
     ), (200 if state == "ready" else 410)
@@ -659,7 +778,7 @@ def confirm_link_post(token: str):
         "provider/confirm_link.html",
         service=service,
         capacity=serializers.capacity_dict(service, at, context.site(), True),
-        age=serializers.age_text(service.capacity.confirmed_at, at),
+        age=age_words(service.capacity.confirmed_at, at),
         state="done",
         token=token,
     )

@@ -139,7 +139,7 @@ def test_expired_or_revoked_release_withholds_the_outcome(
     note = "Intake booked next week"
     assert client.post(f"/provider/referrals/{referral_id}/accept", data={"note": note}).status_code == 302
     inbox = client.get("/provider/referrals").get_data(as_text=True)
-    assert "<strong>accepted</strong>" in inbox  # the provider keeps its own answer
+    assert "<strong>Accepted</strong>" in inbox  # the provider keeps its own answer
     for viewer in ("cm", "admin", "pm"):
         sign_in(client, world[viewer])
         page = client.get(f"/referrals/{referral_id}").get_data(as_text=True)

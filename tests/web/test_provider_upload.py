@@ -58,7 +58,7 @@ def test_preview_changes_nothing_then_apply_goes_through_the_capacity_rule(clien
     preview = post_file(client, text)
     assert preview.status_code == 200
     page = visible_text(preview.get_data(as_text=True))
-    assert "Preview: 2 service(s) would be updated (nothing saved yet), 6 row(s) refused" in page
+    assert "Preview: 2 services would be updated (nothing saved yet), 6 rows refused" in page
     assert numbers(session, s["beds"]) == (3, 10, 0) and numbers(session, s["annex"]) == (1, 4, 0)
     assert session.scalar(select(func.count()).select_from(CapacityEvent)) == 0
     # The same refusal for another organization's service and for one that does not exist.
@@ -73,7 +73,7 @@ def test_preview_changes_nothing_then_apply_goes_through_the_capacity_rule(clien
         "/provider/upload", data={"step": "apply", "csv_text": text, "file_name": "numbers.csv"}
     )
     assert apply.status_code == 200
-    assert "Saved: 2 service(s) updated" in visible_text(apply.get_data(as_text=True))
+    assert "Saved: 2 services updated" in visible_text(apply.get_data(as_text=True))
     assert numbers(session, s["beds"]) == (2, 12, 0)
     assert numbers(session, s["annex"]) == (1, 4, None)
     assert numbers(session, s["elsewhere"]) == (5, 5, 0)
@@ -103,7 +103,7 @@ def test_numbers_below_the_holds_put_them_at_risk_and_the_rule_refuses_bad_numbe
     sign_in(client, provider)
     text = f"service_id,available,maximum\n{s['beds'].id},0,\n{s['annex'].id},9,\n"
     preview = visible_text(post_file(client, text).get_data(as_text=True))
-    assert "Preview: 1 service(s) would be updated" in preview
+    assert "Preview: 1 service would be updated" in preview
     assert "available" in preview and "refused" in preview  # 9 free of a maximum of 4: the rule says no
     session.expire_all()
     assert session.scalar(select(Referral.at_risk)) is False
@@ -145,5 +145,5 @@ def test_who_may_upload(client, session):
     page = visible_text(
         post_file(client, f"service_id,available\n{s['beds'].id},0\n", step="apply").get_data(as_text=True)
     )
-    assert "Saved: 0 service(s) updated, 1 row(s) refused" in page and "Harbor Beds" not in page
+    assert "Saved: 0 services updated, 1 row refused" in page and "Harbor Beds" not in page
     assert numbers(session, s["beds"]) == (3, 10, 0)
