@@ -1,9 +1,13 @@
 """Words for the codes the records keep (classifications, actions, reasons, states, languages, ...): pages
-show these labels, never the codes; exports keep the codes beside them."""
+show these labels (in the page's language), never the codes; exports keep the codes beside them."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from ..domain import capacity as cap
+from ..domain import consent, transparency
+from ..words import N_
 from .serializers import STATUS_LABELS
 
 # The badges' symbols (templates/public/_macros.html): charts draw the same ones beside the same colours.
@@ -27,48 +31,57 @@ STATUS_COLOURS = {
     cap.OPEN_ACCESS: "#0b5cad",
 }
 ACTION_LABELS = {
-    "claim": "Held a unit",
-    "join_waitlist": "Joined the waitlist",
-    "override": "Override",
-    "request": "Request",
+    "claim": N_("Held a unit"),
+    "join_waitlist": N_("Joined the waitlist"),
+    "override": N_("Override"),
+    "request": N_("Request"),
 }
 REASON_LABELS = {
-    "acute_need": "Acute need",
-    "safety": "Safety",
-    "eligibility": "Eligibility",
-    "participant_choice": "Participant choice",
-    "other": "Other",
+    "acute_need": N_("Acute need"),
+    "safety": N_("Safety"),
+    "eligibility": N_("Eligibility"),
+    "participant_choice": N_("Participant choice"),
+    "other": N_("Other"),
 }
 DECLINE_LABELS = {
-    "too_far": "Too far / no ride",
-    "barred": "Barred or past conflict",
-    "someone_unsafe": "Someone unsafe there",
-    "not_allowed": "Partner, pet or belongings not allowed",
-    "schedule": "Schedule (work, dosing, curfew)",
-    "identity": "Identity not respected",
-    "religious": "Religious",
-    "tried_before": "Tried before",
-    "other": "Other",
+    "too_far": N_("Too far / no ride"),
+    "barred": N_("Barred or past conflict"),
+    "someone_unsafe": N_("Someone unsafe there"),
+    "not_allowed": N_("Partner, pet or belongings not allowed"),
+    "schedule": N_("Schedule (work, dosing, curfew)"),
+    "identity": N_("Identity not respected"),
+    "religious": N_("Religious"),
+    "tried_before": N_("Tried before"),
+    "other": N_("Other"),
 }
 STATE_LABELS = {
-    "held": "Held",
-    "requested": "Requested",
-    "waitlisted": "On the waitlist",
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-    "open": "Still open",
-    "not_shared": "Outcome not shared (no release on file, or confidential)",
+    "held": N_("Held"),
+    "requested": N_("Requested"),
+    "waitlisted": N_("On the waitlist"),
+    "accepted": N_("Accepted"),
+    "declined": N_("Declined"),
+    "cancelled": N_("Cancelled"),
+    "expired": N_("Expired"),
+    "open": N_("Still open"),
+    "not_shared": N_("Outcome not shared (no release on file, or confidential)"),
+    # What consent.shown_state says in place of a withheld outcome.
+    consent.NOT_SHARED: N_("outcome not shared: no release on file"),
+    consent.CONFIDENTIAL_OUTCOME: N_("outcome seen only by the referring case manager"),
 }
 PARTNER_LABELS = {
-    "avoidable": "Avoidable: a LEAD-funded or spare unit was free nearby, no reason given",
-    "acute_need_or_safety": "Acute need or safety, although such a unit was free nearby",
-    "declined_for_own_reasons": "The participant declined the alternatives for a reason of their own",
-    "no_lead_funded_or_spare_alternative": "No LEAD-funded or spare unit free nearby",
-    "measured": "Measured by the check",
-    "unmeasured_over_a_waitlist": "Not measured, and people were waiting",
-    "unmeasured_other": "Not measured, nobody waiting or not known",
+    "avoidable": N_("Avoidable: a LEAD-funded or spare unit was free nearby, no reason given"),
+    "acute_need_or_safety": N_("Acute need or safety, although such a unit was free nearby"),
+    "declined_for_own_reasons": N_("The participant declined the alternatives for a reason of their own"),
+    "no_lead_funded_or_spare_alternative": N_("No LEAD-funded or spare unit free nearby"),
+    "measured": N_("Measured by the check"),
+    "unmeasured_over_a_waitlist": N_("Not measured, and people were waiting"),
+    "unmeasured_other": N_("Not measured, nobody waiting or not known"),
+}
+# The words the transparency report stores among its figures (domain/transparency.py), as the page says them.
+PUBLISHED_LABELS = {
+    transparency.HIDDEN: N_("fewer than 5"),
+    transparency.NOT_SHOWN: N_("not shown"),
+    "no referrals": N_("no referrals"),
 }
 FIXED = {
     "classification": STATUS_LABELS,
@@ -77,6 +90,7 @@ FIXED = {
     "decline": DECLINE_LABELS,
     "state": STATE_LABELS,
     "partner": PARTNER_LABELS,
+    "published": PUBLISHED_LABELS,
 }
 NOT_RECORDED = ("(not recorded)", "(none)", "(not said)", None, "")
 
@@ -85,7 +99,7 @@ def label(code: object, kind: str) -> str:
     """The words for a code of a kind (classification, action, reason, decline, state, domain, language,
     population); a code without words shows as text with its underscores as spaces."""
     if code in NOT_RECORDED:
-        return "Not said" if kind == "decline" else "Not recorded"
+        return gettext("Not said") if kind == "decline" else gettext("Not recorded")
     text = str(code)
     names = FIXED.get(kind)
     if names is None and kind in ("domain", "language", "population"):
@@ -97,12 +111,43 @@ def label(code: object, kind: str) -> str:
             "language": reference.language_names,
             "population": reference.population_names,
         }[kind]
+    if kind == "domain" and text == transparency.UNKNOWN_DOMAIN and not (names and text in names):
+        return gettext("Need not recorded")
     if names and text in names:
-        return names[text]
+        # The fixed kinds' words are marked with N_ and read in the page's language; the site file's own
+        # names (domains, languages, populations) are shown as the site wrote them.
+        return gettext(names[text]) if kind in FIXED else names[text]
     return text.replace("_", " ")
 
 
+ORDINAL_WORDS = {
+    "1": N_("1st"),
+    "2": N_("2nd"),
+    "3": N_("3rd"),
+    "4": N_("4th"),
+    "5": N_("5th"),
+    "-1": N_("last"),
+}
+
+
+def day_name(byday: str) -> str:
+    """An HSDS weekday (`WE`) or monthly weekday (`1WE`, `-1FR`) in the page's language: "Wednesday",
+    "1st Wednesday of the month" ("miércoles", "1.er miércoles del mes"), the day's name from Babel."""
+    from babel.dates import get_day_names
+
+    from scrapers.hours import WEEK
+
+    from .context import reader_locale
+
+    name = get_day_names("wide", locale=reader_locale())[WEEK.index(byday[-2:])]
+    if len(byday) == 2:
+        return name
+    ordinal = ORDINAL_WORDS.get(byday[:-2], byday[:-2])
+    return gettext("%(ordinal)s %(day)s of the month", ordinal=gettext(ordinal), day=name)
+
+
 def install(app) -> None:
-    """The `label` filter and the decline reasons' words, for every template."""
+    """The `label` and `day_name` filters and the decline reasons' words, for every template."""
     app.add_template_filter(label, "label")
+    app.add_template_filter(day_name, "day_name")
     app.add_template_global(DECLINE_LABELS, "decline_labels")
