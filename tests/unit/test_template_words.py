@@ -21,6 +21,12 @@ MARKED = (
     "referrals/plan.html",
     "auth/account.html",
     "provider/staff.html",
+    "public/search.html",
+    "public/service.html",
+    "public/_macros.html",
+    "public/_map.html",
+    "public/offline.html",
+    "pm/transparency.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there
