@@ -100,7 +100,7 @@ def hours_words(service, now: datetime, time_zone: str, locale: str = "en_US") -
         closes = _closing(schedules, local)
         if closes is None:
             return gettext("Open now")
-        return gettext("Open now · closes %(time)s", time=f"{closes:%H:%M}")
+        return gettext("Open now · closes %(time)s", time=closes.strftime("%H:%M"))
     upcoming = _next_opening(schedules, local)
     if upcoming is None:
         return gettext("Closed now")
