@@ -1,5 +1,5 @@
-"""The public pages in Spanish (issue 23): the search, a service's page and the transparency page read with the
-`lang` cookie say their words, labels, hours and sentences in Spanish and none of the English; in English the
+"""The public pages in Spanish (issue 23): the search, a service's page and the transparency page read with
+the `lang` cookie say their words, labels, hours and sentences in Spanish and none of the English; in English the
 reverse; provider text stays as written and escaped; the map's and the offline script's words come from the
 page; every page says its language for caches."""
 
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.db
 # FIXED_NOW is Tuesday 24 November 2026, 10:00 in Seattle: a Friday-only service opens in 3 days.
 FRIDAY = (("FR", time(9), time(17)),)
 HOSTILE = '<b>Casa & "Sol"</b>'
+THREE_HOURS_AGO = FIXED_NOW - timedelta(hours=3)
 
 
 def read(client, path: str, lang: str) -> str:
@@ -83,7 +84,12 @@ def test_the_status_label_and_its_age_follow_the_page_language(client, session):
     full = make_service(
         session,
         name="Full House",
-        capacity={"maximum": 4, "available": 0, "waitlist": 0, "confirmed_at": FIXED_NOW - timedelta(hours=3)},
+        capacity={
+            "maximum": 4,
+            "available": 0,
+            "waitlist": 0,
+            "confirmed_at": FIXED_NOW - timedelta(hours=3),
+        },
     )
     session.commit()
     spanish = text_of(read(client, f"/services/{full.id}", "es"))
@@ -115,7 +121,10 @@ def test_provider_text_stays_as_written_and_escaped_on_a_spanish_page(client, se
     for path in ("/search?q=casa", f"/services/{hostile.id}"):
         page = read(client, path, "es")
         assert "<b>Casa" not in page, path
-        assert "&lt;b&gt;Casa &amp; &#34;Sol&#34;&lt;/b&gt;" in page or "&lt;b&gt;Casa &amp; &quot;Sol&quot;" in page
+        assert (
+            "&lt;b&gt;Casa &amp; &#34;Sol&#34;&lt;/b&gt;" in page
+            or "&lt;b&gt;Casa &amp; &quot;Sol&quot;" in page
+        )
         assert HOSTILE in text_of(page)  # read as the provider wrote it, not translated
 
 
@@ -168,7 +177,9 @@ def test_the_map_and_the_offline_script_get_their_words_from_the_page(client, sp
     assert {s["code"]: s["text"] for s in markers["statuses"]}["spare_capacity"] == "Libre"
     assert "No pide identificación" in markers["badges"]
     assert 'data-offline-words="El mapa necesita conexión.' in page
-    offline = json.loads(re.search(r'<script type="application/json" id="offline-words">(.*?)</script>', page).group(1))
+    offline = json.loads(
+        re.search(r'<script type="application/json" id="offline-words">(.*?)</script>', page).group(1)
+    )
     assert offline["needs_connection"] == "Necesita conexión." and offline["h_ago"] == "hace %(num)s h"
     assert 'data-denied="La ubicación está apagada' in page
     english = read(client, "/search?q=harbor", "en")
