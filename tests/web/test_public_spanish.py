@@ -1,7 +1,7 @@
 """The public pages in Spanish (issue 23): the search, a service's page and the transparency page read with
-the `lang` cookie say their words, labels, hours and sentences in Spanish and none of the English; in English the
-reverse; provider text stays as written and escaped; the map's and the offline script's words come from the
-page; every page says its language for caches."""
+the `lang` cookie say their words, labels, hours and sentences in Spanish and none of the English; in English
+the reverse; provider text stays as written and escaped; the map's and the offline script's words come from
+the page; every page says its language for caches."""
 
 from __future__ import annotations
 
