@@ -92,6 +92,44 @@ FIXED = {
     "partner": PARTNER_LABELS,
     "published": PUBLISHED_LABELS,
 }
+# The names of the shipped taxonomy's needs and populations (data/taxonomy.toml), marked here so that the
+# catalogs have them: a page shows a site's names through gettext, so these read in the page's language and
+# a site's own names (not in the catalog) read as the site wrote them.
+SHIPPED_NAMES = (
+    N_("Housing"),
+    N_("Substance-use treatment"),
+    N_("Mental health"),
+    N_("Medical care"),
+    N_("Harm reduction"),
+    N_("Food"),
+    N_("Hygiene"),
+    N_("Identification and documents"),
+    N_("Public benefits enrollment"),
+    N_("Legal advocacy"),
+    N_("Education"),
+    N_("Job training"),
+    N_("Job placement"),
+    N_("Licensing assistance"),
+    N_("Small-business counseling"),
+    N_("Child care"),
+    N_("Transportation"),
+    N_("Peer support"),
+    N_("Black / African American"),
+    N_("Latino/a/x"),
+    N_("American Indian / Alaska Native"),
+    N_("Asian / Pacific Islander"),
+    N_("East African"),
+    N_("Women"),
+    N_("Men"),
+    N_("Transgender and non-binary people"),
+    N_("LGBTQ+ affirming"),
+    N_("Immigrants (regardless of status)"),
+    N_("Young adults (18-24)"),
+    N_("Elders (55+)"),
+    N_("Veterans"),
+    N_("Families with children"),
+    N_("People leaving jail or prison"),
+)
 NOT_RECORDED = ("(not recorded)", "(none)", "(not said)", None, "")
 
 
@@ -113,11 +151,36 @@ def label(code: object, kind: str) -> str:
         }[kind]
     if kind == "domain" and text == transparency.UNKNOWN_DOMAIN and not (names and text in names):
         return gettext("Need not recorded")
+    if kind == "language":
+        return language_name(text, (names or {}).get(text))
     if names and text in names:
-        # The fixed kinds' words are marked with N_ and read in the page's language; the site file's own
-        # names (domains, languages, populations) are shown as the site wrote them.
-        return gettext(names[text]) if kind in FIXED else names[text]
+        # Marked words read in the page's language (a site's own names, not in the catalog, as written).
+        return gettext(names[text])
     return text.replace("_", " ")
+
+
+def language_name(code: str, site_name: str | None = None) -> str:
+    """A language's name: the site's (English) name on an English page, else Babel's name for it in the page's
+    language ("Vietnamese" reads "vietnamita"), capitalized; the code when neither knows it."""
+    from babel import Locale, UnknownLocaleError
+    from flask import has_request_context
+
+    from .. import i18n
+
+    page = None
+    if has_request_context():
+        from .language import page_language
+
+        page = page_language()
+    if page in (None, i18n.SOURCE_LANGUAGE) and site_name:
+        return site_name
+    try:
+        name = Locale.parse(code).get_display_name(page or i18n.SOURCE_LANGUAGE)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    if not name:
+        return site_name or code
+    return name[:1].upper() + name[1:]
 
 
 ORDINAL_WORDS = {

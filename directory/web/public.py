@@ -88,9 +88,20 @@ def search():
             map_unplaced=unplaced,
             map_limit=mapview.MAP_LIMIT,
             legend=mapview.legend(),
+            options=_options(context.reference()),
         ),
         status,
     )
+
+
+def _options(reference) -> dict[str, list[tuple[str, str]]]:
+    """The search form's languages and populations as (name, code) in the page's language, by name."""
+    from .labels import label
+
+    return {
+        "languages": sorted((label(code, "language"), code) for code in reference.language_names),
+        "populations": sorted((label(code, "population"), code) for code in reference.population_names),
+    }
 
 
 def _with_carried(args):

@@ -147,24 +147,26 @@ def tel_link(phones) -> tuple[str, str] | None:
 def search_summary(query, reference, distance_text) -> str:
     """The search on one line, for the folded form on a phone: "methadone · Housing · within 6.2 mi of X"
     (the app's own words in the page's language; the site's names as written)."""
+    from .labels import label
+
     parts = []
     if query.q:
         parts.append(f"“{query.q}”")
     if query.category:
-        parts.append(reference.term_names.get(query.category, query.category))
+        parts.append(gettext(reference.term_names.get(query.category, query.category)))
     if query.medication:
         parts.append(query.medication)
     if query.language:
-        parts.append(reference.language_names.get(query.language, query.language))
+        parts.append(label(query.language, "language"))
     if query.population:
-        parts.append(reference.population_names.get(query.population, query.population))
-    for name, label in (
+        parts.append(label(query.population, "population"))
+    for name, words in (
         ("low_barrier", N_("low barrier")),
         ("housing_first", N_("Housing First")),
         ("open_now", N_("open now")),
     ):
         if getattr(query, name):
-            parts.append(gettext(label))
+            parts.append(gettext(words))
     if query.availability:
         parts.append(gettext(AVAILABILITY_WORDS[query.availability]))
     if query.center is not None:

@@ -64,6 +64,9 @@ def test_the_search_page_in_spanish_says_only_spanish_words(client, spare):
     assert "Cerrado · abre vie 09:00" in text_of(row)
     assert "Llame al 206-555-0101" in text_of(row)
     assert "1 servicio" in words
+    # The shipped taxonomy's needs and populations, and the languages (Babel's names), in Spanish too.
+    assert ">Vivienda</option>" in page and ">Mujeres</option>" in page and ">Vietnamita</option>" in page
+    assert ">Housing</option>" not in page and ">Vietnamese</option>" not in page
     for english in ("Keywords", ">Search</button>", "Spare capacity", "Closed · opens", "Fri ", "Call 206"):
         assert english not in page, english
     assert "1 service" not in words and "Refer (check first)" not in words
@@ -78,6 +81,7 @@ def test_the_search_page_in_english_says_none_of_the_spanish(client, spare):
     for spanish in ("Buscar</button>", "Palabras clave", "Cerrado", "Llame al", "vie 09:00", "libres"):
         assert spanish not in page, spanish
     assert "1 service" in words
+    assert ">Housing</option>" in page and ">Women</option>" in page and ">Vietnamese</option>" in page
 
 
 def test_the_status_label_and_its_age_follow_the_page_language(client, session):
