@@ -40,7 +40,7 @@
 
   // The number a call link shows, whatever the words before it ("Call 206-555-0100", "Llame al ...").
   function numberOf(link) {
-    return link.dataset.number || link.textContent.replace(/^[^+(\d]+/, "");
+    return link.textContent.replace(/^[^+(\d]+/, "");
   }
 
   function isOffline() {

@@ -182,7 +182,7 @@ def test_the_map_and_the_offline_script_get_their_words_from_the_page(client, sp
     assert "No pide identificación" in markers["badges"]
     assert 'data-offline-words="El mapa necesita conexión.' in page
     offline = json.loads(
-        re.search(r'<script type="application/json" id="offline-words">(.*?)</script>', page).group(1)
+        re.search(r'<script type="application/json" id="offline-words"[^>]*>(.*?)</script>', page).group(1)
     )
     assert offline["needs_connection"] == "Necesita conexión." and offline["h_ago"] == "hace %(num)s h"
     assert 'data-denied="La ubicación está apagada' in page
