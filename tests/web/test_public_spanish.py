@@ -220,3 +220,11 @@ def test_the_label_filter_translates_at_render_time(app):
     with app.test_request_context():
         assert label("full", "classification") == "Full"
         assert day_name("2TU") == "2nd Tuesday of the month"
+
+
+def test_a_search_error_names_its_field_in_the_page_language(client):
+    client.set_cookie("lang", "es")
+    response = client.get("/search?near=98104&radius_km=-3")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<strong>A menos de (km):</strong>' in page and "<strong>radius_km:</strong>" not in page
