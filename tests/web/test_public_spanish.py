@@ -227,4 +227,4 @@ def test_a_search_error_names_its_field_in_the_page_language(client):
     response = client.get("/search?near=98104&radius_km=-3")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert '<strong>A menos de (km):</strong>' in page and "<strong>radius_km:</strong>" not in page
+    assert "<strong>A menos de (km):</strong>" in page and "<strong>radius_km:</strong>" not in page
