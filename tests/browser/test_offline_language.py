@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_offline import SEARCH, keep_search, new_context, offline_site  # noqa: F401 - fixture
+from tests.browser.test_offline import SEARCH, keep_search, new_context, offline_site  # noqa: F401, F811 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ KEPT_LANGUAGE = """async (u) => {
 }"""
 
 
-def test_after_the_switch_a_kept_search_comes_back_and_stays_in_the_new_language(offline_site, browser):
+def test_after_the_switch_a_kept_search_comes_back_and_stays_in_the_new_language(offline_site, browser):  # noqa: F811
     base, ids = offline_site["base"], offline_site["ids"]
     context = new_context(browser)
     try:
