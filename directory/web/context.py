@@ -101,9 +101,16 @@ def run_search(params, map_limit: int = 0):
 
 
 def reader_locale(language: str | None = None) -> str:
-    """The Babel locale a page is read in: the given language, else the site's (US forms by default)."""
+    """The Babel locale a page is read in: the given language, else the page's (the reader's choice, their
+    browser's, then the site's), else the site's (US forms by default)."""
+    from flask import has_request_context
+
     from ..domain.local_time import reader_locale as for_language
 
+    if language is None and has_request_context():
+        from .language import page_language
+
+        language = page_language()
     return for_language(language or site().language)
 
 

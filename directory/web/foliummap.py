@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 from flask import current_app
+from flask_babel import gettext
 from folium.plugins import MarkerCluster
 from folium.template import Template
 from markupsafe import Markup
@@ -46,7 +47,9 @@ def tile_layer(template: str | None):
     """The folium TileLayer for MAP_TILES, or None for `none` (a plain background)."""
     if not template or template.strip().lower() == "none":
         return None
-    attribution = OSM_ATTRIBUTION if "openstreetmap" in template else "Map tiles"
+    # OpenStreetMap's credit is its own, as its licence asks; another source's plain credit is in the page's
+    # language (maps are drawn per request, never cached across readers).
+    attribution = OSM_ATTRIBUTION if "openstreetmap" in template else gettext("Map tiles")
     return folium.TileLayer(tiles=template, attr=attribution, max_zoom=19, name="tiles")
 
 

@@ -39,6 +39,16 @@ def install(app) -> None:
         # Flask-Babel keeps the locale in g, and an app context can outlive a request (tests, CLI).
         refresh()
 
+    @app.after_request
+    def say_the_language(response):
+        # A page says its language, and that it depends on the cookie and the browser's languages: caches
+        # (the service worker's among them, static/js/sw.js) keep one page per language, not one per URL.
+        if response.mimetype == "text/html":
+            response.headers["Content-Language"] = page_language()
+            response.vary.add("Cookie")
+            response.vary.add("Accept-Language")
+        return response
+
     @app.context_processor
     def language_context():
         code = page_language()

@@ -11,32 +11,35 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from flask import Blueprint, url_for
+from flask_babel import gettext
 
 from ..domain import capacity as cap
 from ..domain.access import REFERRERS
+from ..words import N_
 from . import context, serializers
 from .mapbase import MapParts
 
 # Status: (symbol, short text on the marker). Colour comes from the stylesheet (status-<code>).
+# The short texts are marked here and said in the page's language (payload, legend).
 STATUS_MARKS = {
-    cap.LEAD_FUNDED: ("★", "LEAD"),
-    cap.COORDINATED_ENTRY: ("⇄", "CE"),
-    cap.SPARE_CAPACITY: ("✓", "Free"),
-    cap.DISPLACEMENT: ("⚠", "Wait"),
-    cap.FULL: ("✕", "Full"),
-    cap.UNVERIFIED: ("?", "Call"),
-    cap.OPEN_ACCESS: ("○", "Open"),
+    cap.LEAD_FUNDED: ("★", N_("LEAD")),
+    cap.COORDINATED_ENTRY: ("⇄", N_("CE")),
+    cap.SPARE_CAPACITY: ("✓", N_("Free")),
+    cap.DISPLACEMENT: ("⚠", N_("Wait")),
+    cap.FULL: ("✕", N_("Full")),
+    cap.UNVERIFIED: ("?", N_("Call")),
+    cap.OPEN_ACCESS: ("○", N_("Open")),
 }
 STATUSES = tuple(STATUS_MARKS)
 # Key badges shown in a popup, as bits of one integer per marker (all public attributes).
 BADGES = (
-    ("low_barrier", "Low barrier"),
-    ("housing_first", "Housing First"),
-    ("no_id_required", "No ID needed"),
-    ("trauma_informed", "Trauma-informed"),
-    ("peer_run", "Peer staff"),
-    ("religious_requirement", "Religious requirement"),
-    ("conversion_therapy", "Conversion therapy"),
+    ("low_barrier", N_("Low barrier")),
+    ("housing_first", N_("Housing First")),
+    ("no_id_required", N_("No ID needed")),
+    ("trauma_informed", N_("Trauma-informed")),
+    ("peer_run", N_("Peer staff")),
+    ("religious_requirement", N_("Religious requirement")),
+    ("conversion_therapy", N_("Conversion therapy")),
 )
 # At most this many results go on the map (the list pages through them all).
 MAP_LIMIT = 2500
@@ -133,11 +136,15 @@ def payload(markers: list[Marker]) -> dict:
     can_refer = role is None or role in REFERRERS
     return {
         "fields": list(Marker._fields),
-        "statuses": [
-            {"code": code, "label": serializers.STATUS_LABELS[code], "symbol": symbol, "text": text}
-            for code, (symbol, text) in STATUS_MARKS.items()
-        ],
-        "badges": [label for _, label in BADGES],
+        "statuses": legend(),
+        "badges": [gettext(label) for _, label in BADGES],
+        # The popup's own words, in the page's language (map.js puts the values in for %(age)s and %(km)s).
+        "words": {
+            "numbers": gettext("numbers %(age)s"),
+            "away": gettext("%(km)s km away"),
+            "approximate": gettext("approximate location"),
+            "check": gettext("Check referral"),
+        },
         "serviceUrl": url_for("public.service_page", service_id="0")[:-1],
         "checkUrl": url_for("referrals.check_page", service_id="0")[:-1] if can_refer else None,
         "markers": markers,
@@ -145,9 +152,14 @@ def payload(markers: list[Marker]) -> dict:
 
 
 def legend() -> list[dict]:
-    """The legend rows: each status with its symbol, marker text and label."""
+    """The legend rows: each status with its symbol, marker text and label, in the page's language."""
     return [
-        {"code": code, "symbol": symbol, "text": text, "label": serializers.STATUS_LABELS[code]}
+        {
+            "code": code,
+            "symbol": symbol,
+            "text": gettext(text),
+            "label": gettext(serializers.STATUS_LABELS[code]),
+        }
         for code, (symbol, text) in STATUS_MARKS.items()
     ]
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import Unauthorized
 from ..domain.access import Actor, can_see_service_staff_content
 from ..domain.consent import shown_state
 from ..domain.errors import ValidationError
+from ..domain.hours import hours_unknown, is_open
 from ..domain.search import load_service
 from ..extensions import db
 from . import context, mapview, results, serializers
@@ -87,9 +88,20 @@ def search():
             map_unplaced=unplaced,
             map_limit=mapview.MAP_LIMIT,
             legend=mapview.legend(),
+            options=_options(context.reference()),
         ),
         status,
     )
+
+
+def _options(reference) -> dict[str, list[tuple[str, str]]]:
+    """The search form's languages and populations as (name, code) in the page's language, by name."""
+    from .labels import label
+
+    return {
+        "languages": sorted((label(code, "language"), code) for code in reference.language_names),
+        "populations": sorted((label(code, "population"), code) for code in reference.population_names),
+    }
 
 
 def _with_carried(args):
@@ -127,7 +139,9 @@ def _result_row(service, distance, at, config, staff: bool, units) -> dict:
         "data": data,
         "age": age,
         "status_words": results.status_words(service, status, data, units, age),
-        "hours": results.hours_words(service, at, config.time_zone),
+        "hours": results.hours_words(service, at, config.time_zone, context.reader_locale()),
+        # Marked "open" by the rule, not by the words (they are in the page's language).
+        "open_now": not hours_unknown(service) and is_open(service.schedules, at, config.time_zone),
         "call": results.tel_link(service.phones),
         "freshness": results.freshness_marks(service, data, config.freshness_hours),
     }

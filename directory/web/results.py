@@ -5,36 +5,55 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import gettext
+from babel.dates import format_skeleton, get_day_names
+from flask_babel import gettext, ngettext
 
 from ..domain import capacity as cap
 from ..domain.clock import SiteClock
 from ..domain.hours import day_codes, hours_unknown, is_open
+from ..domain.outlook import UNIT_WORDS
+from ..words import N_
 from . import serializers
 
 
 def status_words(service, status: str, data: dict, units: dict[str, tuple[str, str]], age: str) -> str:
     """The status in words a case manager acts on, with the age of the numbers: counts where this viewer
-    may see them (the serializer has already nulled the rest), else the status word."""
-    label = serializers.STATUS_LABELS[status]
+    may see them (the serializer has already nulled the rest), else the status word (in the page's
+    language: the kinds of unit the catalog knows are translated, a site's own kind is shown as written)."""
+    label = gettext(serializers.STATUS_LABELS[status])
     capacity = data.get("capacity")
     if capacity is None:
         return label
     free, waitlist = capacity.get("available"), capacity.get("waitlist")
-    singular, plural = units.get(capacity.get("unit") or "", ("place", "places"))
+    unit = capacity.get("unit") or ""
 
-    def counted(number: int, kind: str = "") -> str:
-        return f"{number} {kind}{(singular if number == 1 else plural).lower()} free"
+    def unit_name(number: int) -> str:
+        if unit in UNIT_WORDS:
+            one, many = UNIT_WORDS[unit]
+            return gettext(one if number == 1 else many)
+        singular, plural = units.get(unit, (gettext("place"), gettext("places")))
+        return (singular if number == 1 else plural).lower()
+
+    def counted(number: int) -> str:
+        return ngettext("%(num)d %(unit)s free", "%(num)d %(unit)s free", number, unit=unit_name(number))
+
+    def waiting(number: int) -> str:
+        return ngettext("%(num)d waiting", "%(num)d waiting", number)
 
     lead_free = capacity.get("lead_funded_available")
     if status == cap.LEAD_FUNDED and lead_free is not None:
-        words = counted(lead_free, "LEAD-funded ")
+        words = ngettext(
+            "%(num)d LEAD-funded %(unit)s free",
+            "%(num)d LEAD-funded %(unit)s free",
+            lead_free,
+            unit=unit_name(lead_free),
+        )
     elif status == cap.SPARE_CAPACITY and free is not None:
         words = counted(free)
     elif status == cap.DISPLACEMENT and free is not None:
-        words = f"{label} · {counted(free)}" + (f", {waitlist} waiting" if waitlist else "")
+        words = f"{label} · {counted(free)}" + (f", {waiting(waitlist)}" if waitlist else "")
     elif status == cap.FULL and waitlist:
-        words = f"{label} · {waitlist} waiting"
+        words = f"{label} · {waiting(waitlist)}"
     else:
         words = label
     return f"{words}, {age}"
@@ -67,30 +86,37 @@ def _closing(schedules, local: datetime) -> time | None:
     return max(closes) if closes else None
 
 
-def hours_words(service, now: datetime, time_zone: str) -> str:
+def hours_words(service, now: datetime, time_zone: str, locale: str = "en_US") -> str:
     """ "Open now · closes 17:00", "Closed · opens 08:00", "Closed · opens Tue 08:00", "Hours unknown — call"
-    (hours kept as the provider wrote them), or "" without hours."""
+    (hours kept as the provider wrote them), or "" without hours; in the page's language (day and month
+    names from Babel for `locale`; times on the 24-hour clock, as the service page's table gives them)."""
     if hours_unknown(service):
-        return "Hours unknown — call"
+        return gettext("Hours unknown — call")
     schedules = service.schedules
     if not schedules:
         return ""
     local = SiteClock(time_zone).local(now)
     if is_open(schedules, now, time_zone):
         closes = _closing(schedules, local)
-        return f"Open now · closes {closes:%H:%M}" if closes is not None else "Open now"
+        if closes is None:
+            return gettext("Open now")
+        return gettext("Open now · closes %(time)s", time=closes.strftime("%H:%M"))
     upcoming = _next_opening(schedules, local)
     if upcoming is None:
-        return "Closed now"
+        return gettext("Closed now")
     day, opens = upcoming
+    clock = f"{opens:%H:%M}"
     ahead = (day - local.date()).days
     if ahead == 0:
-        return f"Closed · opens {opens:%H:%M}"
+        return gettext("Closed · opens %(time)s", time=clock)
     if ahead == 1:
-        return f"Closed · opens tomorrow {opens:%H:%M}"
+        return gettext("Closed · opens tomorrow %(time)s", time=clock)
     if ahead < 7:
-        return f"Closed · opens {day:%a} {opens:%H:%M}"
-    return f"Closed · opens {day:%a} {day:%b} {day.day} {opens:%H:%M}"
+        name = get_day_names("abbreviated", locale=locale)[day.weekday()]
+        return gettext("Closed · opens %(day)s %(time)s", day=name, time=clock)
+    return gettext(
+        "Closed · opens %(day)s %(time)s", day=format_skeleton("MMMEd", day, locale=locale), time=clock
+    )
 
 
 def freshness_marks(service, data: dict, freshness_hours) -> tuple[str | None, str | None]:
@@ -119,33 +145,45 @@ def tel_link(phones) -> tuple[str, str] | None:
 
 
 def search_summary(query, reference, distance_text) -> str:
-    """The search on one line, for the folded form on a phone: "methadone · Housing · within 6.2 mi of X"."""
+    """The search on one line, for the folded form on a phone: "methadone · Housing · within 6.2 mi of X"
+    (the app's own words in the page's language; the site's names as written)."""
+    from .labels import label
+
     parts = []
     if query.q:
         parts.append(f"“{query.q}”")
     if query.category:
-        parts.append(reference.term_names.get(query.category, query.category))
+        parts.append(gettext(reference.term_names.get(query.category, query.category)))
     if query.medication:
         parts.append(query.medication)
     if query.language:
-        parts.append(reference.language_names.get(query.language, query.language))
+        parts.append(label(query.language, "language"))
         if query.language_access == "staff":
             parts.append(gettext("Staff speak it"))
     if query.population:
-        parts.append(reference.population_names.get(query.population, query.population))
-    for name, label in (
-        ("low_barrier", "low barrier"),
-        ("housing_first", "Housing First"),
-        ("open_now", "open now"),
+        parts.append(label(query.population, "population"))
+    for name, words in (
+        ("low_barrier", N_("low barrier")),
+        ("housing_first", N_("Housing First")),
+        ("open_now", N_("open now")),
     ):
         if getattr(query, name):
-            parts.append(label)
+            parts.append(gettext(words))
     if query.availability:
-        parts.append(
-            {"open": "free now", "spare": "spare capacity", "lead_funded": "LEAD-funded free"}[
-                query.availability
-            ]
-        )
+        parts.append(gettext(AVAILABILITY_WORDS[query.availability]))
     if query.center is not None:
-        parts.append(f"within {distance_text(query.radius_km)} of {query.center.label}")
-    return " · ".join(parts) or "All services"
+        parts.append(
+            gettext(
+                "within %(distance)s of %(place)s",
+                distance=distance_text(query.radius_km),
+                place=query.center.label,
+            )
+        )
+    return " · ".join(parts) or gettext("All services")
+
+
+AVAILABILITY_WORDS = {
+    "open": N_("free now"),
+    "spare": N_("spare capacity"),
+    "lead_funded": N_("LEAD-funded free"),
+}

@@ -31,19 +31,22 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def age_text(moment: datetime | None, at: datetime) -> str:
-    """How old something is, in words a case manager reads at a glance."""
+    """How old something is, in words a case manager reads at a glance (pages only, in the page's language;
+    the API sends the time itself)."""
+    from flask_babel import gettext, ngettext
+
     if moment is None:
-        return "never confirmed"
+        return gettext("never confirmed")
     seconds = max(0, int((at - moment).total_seconds()))
     if seconds < 90:
-        return "just now"
+        return gettext("just now")
     minutes = seconds // 60
     if minutes < 90:
-        return f"{minutes} min ago"
+        return ngettext("%(num)d min ago", "%(num)d min ago", minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} h ago"
-    return f"{hours // 24} days ago"
+        return ngettext("%(num)d h ago", "%(num)d h ago", hours)
+    return ngettext("%(num)d day ago", "%(num)d days ago", hours // 24)
 
 
 def service_status(service: Service, at: datetime, config: SiteConfig, staff: bool = True) -> str:
@@ -57,16 +60,20 @@ def service_status(service: Service, at: datetime, config: SiteConfig, staff: bo
 
 
 def outlook(service: Service, at: datetime, config: SiteConfig, staff: bool) -> str:
-    """The one sentence of what a new referral to the service gets and why, as this viewer may read it."""
-    from ..domain.outlook import referral_outlook
+    """The one sentence of what a new referral to the service gets and why, as this viewer may read it, in
+    the page's language."""
+    from flask_babel import gettext
+
+    from ..domain.outlook import referral_outlook_words
+    from ..words import say
 
     status = service_status(service, at, config, staff)
     if service.capacity is None:
-        return referral_outlook(status, None)
+        return say(referral_outlook_words(status, None), gettext)
     viewer = disclosure.disclosure_for(config, staff)
     numbers = disclosure.public_numbers(cap.Numbers.of(service.capacity), viewer, service)
     lead_counts = viewer.lead_counts and viewer.counts and not viewer.masks_lead(service)
-    return referral_outlook(status, numbers, viewer.counts, lead_counts)
+    return say(referral_outlook_words(status, numbers, viewer.counts, lead_counts), gettext)
 
 
 def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: bool) -> dict | None:

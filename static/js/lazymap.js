@@ -22,7 +22,7 @@
     if (box.querySelector(".map-offline")) return;
     var note = document.createElement("p");
     note.className = "map-offline";
-    note.textContent = "The map needs a connection. The list has every result, with its phone number.";
+    note.textContent = box.dataset.offlineWords || "";  // the page's language (templates/public/_map.html)
     box.appendChild(note);
   }
 

@@ -83,11 +83,13 @@
     var badge = el("span", "badge status status-" + status.code);
     badge.appendChild(el("span", "symbol", status.symbol)).setAttribute("aria-hidden", "true");
     badge.appendChild(document.createTextNode(" " + status.label));
-    if (row[8]) badge.appendChild(el("span", "age", " · numbers " + row[8]));
+    // The words come with the data (mapview.payload), in the page's language.
+    var words = data.words || {};
+    if (row[8]) badge.appendChild(el("span", "age", " · " + (words.numbers || "%(age)s").replace("%(age)s", row[8])));
     box.appendChild(el("p", "popup-status")).appendChild(badge);
     var facts = [];
-    if (row[7] !== null) facts.push(row[7].toFixed(1) + " km away");
-    if (row[4]) facts.push("approximate location");
+    if (row[7] !== null) facts.push((words.away || "%(km)s km").replace("%(km)s", row[7].toFixed(1)));
+    if (row[4] && words.approximate) facts.push(words.approximate);
     if (facts.length) box.appendChild(el("p", "popup-distance", facts.join(" · ")));
     var badges = el("ul", "badges");
     data.badges.forEach(function (label, i) {
@@ -95,7 +97,7 @@
     });
     if (badges.childNodes.length) box.appendChild(badges);
     if (data.checkUrl) {
-      var check = el("a", "popup-check", "Check referral");
+      var check = el("a", "popup-check", words.check || "");
       check.href = data.checkUrl + row[0];
       box.appendChild(check);
     }

@@ -12,15 +12,35 @@
   var signedIn = root.dataset.signedIn === "1";
   var here = location.href.split("#")[0];
   var savedAt = null; // when the page shown was fetched (ms), when it came from the worker's cache
+  // Every word shown comes from the page, in its language (templates/_offline_words.html).
+  var words = {};
+  try {
+    words = JSON.parse((document.getElementById("offline-words") || {}).textContent || "{}");
+  } catch (e) {
+    words = {};
+  }
+
+  function say(key, params) {
+    var text = words[key] || "";
+    Object.keys(params || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(String(params[name]));
+    });
+    return text;
+  }
 
   function ageWords(ms) {
     var seconds = Math.max(0, Math.floor(ms / 1000));
-    if (seconds < 90) return "just now";
+    if (seconds < 90) return say("just_now");
     var minutes = Math.floor(seconds / 60);
-    if (minutes < 90) return minutes + " min ago";
+    if (minutes < 90) return say("min_ago", { num: minutes });
     var hours = Math.floor(minutes / 60);
-    if (hours < 48) return hours + " h ago";
-    return Math.floor(hours / 24) + " days ago";
+    if (hours < 48) return say("h_ago", { num: hours });
+    return say("days_ago", { num: Math.floor(hours / 24) });
+  }
+
+  // The number a call link shows, whatever the words before it ("Call 206-555-0100", "Llame al ...").
+  function numberOf(link) {
+    return link.textContent.replace(/^[^+(\d]+/, "");
   }
 
   function isOffline() {
@@ -65,7 +85,7 @@
       var confirmed = Date.parse(node.dataset.confirmedAt);
       var until = Date.parse(node.dataset.freshUntil);
       if (isNaN(confirmed)) return;
-      var age = "numbers from " + ageWords(now - confirmed);
+      var age = say("numbers_from", { age: ageWords(now - confirmed) });
       var badge = node.querySelector(".badge.status");
       var words = node.querySelector(".status-words");
       if (now > until || node.dataset.status === "unverified") {
@@ -75,13 +95,13 @@
           badge.dataset.status = "unverified";
           badge.textContent = "";
           badge.appendChild(el("span", "symbol", "?")).setAttribute("aria-hidden", "true");
-          badge.appendChild(el("span", "status-words", " Call — " + age));
+          badge.appendChild(el("span", "status-words", " " + say("call_age", { age: age })));
         }
         var counts = node.querySelector(".numbers");
         if (counts) counts.hidden = true;
         var phone = telLink(node);
         if (phone && badge && !node.querySelector(".stale-call")) {
-          var call = el("a", "stale-call", "Call " + phone.textContent.replace(/^Call\s+/, ""));
+          var call = el("a", "stale-call", say("call", { number: numberOf(phone) }));
           call.href = phone.getAttribute("href");
           badge.insertAdjacentElement("afterend", call);
         }
@@ -97,16 +117,12 @@
   function showSaved(fetchedAt, offline) {
     savedAt = fetchedAt;
     var now = Date.now();
-    var when = new Date(fetchedAt).toLocaleString([], { weekday: "short", hour: "numeric", minute: "2-digit" });
+    var when = new Date(fetchedAt).toLocaleString(root.lang || [], { weekday: "short", hour: "numeric", minute: "2-digit" });
     if (offline) {
       root.dataset.offline = "true";
-      banner(
-        "No connection: this page was saved " + ageWords(now - fetchedAt) + " (" + when + "). " +
-        "Each number shows how old it is; numbers past their freshness window say call. " +
-        "Holds, referrals and updates need a connection."
-      );
+      banner(say("offline_saved", { age: ageWords(now - fetchedAt), when: when }));
     } else {
-      banner("Saved " + ageWords(now - fetchedAt) + " (" + when + "); updating…");
+      banner(say("saved_updating", { age: ageWords(now - fetchedAt), when: when }));
     }
     ageNumbers(now);
   }
@@ -169,12 +185,12 @@
     if (old) old.remove();
     var note = el("p", "needs-connection");
     note.setAttribute("role", "alert");
-    note.appendChild(el("strong", null, "Needs a connection."));
-    note.appendChild(document.createTextNode(" Nothing was sent, and nothing will be sent later."));
+    note.appendChild(el("strong", null, say("needs_connection")));
+    note.appendChild(document.createTextNode(" " + say("nothing_sent")));
     var phone = telLink(target);
     if (phone) {
-      note.appendChild(document.createTextNode(" Call the provider: "));
-      var call = el("a", "call-provider", phone.textContent.replace(/^Call\s+/, ""));
+      note.appendChild(document.createTextNode(" " + say("call_provider") + " "));
+      var call = el("a", "call-provider", numberOf(phone));
       call.href = phone.getAttribute("href");
       note.appendChild(call);
     }
@@ -211,7 +227,7 @@
       var rendered = Date.parse(root.dataset.renderedAt);
       showSaved(savedAt || (isNaN(rendered) ? Date.now() : rendered), true);
     } else {
-      banner("No connection: holds, referrals and updates need one.");
+      banner(say("offline_short"));
     }
   });
   window.addEventListener("online", function () {
@@ -228,10 +244,11 @@
     list.textContent = "";
     searches.forEach(function (item) {
       var li = el("li");
-      var link = el("a", null, item.title || item.url);
+      var name = [item.title, item.near ? say("near_place", { place: item.near }) : ""].filter(Boolean).join(" · ");
+      var link = el("a", null, name || say("all_services"));
       link.href = item.url;
       li.appendChild(link);
-      li.appendChild(document.createTextNode(" · saved " + ageWords(Date.now() - item.fetchedAt)));
+      li.appendChild(document.createTextNode(" · " + say("saved_item", { age: ageWords(Date.now() - item.fetchedAt) })));
       list.appendChild(li);
     });
     var none = document.getElementById("no-saved-searches");
@@ -249,6 +266,15 @@
     else if (data.type === "saved") savedList(data.searches || []);
   });
   var controller = navigator.serviceWorker.controller;
+  // The language switch: the worker learns the new language before the page comes back in it, so that it
+  // does not answer with a page it kept in the old one (sw.js).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var chosen = form.classList && form.classList.contains("language-switch") && form.querySelector("[name=lang]");
+    if (chosen && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "language", lang: chosen.value });
+    }
+  });
   if (controller) {
     controller.postMessage({ type: "hello", url: here, signedIn: signedIn });
     if (document.getElementById("saved-searches")) controller.postMessage({ type: "saved" });

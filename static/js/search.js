@@ -41,7 +41,8 @@
     if (!button || !near || !navigator.geolocation) return;
     button.hidden = false;
     button.addEventListener("click", function () {
-      if (status) status.textContent = "Finding your location…";
+      // Its words come from the page (data- attributes), in the page's language.
+      if (status) status.textContent = button.dataset.finding || "";
       navigator.geolocation.getCurrentPosition(
         function (position) {
           near.value = rounded(position.coords.latitude) + "," + rounded(position.coords.longitude);
@@ -51,9 +52,7 @@
         function (error) {
           if (status) {
             status.textContent =
-              error && error.code === 1
-                ? "Location is turned off for this site: type a place instead."
-                : "Your location could not be found: type a place instead.";
+              (error && error.code === 1 ? button.dataset.denied : button.dataset.failed) || "";
           }
         },
         { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 }

@@ -8,7 +8,12 @@
  *   every signed-in answer carries X-Signed-In and no-store, and while signed in nothing is stored.
  * A kept page is answered at once and fetched again behind it (stale-while-revalidate): the page then
  * refreshes in place (static/js/offline.js). Only GETs are handled: a write goes to the network or fails,
- * and is never queued. */
+ * and is never queued.
+ * Pages come in the reader's language (a cookie the worker cannot read): every page says its language
+ * (Content-Language), the worker remembers the reader's (from the pages the server sends, and from the
+ * language switch, which offline.js reports before it posts), and a kept page in another language is not
+ * answered while there is a connection: the page is fetched, and kept in place of the old one. The
+ * offline page is fetched again in the new language. */
 "use strict";
 
 var SHELL_CACHE = "shell-" + self.VERSION;
@@ -37,7 +42,7 @@ function readState() {
     .then(function (cache) { return cache.match(STATE_KEY); })
     .then(function (response) { return response ? response.json() : null; })
     .then(function (state) {
-      remembered = remembered || state || { signedIn: false, searches: [] };
+      remembered = remembered || state || { signedIn: false, searches: [], lang: null };
       return remembered;
     });
 }
@@ -59,11 +64,40 @@ function setSignedIn(value) {
   });
 }
 
-// What the server says about the viewer: a signed-in answer, or a page marked public (anonymous).
+// The reader's language changed: remember it, and keep the offline page in it.
+function setLanguage(lang) {
+  if (!lang) return Promise.resolve();
+  if (remembered) remembered.lang = lang; // at once: the page asked next must see it
+  return serial(function () {
+    return readState().then(function (state) {
+      if (state.lang === lang && state.offlineLang === lang) return null;
+      state.lang = lang;
+      return fetch("/offline", { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok || response.headers.get("Content-Language") !== lang) return null;
+          state.offlineLang = lang;
+          return caches.open(SHELL_CACHE).then(function (cache) { return cache.put("/offline", response); });
+        })
+        .catch(function () { return null; })
+        .then(function () { return writeState(state); });
+    });
+  });
+}
+
+function languageOf(response) {
+  return (response && response.headers.get("Content-Language")) || null;
+}
+
+// What the server says about the viewer: a signed-in answer, or a page marked public (anonymous); and the
+// language the pages are read in.
 function observe(response) {
   if (!response) return;
   if (response.headers.get("X-Signed-In") === "1") setSignedIn(true);
   else if (response.headers.get("X-Directory-Public") === "1") setSignedIn(false);
+  if (response.ok && (response.headers.get("Content-Type") || "").indexOf("text/html") === 0) {
+    var lang = languageOf(response);
+    if (lang && (!remembered || remembered.lang !== lang || remembered.offlineLang !== lang)) setLanguage(lang);
+  }
 }
 
 function isPublic(response) {
@@ -81,12 +115,14 @@ function isSearch(url) {
   return url.pathname === "/search" && url.search.length > 1;
 }
 
+// A kept search's name on the offline page: the words searched (the page puts its own words around
+// them, in the reader's language: offline.js).
 function title(url) {
   var parts = [];
   url.searchParams.forEach(function (value, key) {
-    if (value && key !== "page") parts.push(key === "near" ? "near " + value : value);
+    if (value && key !== "page" && key !== "near") parts.push(value);
   });
-  return parts.join(" · ") || "Search";
+  return parts.join(" · ");
 }
 
 // Keep a public page with its fetch time; searches: the last 10; service pages: only those opened from a
@@ -105,6 +141,7 @@ function store(url, response, referrer) {
         search = search || { url: url.href, services: [] };
         search.fetchedAt = now;
         search.title = title(url);
+        search.near = url.searchParams.get("near") || "";
         state.searches.unshift(search);
       } else {
         var from = state.searches.filter(function (s) {
@@ -147,22 +184,24 @@ function tell(clientId, message) {
   });
 }
 
+// The offline page (kept at install, and again in each new language). Without it the browser's own
+// "no connection" page, in the browser's language: the worker has no words of its own.
 function offlinePage() {
   return caches.match("/offline").then(function (page) {
-    return page || new Response("No connection, and this page was not saved on this phone.", {
-      status: 503,
-      headers: { "Content-Type": "text/plain; charset=utf-8" },
-    });
+    return page || Response.error();
   });
 }
 
-function revalidate(request, url, clientId) {
+function revalidate(request, url, clientId, cachedLanguage) {
   return fetch(request)
     .then(function (response) {
       observe(response);
       if (!isPublic(response)) return tell(clientId, { type: "viewer-changed", url: url.href });
       var copy = response.clone();
+      // Answered from the cache in another language than the reader's now: reload into the new one.
+      var changed = Boolean(cachedLanguage) && languageOf(response) !== cachedLanguage;
       return store(url, response, null).then(function () {
+        if (changed) return tell(clientId, { type: "viewer-changed", url: url.href });
         return copy.text().then(function (html) {
           return tell(clientId, { type: "refreshed", url: url.href, html: html, fetchedAt: Date.now() });
         });
@@ -187,10 +226,13 @@ function page(event, url) {
       var state = found[0];
       var cached = found[1];
       var fetchedAt = cached ? Number(cached.headers.get("X-Fetched-At")) : null;
-      if (cached && !state.signedIn) {
+      var kept = languageOf(cached);
+      // A kept page in another language than the reader's is answered only without a connection.
+      var sameLanguage = !state.lang || !kept || kept === state.lang;
+      if (cached && !state.signedIn && sameLanguage) {
         var record = { url: url.href, fromCache: true, fetchedAt: fetchedAt, greeted: false, outcome: null };
         served[clientId] = record;
-        event.waitUntil(revalidate(request, url, clientId));
+        event.waitUntil(revalidate(request, url, clientId, kept));
         return cached;
       }
       return fetch(request)
@@ -277,12 +319,15 @@ self.addEventListener("message", function (event) {
         if (record.outcome) source.postMessage(record.outcome);
       })
     );
+  } else if (data.type === "language") {
+    // The reader chose a language (offline.js, before the switch posts): the next page must be in it.
+    event.waitUntil(setLanguage(String(data.lang || "")));
   } else if (data.type === "saved") {
     event.waitUntil(
       readState().then(function (state) {
         source.postMessage({
           type: "saved",
-          searches: state.searches.map(function (s) { return { url: s.url, title: s.title, fetchedAt: s.fetchedAt }; }),
+          searches: state.searches.map(function (s) { return { url: s.url, title: s.title, near: s.near, fetchedAt: s.fetchedAt }; }),
         });
       })
     );

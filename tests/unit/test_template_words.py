@@ -37,6 +37,12 @@ MARKED = (
     "provider/details.html",
     "provider/upload.html",
     "provider/confirm_link.html",
+    "public/search.html",
+    "public/service.html",
+    "public/_macros.html",
+    "public/_map.html",
+    "public/offline.html",
+    "pm/transparency.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there

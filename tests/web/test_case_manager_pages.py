@@ -80,7 +80,7 @@ def test_override_needs_the_acknowledgement(client, session, cm_world):
     plan = client.get(f"/participants/{cm_world['code']}").get_data(as_text=True)
     assert "displacement override" in plan
     service_page = client.get(f"/services/{cm_world['busy']}").get_data(as_text=True)
-    assert "displacement override: safety" in service_page
+    assert "displacement override: Safety" in service_page
 
 
 def test_claim_from_the_page_and_retry_with_the_same_key(client, session, cm_world):

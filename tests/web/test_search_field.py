@@ -286,6 +286,6 @@ def test_results_read_monthly_openings_and_hours_kept_as_written(client, session
         return re.search(rf'id="result-{service.id}".*?</li>', html, re.S).group(0)
 
     assert "Open now · closes 12:00" in row(fourth)
-    assert "Closed · opens Tue Dec 8 09:00" in row(second)  # 10 November has passed; next is 8 December
-    assert "Closed · opens Wed Dec 2 09:00" in row(first_wed)
+    assert "Closed · opens Tue, Dec 8 09:00" in row(second)  # 10 November has passed; next is 8 December
+    assert "Closed · opens Wed, Dec 2 09:00" in row(first_wed)
     assert "Hours unknown — call" in row(written)
