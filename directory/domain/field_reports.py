@@ -30,6 +30,7 @@ from ..models import (
     ServiceCapacity,
     User,
 )
+from ..words import N_, Words
 from . import audit
 from . import capacity as cap
 from .access import Actor
@@ -110,7 +111,10 @@ def _text(raw: object, field: str, limit: int) -> str | None:
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str) or len(raw) > limit:
-        raise ValidationError(f"{field} must be text of at most {limit} characters", field)
+        raise ValidationError(
+            Words(N_("%(field)s must be text of at most %(limit)s characters"), field=field, limit=limit),
+            field,
+        )
     return raw.strip() or None
 
 
@@ -119,21 +123,27 @@ def parse(body: Mapping, json: bool = True) -> ReportRequest:
     if json:
         unknown = sorted(set(body) - FIELDS)
         if unknown:
-            raise ValidationError(f"unknown field {unknown[0]!r}", unknown[0][:100])
+            raise ValidationError(Words(N_("unknown field %(value)r"), value=unknown[0]), unknown[0][:100])
     observed = body.get("observed")
     if observed not in OBSERVED:
-        raise ValidationError(f"observed must be one of {', '.join(OBSERVED)}", "observed")
+        raise ValidationError(
+            Words(N_("observed must be one of %(choices)s"), choices=", ".join(OBSERVED)), "observed"
+        )
     phone = _text(body.get("correct_phone"), "correct_phone", 40)
     if observed == "wrong_phone":
         digits = sum(ch.isdigit() for ch in phone or "")
         if phone is None or not PHONE.match(phone) or digits < 7:
-            raise ValidationError("give the correct phone number (digits, at least 7)", "correct_phone")
+            raise ValidationError(
+                Words(N_("give the correct phone number (digits, at least 7)")), "correct_phone"
+            )
     else:
         phone = None
     attribute = _text(body.get("attribute"), "attribute", 40)
     if observed == "turned_away":
         if attribute not in LISTED_ATTRIBUTES:
-            raise ValidationError("name what the listing says it accepts that was not honoured", "attribute")
+            raise ValidationError(
+                Words(N_("name what the listing says it accepts that was not honoured")), "attribute"
+            )
     else:
         attribute = None
     referral_id = body.get("referral_id")
@@ -147,7 +157,7 @@ def parse(body: Mapping, json: bool = True) -> ReportRequest:
     ):
         referral_id = int(referral_id)
     elif isinstance(referral_id, bool) or not isinstance(referral_id, int) or referral_id < 1:
-        raise ValidationError("referral_id must be a positive integer", "referral_id")
+        raise ValidationError(Words(N_("referral_id must be a positive integer")), "referral_id")
     note = _text(body.get("note"), "note", MAX_NOTE)
     if note is not None:
         note = screen_free_text(note, "note")
@@ -176,9 +186,11 @@ def _referral(session: Session, actor: Actor, service: Service, referral_id: int
         return None
     referral = session.get(Referral, referral_id)
     if referral is None or not can_view(actor, referral):
-        raise ValidationError(f"no referral {referral_id} of yours", "referral_id")
+        raise ValidationError(
+            Words(N_("no referral %(referral_id)s of yours"), referral_id=referral_id), "referral_id"
+        )
     if referral.service_id != service.id:
-        raise ValidationError("that referral is to another service", "referral_id")
+        raise ValidationError(Words(N_("that referral is to another service")), "referral_id")
     return referral
 
 
@@ -188,11 +200,11 @@ def file_report(
 ) -> CapacityReport:
     """Record a field report ("full" / "fewer free" against free-looking numbers: unverified)."""
     if actor.role not in REPORTERS:
-        raise Forbidden("case managers and peer outreach workers report what they found")
+        raise Forbidden(Words(N_("case managers and peer outreach workers report what they found")))
     if service.status != "active":
-        raise NotFound(f"no service {service.id}")
+        raise NotFound(Words(N_("no service %(id)s"), id=service.id))
     if request.attribute is not None and request.attribute not in listed_attributes(service):
-        raise ValidationError("the listing does not say it accepts that", "attribute")
+        raise ValidationError(Words(N_("the listing does not say it accepts that")), "attribute")
     referral = _referral(session, actor, service, request.referral_id)
     row = session.execute(
         select(ServiceCapacity)
