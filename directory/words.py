@@ -17,37 +17,39 @@ def _same(text: str) -> str:
     return text
 
 
-class Words:
-    """A marked sentence (`%(name)s` placeholders) with its values; values may be Words themselves."""
+class Words(str):
+    """A marked sentence (`%(name)s` placeholders) with its values; values may be Words themselves.
 
-    __slots__ = ("params", "template")
+    It is the English text itself (a str: the API, logs and tests read it as they read any text) and keeps
+    the sentence and values to be read again in another language with `render(gettext)`."""
 
-    def __init__(self, template: str, **params):
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        self = super().__new__(cls, _fill(template, template, params, _same))
         self.template = template
         self.params = params
+        return self
 
     def render(self, gettext: Callable[[str], str] = _same) -> str:
         """The sentence in the language `gettext` translates into (English without one)."""
-        values = {k: v.render(gettext) if isinstance(v, Words) else v for k, v in self.params.items()}
         text = gettext(self.template) if self.template else ""
-        if not values:
-            return text
-        try:
-            return text % values
-        except (KeyError, ValueError, TypeError):
-            # A translation that lost or mangled a placeholder must never break a page: English instead.
-            return self.template % values
-
-    def __str__(self) -> str:
-        return self.render()
+        return _fill(text, self.template, self.params, gettext)
 
     def __repr__(self) -> str:
         return f"Words({self.template!r}, **{self.params!r})"
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Words) and (self.template, self.params) == (other.template, other.params)
 
-    __hash__ = None  # type: ignore[assignment]
+def _fill(text: str, template: str, params: dict, gettext: Callable[[str], str]) -> str:
+    if not params:
+        return text
+    values = {k: v.render(gettext) if isinstance(v, Words) else v for k, v in params.items()}
+    try:
+        return text % values
+    except (KeyError, ValueError, TypeError):
+        # A translation that lost or mangled a placeholder must never break a page: English instead.
+        return template % values
 
 
 def render(text: str | Words, gettext: Callable[[str], str] = _same) -> str:
