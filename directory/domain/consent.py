@@ -32,8 +32,8 @@ PURPOSE_LABELS = {  # pages show them through _(): marked here for the catalogs
 assert set(PURPOSE_LABELS) == set(ROI_PURPOSES)
 MAX_RELEASE_YEARS = 5
 MAX_ROW_ID = 2**31 - 1
-NOT_SHARED = "outcome not shared: no release on file"
-CONFIDENTIAL_OUTCOME = "outcome seen only by the referring case manager"
+NOT_SHARED = N_("outcome not shared: no release on file")
+CONFIDENTIAL_OUTCOME = N_("outcome seen only by the referring case manager")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 # The notice 42 CFR 2.32 requires with every disclosure made under a written consent.

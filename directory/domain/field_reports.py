@@ -51,43 +51,43 @@ UNTRACKED_WINDOW = timedelta(days=7)
 PHONE = re.compile(r"^[0-9+()\-. x]{7,40}$")
 
 OBSERVED_WORDS = {
-    "full": "full",
-    "fewer_free": "fewer free than listed",
-    "more_free": "more free than listed",
-    "closed_now": "closed now",
-    "wrong_phone": "a wrong phone number",
-    "wrong_hours": "wrong hours",
-    "moved_or_closed": "moved or closed",
-    "turned_away": "turning people away",
+    "full": N_("full"),
+    "fewer_free": N_("fewer free than listed"),
+    "more_free": N_("more free than listed"),
+    "closed_now": N_("closed now"),
+    "wrong_phone": N_("a wrong phone number"),
+    "wrong_hours": N_("wrong hours"),
+    "moved_or_closed": N_("moved or closed"),
+    "turned_away": N_("turning people away"),
 }
 # The choices on the one-tap form, in the reporter's words.
 OBSERVED_CHOICES = {
-    "full": "Full",
-    "fewer_free": "Fewer free than listed",
-    "more_free": "More free than listed",
-    "closed_now": "Closed now",
-    "wrong_phone": "Wrong phone",
-    "wrong_hours": "Wrong hours",
-    "moved_or_closed": "Moved or closed",
-    "turned_away": "Turned away for something the listing accepts",
+    "full": N_("Full"),
+    "fewer_free": N_("Fewer free than listed"),
+    "more_free": N_("More free than listed"),
+    "closed_now": N_("Closed now"),
+    "wrong_phone": N_("Wrong phone"),
+    "wrong_hours": N_("Wrong hours"),
+    "moved_or_closed": N_("Moved or closed"),
+    "turned_away": N_("Turned away for something the listing accepts"),
 }
 ATTRIBUTE_WORDS = {
-    "no_sobriety_requirement": "no sobriety requirement",
-    "accepts_active_use": "accepts people actively using",
-    "accepts_sex_workers": "accepts people involved in sex work",
-    "no_id_required": "no ID required",
-    "criminal_record_ok": "criminal records OK",
-    "housing_first": "Housing First (no treatment precondition)",
-    "pets_allowed": "pets allowed",
-    "partners_allowed": "partners allowed",
-    "wheelchair_accessible": "wheelchair accessible",
+    "no_sobriety_requirement": N_("no sobriety requirement"),
+    "accepts_active_use": N_("accepts people actively using"),
+    "accepts_sex_workers": N_("accepts people involved in sex work"),
+    "no_id_required": N_("no ID required"),
+    "criminal_record_ok": N_("criminal records OK"),
+    "housing_first": N_("Housing First (no treatment precondition)"),
+    "pets_allowed": N_("pets allowed"),
+    "partners_allowed": N_("partners allowed"),
+    "wheelchair_accessible": N_("wheelchair accessible"),
 }
 ROLE_WORDS = {
-    "case_manager": "a case manager",
-    "peer_outreach": "a peer outreach worker",
-    "admin": "an admin",
-    "provider": "the provider",
-    "project_manager": "the project manager",
+    "case_manager": N_("a case manager"),
+    "peer_outreach": N_("a peer outreach worker"),
+    "admin": N_("an admin"),
+    "provider": N_("the provider"),
+    "project_manager": N_("the project manager"),
 }
 
 
@@ -408,26 +408,34 @@ def open_reports(
     return found
 
 
-def age_words(moment: datetime, now: datetime) -> str:
+def age_words(moment: datetime, now: datetime) -> Words:
     """An age in words ("12 min ago")."""
     seconds = max(0, int((now - moment).total_seconds()))
     if seconds < 90:
-        return "just now"
+        return Words(N_("just now"))
     minutes = seconds // 60
     if minutes < 90:
-        return f"{minutes} min ago"
+        return Words(N_("%(minutes)s min ago"), minutes=minutes)
     hours = minutes // 60
-    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
+    if hours < 48:
+        return Words(N_("%(hours)s h ago"), hours=hours)
+    return Words(N_("%(days)s days ago"), days=hours // 24)
 
 
-def describe(report: CapacityReport, now: datetime) -> str:
+def describe(report: CapacityReport, now: datetime) -> Words:
     """What staff read: "reported full 12 min ago by a case manager" (never who)."""
-    what = OBSERVED_WORDS[report.observed]
+    what = Words(OBSERVED_WORDS[report.observed])
     if report.observed == "turned_away" and report.attribute:
-        what += f" despite listing “{ATTRIBUTE_WORDS[report.attribute]}”"
+        what = Words(
+            N_("%(what)s despite listing “%(attribute)s”"),
+            what=what,
+            attribute=Words(ATTRIBUTE_WORDS[report.attribute]),
+        )
+    age = age_words(report.at, now)
     if report.source == "decline":
-        return f"reported full {age_words(report.at, now)} (a referral declined for no capacity)"
-    return f"reported {what} {age_words(report.at, now)} by {ROLE_WORDS.get(report.reporter_role, 'staff')}"
+        return Words(N_("reported full %(age)s (a referral declined for no capacity)"), age=age)
+    who = Words(ROLE_WORDS.get(report.reporter_role, N_("staff")))
+    return Words(N_("reported %(what)s %(age)s by %(who)s"), what=what, age=age, who=who)
 
 
 def report_dict(report: CapacityReport, now: datetime) -> dict:

@@ -29,9 +29,9 @@ MAX_HELD_PER_LEVEL = 2
 PARTICIPANT_CHOOSING = timedelta(hours=1)
 MAX_RELEASES = 10
 KEEP_BOTH_LABELS = {
-    "participant_choosing": "The participant is choosing between them (this hold lasts at most 1 hour)",
-    "eligibility_uncertain": "Eligibility is uncertain until intake",
-    "next_step": "This is the next step after the other one",
+    "participant_choosing": N_("The participant is choosing between them (this hold lasts at most 1 hour)"),
+    "eligibility_uncertain": N_("Eligibility is uncertain until intake"),
+    "next_step": N_("This is the next step after the other one"),
 }
 RELEASE_LABELS = {
     "released": "Hold released",

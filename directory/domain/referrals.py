@@ -868,11 +868,11 @@ class DuplicateKey(DomainError):
 TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
 MAX_RULE = 300
 DECLINE_WORDS = {
-    "no_capacity": "no capacity",
-    "not_eligible": "not eligible",
-    "did_not_arrive": "the participant did not arrive",
-    "turned_away": "turned away for something the listing says it accepts",
-    "other": "another reason",
+    "no_capacity": N_("no capacity"),
+    "not_eligible": N_("not eligible"),
+    "did_not_arrive": N_("the participant did not arrive"),
+    "turned_away": N_("turned away for something the listing says it accepts"),
+    "other": N_("another reason"),
 }
 
 
@@ -916,15 +916,18 @@ def parse_decline(service: Service, reason: object, rule: object = None, attribu
     return Decline(reason, text, named)
 
 
-def decline_words(referral: Referral) -> str | None:
+def decline_words(referral: Referral) -> Words | None:
     """A decline's reason in plain words, for the case manager ("not eligible: minimum age 25")."""
     if referral.closed_reason not in DECLINE_WORDS:
         return None
-    words = DECLINE_WORDS[referral.closed_reason]
+    words = Words(DECLINE_WORDS[referral.closed_reason])
     if referral.closed_reason == "not_eligible" and referral.closed_rule:
-        words += f": {referral.plain_closed_rule}"
+        words = Words(N_("%(why)s: %(rule)s"), why=words, rule=referral.plain_closed_rule)
     if referral.closed_attribute:
-        words = f"turned away despite listing “{field_reports.ATTRIBUTE_WORDS[referral.closed_attribute]}”"
+        words = Words(
+            N_("turned away despite listing “%(attribute)s”"),
+            attribute=Words(field_reports.ATTRIBUTE_WORDS[referral.closed_attribute]),
+        )
     return words
 
 
