@@ -27,24 +27,26 @@ class Words(str):
     params: dict
 
     def __new__(cls, template: str, **params):
-        self = super().__new__(cls, _fill(template, template, params, _same))
+        self = super().__new__(cls, _fill(template, template, params, _same, None))
         self.template = template
         self.params = params
         return self
 
-    def render(self, gettext: Callable[[str], str] = _same) -> str:
-        """The sentence in the language `gettext` translates into (English without one)."""
+    def render(self, gettext: Callable[[str], str] = _same, locale: str | None = None) -> str:
+        """The sentence in the language `gettext` translates into (English without one); `locale` is for
+        values that format themselves (a moment in time)."""
         text = gettext(self.template) if self.template else ""
-        return _fill(text, self.template, self.params, gettext)
+        return _fill(text, self.template, self.params, gettext, locale)
 
     def __repr__(self) -> str:
         return f"Words({self.template!r}, **{self.params!r})"
 
 
-def _fill(text: str, template: str, params: dict, gettext: Callable[[str], str]) -> str:
+def _fill(text: str, template: str, params: dict, gettext: Callable[[str], str], locale: str | None) -> str:
     if not params:
         return text
-    values = {k: v.render(gettext) if isinstance(v, Words) else v for k, v in params.items()}
+    # A value that can say itself in a language (Words, a moment in time) is read in this one.
+    values = {k: v.render(gettext, locale) if hasattr(v, "render") else v for k, v in params.items()}
     try:
         return text % values
     except (KeyError, ValueError, TypeError):
@@ -52,6 +54,6 @@ def _fill(text: str, template: str, params: dict, gettext: Callable[[str], str])
         return template % values
 
 
-def render(text: str | Words, gettext: Callable[[str], str] = _same) -> str:
+def render(text: str | Words, gettext: Callable[[str], str] = _same, locale: str | None = None) -> str:
     """Plain text as it is (written by someone, or built before this was marked), Words in a language."""
-    return text.render(gettext) if isinstance(text, Words) else text
+    return text.render(gettext, locale) if isinstance(text, Words) else text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -65,7 +65,7 @@ def shown(problem: DomainError | Words | str | None) -> str:
         return ""
     if isinstance(problem, DomainError):
         problem = problem.words
-    return render(problem, gettext)
+    return render(problem, gettext, str(get_locale() or "en"))
 
 
 def _page(status: int, message: str | Words):
