@@ -285,16 +285,31 @@ def _tell(session: Session, service: Service, row, report: CapacityReport, refer
         session.add(link)
         session.flush()
         confirm_link_id = link.id
-    extra = f" The correct number may be {report.correct_phone}." if report.correct_phone else ""
+    said = Words(N_("%(service)s was %(what)s."), service=service.name, what=what)
+    if report.correct_phone:
+        said = Words(
+            N_("%(said)s The correct number may be %(phone)s."), said=said, phone=report.correct_phone
+        )
+    if report.observed in AGAINST_FREE and report.said_free:
+        body = Words(
+            N_(
+                "%(said)s Confirm your numbers are still correct in one tap, or correct them; case managers "
+                "see them as unverified until you do."
+            ),
+            said=said,
+        )
+    else:
+        body = Words(N_("%(said)s Confirm your numbers and listing, or correct them."), said=said)
     notify(
         session,
         organization_staff(session, service.organization_id),
         "capacity_report",
-        f"Reported {OBSERVED_WORDS[report.observed]}: {service.name}",
-        f"{service.name} was {what}.{extra} Confirm your numbers are still correct in one tap, or correct "
-        "them; case managers see them as unverified until you do."
-        if report.observed in AGAINST_FREE and report.said_free
-        else f"{service.name} was {what}.{extra} Confirm your numbers and listing, or correct them.",
+        Words(
+            N_("Reported %(what)s: %(service)s"),
+            what=Words(OBSERVED_WORDS[report.observed]),
+            service=service.name,
+        ),
+        body,
         now,
         link=f"/provider/services/{service.id}",
         confirm_link_id=confirm_link_id,
@@ -307,8 +322,8 @@ def _tell(session: Session, service: Service, row, report: CapacityReport, refer
             session,
             project_managers(session),
             "capacity_report_lead",
-            f"Field report on LEAD-funded units: {service.name}",
-            f"{service.name} (LEAD-funded units) was {what}.",
+            Words(N_("Field report on LEAD-funded units: %(service)s"), service=service.name),
+            Words(N_("%(service)s (LEAD-funded units) was %(what)s."), service=service.name, what=what),
             now,
             link=f"/services/{service.id}",
         )
@@ -354,9 +369,15 @@ def record_decline(session: Session, referral: Referral, row, now: datetime) -> 
         session,
         organization_staff(session, service.organization_id),
         "capacity_report",
-        f"Numbers unverified after a decline: {service.name}",
-        f"A referral to {service.name} was declined for no capacity while the numbers said a unit was free. "
-        "Correct the numbers, or confirm them; case managers see them as unverified until you do.",
+        Words(N_("Numbers unverified after a decline: %(service)s"), service=service.name),
+        Words(
+            N_(
+                "A referral to %(service)s was declined for no capacity while the numbers said a unit was "
+                "free. Correct the numbers, or confirm them; case managers see them as unverified until "
+                "you do."
+            ),
+            service=service.name,
+        ),
         now,
         link=f"/provider/services/{service.id}",
     )

@@ -60,6 +60,7 @@ from ..models import (
     service_practice,
     service_taxonomy,
 )
+from ..words import N_, Words
 from . import audit
 from .capacity_updates import (
     FIELDS,
@@ -911,10 +912,15 @@ def flag_missing(session: Session, reasons: dict[int, str], source: str, now: da
         reasons,
         now,
         "import_missing",
-        lambda name: f"Not in the {source} feed: {name}",
-        lambda name, why: (
-            f"The latest full import of {source} no longer lists {name}, but {why}. "
-            "It stays active: confirm it is still running, or mark it inactive."
+        lambda name: Words(N_("Not in the %(source)s feed: %(service)s"), source=source, service=name),
+        lambda name, why: Words(
+            N_(
+                "The latest full import of %(source)s no longer lists %(service)s, but %(why)s. It stays "
+                "active: confirm it is still running, or mark it inactive."
+            ),
+            source=source,
+            service=name,
+            why=why,
         ),
     )
 
@@ -926,11 +932,20 @@ def tell_switched_off(session: Session, reasons: dict[int, str], source: str, no
         reasons,
         now,
         "import_switched_off",
-        lambda name: f"Switched off: {name} is not in the {source} feed",
-        lambda name, why: (
-            f"The latest full import of {source} no longer lists {name}, and this site switches "
-            f"such services off, although {why}. Its holds are marked at risk and their case managers told. "
-            "If it is still running, mark it active again."
+        lambda name: Words(
+            N_("Switched off: %(service)s is not in the %(source)s feed"), service=name, source=source
+        ),
+        lambda name, why: Words(
+            N_(
+                "The latest full import of %(source)s no longer lists %(service)s, and this site "
+                "switches such "
+                "services off, although %(why)s. Its holds are marked at risk and their case managers "
+                "told. If "
+                "it is still running, mark it active again."
+            ),
+            source=source,
+            service=name,
+            why=why,
         ),
     )
 
@@ -964,9 +979,22 @@ def tell_providers(session: Session, replaced: dict[int, list[str]], source: str
             session,
             organization_staff(session, service.organization_id),
             "import_replaced_edit",
-            f"The {source} feed changed what you edited: {service.name}",
-            f"The {source} feed changed {fields} of {service.name} after you edited it, so its value is "
-            "shown now. Both values are listed on your provider page: keep the feed's, or edit it again.",
+            Words(
+                N_("The %(source)s feed changed what you edited: %(service)s"),
+                source=source,
+                service=service.name,
+            ),
+            Words(
+                N_(
+                    "The %(source)s feed changed %(fields)s of %(service)s after you edited it, so its "
+                    "value is "
+                    "shown now. Both values are listed on your provider page: keep the feed's, or edit "
+                    "it again."
+                ),
+                source=source,
+                fields=fields,
+                service=service.name,
+            ),
             now,
             link="/provider#edit-conflicts",
         )

@@ -242,26 +242,42 @@ def announce(
             session,
             organization_staff(session, service.organization_id),
             "referral_released",
-            f"Hold released: {service.name}",
-            f"The hold for referral {referral.id} at {service.name} was released. The unit is free again.",
+            Words(N_("Hold released: %(service)s"), service=service.name),
+            Words(
+                N_("The hold for referral %(id)s at %(service)s was released. The unit is free again."),
+                id=referral.id,
+                service=service.name,
+            ),
             now,
             link=f"/provider/referrals/{referral.id}",
         )
         if referral.closed_reason == "placed_elsewhere":
-            words = (
-                f"Referral {because_of.id} to {because_of.service.name} was accepted, so the hold at "
-                f"{service.name} (referral {referral.id}) was released: one hold per need."
+            words = Words(
+                N_(
+                    "Referral %(other_id)s to %(other)s was accepted, so the hold at %(service)s (referral "
+                    "%(id)s) was released: one hold per need."
+                ),
+                other_id=because_of.id,
+                other=because_of.service.name,
+                service=service.name,
+                id=referral.id,
             )
         else:
-            words = (
-                f"The hold at {service.name} (referral {referral.id}) was released for referral "
-                f"{because_of.id} to {because_of.service.name}."
+            words = Words(
+                N_(
+                    "The hold at %(service)s (referral %(id)s) was released for referral %(other_id)s to "
+                    "%(other)s."
+                ),
+                other_id=because_of.id,
+                other=because_of.service.name,
+                service=service.name,
+                id=referral.id,
             )
         notify(
             session,
             [referral.created_by],
             "referral_released",
-            f"Hold released: {service.name}",
+            Words(N_("Hold released: %(service)s"), service=service.name),
             words,
             now,
             link=f"/referrals/{referral.id}",

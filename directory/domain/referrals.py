@@ -39,7 +39,7 @@ from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .geo import bounding_box, geodesic_km
-from .local_time import moment_text, plain
+from .local_time import Moment, moment_text, plain
 from .notifications import notify, organization_staff
 from .participants import owner_of, screen_free_text
 
@@ -839,17 +839,23 @@ def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckRe
         },
         now,
     )
-    held = (
-        f" A unit is held until {plain(moment_text(referral.expires_at, site.time_zone))}."
-        if referral.state == "held"
-        else ""
+    arrived = Words(
+        N_("A referral (%(action)s) arrived for %(service)s."),
+        action=Words(NOTICE_ACTIONS.get(referral.action, referral.action)),
+        service=service.name,
     )
+    if referral.state == "held":
+        arrived = Words(
+            N_("%(arrived)s A unit is held until %(moment)s."),
+            arrived=arrived,
+            moment=Moment(referral.expires_at, site.time_zone),
+        )
     notify(
         session,
         organization_staff(session, service.organization_id),
         "referral_new",
-        f"New referral to {service.name}",
-        f"A referral ({referral.action.replace('_', ' ')}) arrived for {service.name}.{held}",
+        Words(N_("New referral to %(service)s"), service=service.name),
+        arrived,
         now,
         link=f"/provider/referrals/{referral.id}",
     )
@@ -866,6 +872,25 @@ class DuplicateKey(DomainError):
 
 
 TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
+# A notice's words for each end state (its recipient reads them in their own language).
+NOTICE_SUBJECTS = {
+    "accepted": N_("Referral accepted: %(service)s"),
+    "declined": N_("Referral declined: %(service)s"),
+    "cancelled": N_("Referral cancelled: %(service)s"),
+    "expired": N_("Referral expired: %(service)s"),
+}
+NOTICE_BODIES = {
+    "accepted": N_("Referral %(id)s to %(service)s was accepted."),
+    "declined": N_("Referral %(id)s to %(service)s was declined."),
+    "cancelled": N_("Referral %(id)s to %(service)s was cancelled."),
+    "expired": N_("Referral %(id)s to %(service)s was expired."),
+}
+NOTICE_ACTIONS = {
+    "claim": N_("claim"),
+    "join_waitlist": N_("join waitlist"),
+    "override": N_("override"),
+    "request": N_("request"),
+}
 MAX_RULE = 300
 DECLINE_WORDS = {
     "no_capacity": N_("no capacity"),
@@ -1079,9 +1104,15 @@ def transition(
         session,
         recipients,
         f"referral_{to_state}",
-        f"Referral {to_state}: {referral.service.name}",
-        f"Referral {referral.id} to {referral.service.name} was {to_state}"
-        + (f": {DECLINE_WORDS[decline.reason]}." if verb == "decline" else "."),
+        Words(NOTICE_SUBJECTS[to_state], service=referral.service.name),
+        Words(NOTICE_BODIES[to_state], id=referral.id, service=referral.service.name)
+        if verb != "decline"
+        else Words(
+            N_("Referral %(id)s to %(service)s was declined: %(why)s."),
+            id=referral.id,
+            service=referral.service.name,
+            why=Words(DECLINE_WORDS[decline.reason]),
+        ),
         now,
         link=f"/referrals/{referral.id}",
     )
