@@ -21,6 +21,11 @@ MARKED = (
     "referrals/plan.html",
     "auth/account.html",
     "provider/staff.html",
+    "referrals/check.html",
+    "referrals/referral.html",
+    "referrals/report.html",
+    "referrals/_report.html",
+    "auth/notifications.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there
