@@ -99,7 +99,8 @@ def test_a_form_error_reads_in_spanish_while_the_api_keeps_english(client, sessi
     )
     assert error.group(1) == "text"
     assert html.unescape(error.group(2)) == (
-        "este texto parece tener un correo electrónico. Escríbalo sin nombres, fechas, datos de contacto ni de salud"
+        "este texto parece tener un correo electrónico. Escríbalo sin nombres, fechas, datos de contacto "
+        "ni de salud"
     )
     # The same bad input through the API, even asked for in Spanish: the contract's English message and code.
     answer = client.post(
@@ -111,8 +112,8 @@ def test_a_form_error_reads_in_spanish_while_the_api_keeps_english(client, sessi
     assert answer.get_json() == {
         "error": {
             "code": "invalid",
-            "message": "this text seems to contain an email address; write it without names, dates, contact or "
-            "health data",
+            "message": "this text seems to contain an email address; write it without names, dates, "
+            "contact or health data",
             "field": "text",
         }
     }
@@ -171,8 +172,8 @@ def test_a_notice_reads_in_its_recipients_language_in_the_app_and_by_email(app, 
     spanish_subject, english_subject = "Lugar guardado en riesgo: Night Beds", "Hold at risk: Night Beds"
     spanish_body = (
         "Los últimos números del proveedor dejan menos lugares libres que los referidos que los tienen "
-        f"guardados. Es posible que no respeten su lugar guardado (referido {held['es@cm.example']}): llame al "
-        "proveedor."
+        "guardados. Es posible que no respeten su lugar guardado "
+        f"(referido {held['es@cm.example']}): llame al proveedor."
     )
     english_body = (
         "The provider's latest numbers leave fewer free units than the referrals holding them. Your hold "
