@@ -1121,7 +1121,7 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
     """An import run and each problem it recorded: record, kind, file, line or JSON path, field, action."""
     run = session.get(ImportRun, run_id)
     if run is None:
-        raise NotFound(f"no import run {run_id}")
+        raise NotFound(Words(N_("no import run %(run_id)s"), run_id=run_id))
     try:
         stored = json.loads(run.problems or "[]")
     except ValueError:

@@ -510,7 +510,7 @@ def slip(referral_id: int):
         t=words,
         lang=lang,
         direction=i18n.direction(lang),
-        language_notice=chosen.notice,
+        language_notice=shown(chosen.notice),
         providers_words=lang != config.language,
         hours=slips.hours_lines(data["schedule"], words),
         sms=sms,

@@ -223,3 +223,15 @@ def test_the_account_language_is_kept_across_sign_ins(app, client, session):
     assert fresh_browser.post("/account/language", data={"lang": "xx"}).status_code == 400
     session.expire_all()
     assert session.get(User, cm.id).language == "en"
+
+
+def test_the_slip_language_notice_reads_in_the_case_managers_language(client, cm_world):  # noqa: F811
+    made = client.post(
+        "/referrals",
+        data={"service_id": cm_world["spare"], "participant": cm_world["code"], "action": "claim"},
+    )
+    slip = made.headers["Location"] + "/slip?lang=so"  # no Somali catalog: printed in English, with a notice
+    assert "No Somali slip yet: printing in English." in client.get(slip).get_data(True)
+    client.set_cookie("lang", "es")
+    page = client.get(slip).get_data(True)
+    assert "Todavía no hay hoja en somalí: se imprime en inglés." in page and "No Somali slip" not in page
