@@ -314,6 +314,15 @@ def account():
     return _account_page()
 
 
+ROLE_NAMES = {  # the account page says the role in these words, through _()
+    "case_manager": N_("case manager"),
+    "peer_outreach": N_("peer outreach worker"),
+    "provider": N_("provider"),
+    "project_manager": N_("project manager"),
+    "admin": N_("admin"),
+}
+
+
 def _account_page(error: str | None = None):
     """The account page; the languages offered are those with a catalog (the language switch's)."""
     from .. import i18n
@@ -323,6 +332,7 @@ def _account_page(error: str | None = None):
         error=error,
         languages=[(code, i18n.native_name(code)) for code in current_app.extensions["directory_languages"]],
         account_language=getattr(current_user, "language", None),
+        role_names=ROLE_NAMES,
     )
 
 
