@@ -60,8 +60,8 @@ class Moment:
         self.moment, self.zone = moment, zone
 
     def render(self, gettext=None, locale: str | None = None) -> str:
-        """The moment as `moment_text` says it, in `locale` (the default locale without one)."""
-        return plain(moment_text(self.moment, self.zone, locale or DEFAULT_LOCALE))
+        """The moment as `moment_text` says it, for a reader of `locale`'s language (else the default)."""
+        return plain(moment_text(self.moment, self.zone, reader_locale(locale)))
 
     def __str__(self) -> str:
         return self.render()
