@@ -216,7 +216,7 @@ def held_units(session: Session, service_ids: Iterable[int]) -> dict[int, list[H
 
 
 def record_at_risk(
-    session: Session, decisions: Iterable[NewNumbers], now: datetime, reason: str | None = None
+    session: Session, decisions: Iterable[NewNumbers], now: datetime, reason: str | Words | None = None
 ) -> list[int]:
     """Store the at-risk flags the decisions changed and tell the newly affected case managers (reason: why,
     when it is not the provider's new numbers).
@@ -243,7 +243,7 @@ def record_at_risk(
 
 
 def holds_of_closed_services(
-    session: Session, service_ids: Iterable[int], now: datetime, reason: str
+    session: Session, service_ids: Iterable[int], now: datetime, reason: str | Words
 ) -> dict:
     """A service switched off keeps no unit free: every hold on it is at risk (through the same flags and
     notices as new numbers). Returns {service id: [referral ids at risk]}."""

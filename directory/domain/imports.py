@@ -810,8 +810,9 @@ class Writer:
         """The site's choice: services missing from a full import are switched off even when people rely on
         them; their holds are marked at risk (case managers told) and their provider and the project
         managers are told, so it is never silent."""
-        why = (
-            f"The {self.source} feed no longer lists this service, and this site switches such services off."
+        why = Words(
+            N_("The %(source)s feed no longer lists this service, and this site switches such services off."),
+            source=self.source,
         )
         holds = holds_of_closed_services(self.session, list(reasons), self.now, why)
         for rid, reason in sorted(reasons.items()):

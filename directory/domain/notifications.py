@@ -83,7 +83,7 @@ def organization_staff(session: Session, organization_id: int) -> list[int]:
 
 
 def notify_holds_at_risk(
-    session: Session, referral_ids: list[int], now: datetime, reason: str | None = None
+    session: Session, referral_ids: list[int], now: datetime, reason: str | Words | None = None
 ) -> None:
     """Tell each case manager whose hold the provider's new numbers (or the reason given) put at risk."""
     why = reason or Words(
