@@ -143,7 +143,7 @@ def visible_referral(referral_id: int):
 
     referral = load_referral(db.session, referral_id)
     if not can_view(actor(), referral):
-        raise Forbidden("this referral is not yours")
+        raise Forbidden(Words(N_("this referral is not yours")))
     return referral
 
 
@@ -158,7 +158,7 @@ def require_roles(*roles: str):
                     raise Unauthorized("sign in, or send an API token as Authorization: Bearer <token>")
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if roles and current_user.role not in roles:
-                raise Forbidden("your role cannot use this page")
+                raise Forbidden(Words(N_("your role cannot use this page")))
             return view(*args, **kwargs)
 
         return wrapped
@@ -219,7 +219,11 @@ def _check_rate_limit(email: str, now: datetime) -> None:
         if wait > 0:
             seconds = math.ceil(wait)
             raise TooManyAttempts(
-                f"this account had several failed sign-ins: wait {seconds} second(s) and try again", seconds
+                Words(
+                    N_("this account had several failed sign-ins: wait %(seconds)s second(s) and try again"),
+                    seconds=seconds,
+                ),
+                seconds,
             )
 
 
@@ -403,7 +407,7 @@ def _target_account(user_id: str) -> User:
     parsed = parse_id(user_id)
     target = db.session.get(User, parsed) if parsed is not None else None
     if target is None:
-        raise NotFound("no such account")
+        raise NotFound(Words(N_("no such account")))
     return target
 
 
@@ -431,7 +435,7 @@ def admin_set_active(user_id: str):
     target = _target_account(user_id)
     active = request.form.get("active") == "1"
     if target.id == current_user.id and not active:
-        raise ValidationError("you cannot deactivate your own account", "active")
+        raise ValidationError(Words(N_("you cannot deactivate your own account")), "active")
     accounts.set_active(db.session, current_user.id, target.id, active, context.now())
     return redirect(url_for("auth.admin_accounts"))
 
