@@ -35,6 +35,7 @@ class SessionUser:
         self.role = user.role
         self.organization_id = user.organization_id
         self.email = user.email
+        self.language = getattr(user, "language", None)  # chosen with the switch; notices read in it
 
     is_authenticated = True
     is_active = True

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .domain.geo import GeocoderUnavailable, Point
+from .words import N_, Words
 
 
 def make_address_geocoder(
@@ -29,7 +30,7 @@ def make_address_geocoder(
             found = geocoder.geocode(address, exactly_one=True)
         except GeopyError as exc:
             raise GeocoderUnavailable(
-                f"the geocoder did not answer: {exc.__class__.__name__}", "near"
+                Words(N_("the geocoder did not answer: %(name)s"), name=exc.__class__.__name__), "near"
             ) from exc
         if found is None:
             return None
@@ -109,7 +110,7 @@ class LocationGeocoder:
             found = self.lookup(address, exactly_one=True)
         except GeopyError as exc:
             raise GeocoderUnavailable(
-                f"the geocoder did not answer: {exc.__class__.__name__}", "address"
+                Words(N_("the geocoder did not answer: %(name)s"), name=exc.__class__.__name__), "address"
             ) from exc
         point = None
         if found is not None and -90 <= found.latitude <= 90 and -180 <= found.longitude <= 180:

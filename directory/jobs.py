@@ -30,6 +30,7 @@ from .domain.referrals import due_for_expiry, load_referral, transition
 from .extensions import db
 from .models import ConfirmLink, JobLease, Service, ServiceCapacity
 from .types import utcnow
+from .words import N_, Words
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -77,9 +78,14 @@ def mark_stale(session: Session, now: datetime, config: dict) -> str:
                 session,
                 organization_staff(session, service.organization_id),
                 "capacity_stale",
-                f"Numbers now unverified: {service.name}",
-                f"The numbers for {service.name} are older than their freshness window, so case managers now "
-                "see them as unverified. Update them or confirm they are still correct.",
+                Words(N_("Numbers now unverified: %(service)s"), service=service.name),
+                Words(
+                    N_(
+                        "The numbers for %(service)s are older than their freshness window, so case managers "
+                        "now see them as unverified. Update them or confirm they are still correct."
+                    ),
+                    service=service.name,
+                ),
                 now,
                 link="/provider",
             )
@@ -115,10 +121,18 @@ def send_reminders(session: Session, now: datetime, config: dict) -> str:
             session,
             organization_staff(session, service.organization_id),
             "capacity_reminder",
-            f"Are these numbers still correct? {service.name}",
-            f"{service.name}: {row.available} of {row.maximum} free, waitlist "
-            f"{'unknown' if row.waitlist is None else row.waitlist}. If that is still true, one tap keeps "
-            "them current (no login needed). Otherwise update them on your dashboard.",
+            Words(N_("Are these numbers still correct? %(service)s"), service=service.name),
+            Words(
+                N_(
+                    "%(service)s: %(free)s of %(total)s free, waitlist %(waiting)s. If that is still "
+                    "true, one "
+                    "tap keeps them current (no login needed). Otherwise update them on your dashboard."
+                ),
+                service=service.name,
+                free=row.available,
+                total=row.maximum,
+                waiting=Words(N_("unknown")) if row.waitlist is None else row.waitlist,
+            ),
             now,
             # The stored link needs a sign-in; the one-tap link is signed into the email only.
             link=f"/provider/services/{row.service_id}",

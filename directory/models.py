@@ -561,6 +561,8 @@ class User(db.Model):
     active: Mapped[bool] = flag(True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
+    # The language the person chose with the switch while signed in: their notices and emails read in it.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Every session cookie carries the epoch it was signed in under; raising it ends them all at once.
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..words import N_, Words
 from .errors import Forbidden
 
 # The roles and the groups that pages, the API and the domain allow: defined here once.
@@ -46,7 +47,7 @@ def can_manage_capacity(actor: Actor, organization_id: int) -> bool:
 def require_capacity_manager(actor: Actor, organization_id: int) -> None:
     """Raise Forbidden unless the actor keeps this organization's numbers."""
     if not can_manage_capacity(actor, organization_id):
-        raise Forbidden("only the provider's own staff (or an admin) can change these numbers")
+        raise Forbidden(Words(N_("only the provider's own staff (or an admin) can change these numbers")))
 
 
 def can_read_plan(actor: Actor, case_manager_id: int | None) -> bool:

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import writes
 from ..models import ApiToken, EndedSession, User
+from ..words import N_, Words
 from . import audit
 from .errors import ValidationError
 
@@ -64,15 +65,21 @@ def sign_out_everywhere(session: Session, actor_id: int, user_id: int, now: date
 def change_password(session: Session, user: User, current: str, new: str, confirm: str, now: datetime) -> int:
     """Change the account's own password; every session and API token of the account ends with it."""
     if not user.password_hash or not check_password_hash(user.password_hash, current):
-        raise ValidationError("the current password is wrong", "current_password")
+        raise ValidationError(Words(N_("the current password is wrong")), "current_password")
     if len(new) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"the new password needs at least {MIN_PASSWORD_LENGTH} characters", "new_password"
+            Words(
+                N_("the new password needs at least %(min_password_length)s characters"),
+                min_password_length=MIN_PASSWORD_LENGTH,
+            ),
+            "new_password",
         )
     if len(new) > 200:
-        raise ValidationError("the new password is too long (200 characters at most)", "new_password")
+        raise ValidationError(
+            Words(N_("the new password is too long (200 characters at most)")), "new_password"
+        )
     if new != confirm:
-        raise ValidationError("the two new passwords differ", "confirm_password")
+        raise ValidationError(Words(N_("the two new passwords differ")), "confirm_password")
     user_id = user.id
     user.password_hash = generate_password_hash(new)
     session.flush()
@@ -88,7 +95,7 @@ def set_active(session: Session, actor_id: int, user_id: int, active: bool, now:
     """Deactivate (ending every session and API token) or reactivate an account."""
     user = session.get(User, user_id)
     if user is None:
-        raise ValidationError(f"no account {user_id}", "user_id")
+        raise ValidationError(Words(N_("no account %(user_id)s"), user_id=user_id), "user_id")
     user.active = active
     session.flush()
     revoked = _end_everything(session, user_id, now) if not active else 0

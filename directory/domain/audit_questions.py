@@ -25,6 +25,7 @@ from ..models import (
     ServiceCapacity,
     User,
 )
+from ..words import N_, Words
 from . import audit
 from . import capacity as cap
 from . import dashboard as dash
@@ -498,10 +499,12 @@ def note_baseline(session: Session, actor_id: int, service_id: int, note: object
     from .participants import screen_free_text
 
     if not isinstance(note, str) or len(note.strip()) > MAX_NOTE:
-        raise ValidationError(f"a note is text of at most {MAX_NOTE} characters", "note")
+        raise ValidationError(
+            Words(N_("a note is text of at most %(max_note)s characters"), max_note=MAX_NOTE), "note"
+        )
     baseline = session.get(AdditionalityBaseline, service_id)
     if baseline is None:
-        raise NotFound("no baseline for that service")
+        raise NotFound(Words(N_("no baseline for that service")))
     baseline.note = screen_free_text(note.strip(), "note") or None
     baseline.noted_at, baseline.noted_by = now, actor_id
     audit.append(

@@ -24,7 +24,7 @@ from scrapers.common import decode
 from scrapers.records import Problem
 
 from ..models import Service
-from ..words import N_
+from ..words import N_, Words
 from .access import Actor, require_capacity_manager
 from .capacity_updates import FIELDS, NULLABLE, decide, held_units, parse_changes, snapshot, update_capacity
 from .errors import DomainError, ValidationError
@@ -76,25 +76,40 @@ def read_upload(data: bytes, file_name: str) -> list[tuple[int, dict[str, str]]]
     """The rows of an uploaded CSV as (line, {column: text}) with its columns found whatever their case;
     ValidationError when it is not a numbers file (nothing is applied then)."""
     if not data.strip():
-        raise ValidationError("the file is empty: give a CSV with a service_id column and numbers", "file")
+        raise ValidationError(
+            Words(N_("the file is empty: give a CSV with a service_id column and numbers")), "file"
+        )
     if len(data) > MAX_BYTES:
-        raise ValidationError(f"the file is larger than {MAX_BYTES:,} bytes", "file")
+        raise ValidationError(
+            Words(N_("the file is larger than %(max_bytes)s bytes"), max_bytes=format(MAX_BYTES, ",")), "file"
+        )
     text, _note = decode(data)
     if "\x00" in text:
-        raise ValidationError("the file is not text: give a CSV", "file")
+        raise ValidationError(Words(N_("the file is not text: give a CSV")), "file")
     reader = csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except (StopIteration, csv.Error) as exc:
-        raise ValidationError(f"the file is not a CSV: {exc}", "file") from None
+        raise ValidationError(Words(N_("the file is not a CSV: %(exc)s"), exc=exc), "file") from None
     unknown = [name for name in header if name not in KNOWN]
     if unknown:
         raise ValidationError(
-            f"unknown column {unknown[0]!r}; the columns are {ID_COLUMN}, name and {', '.join(FIELDS)}",
+            Words(
+                N_("unknown column %(value)r; the columns are %(id_column)s, name and %(choices)s"),
+                value=unknown[0],
+                id_column=ID_COLUMN,
+                choices=", ".join(FIELDS),
+            ),
             "file",
         )
     if ID_COLUMN not in header or not set(header) & set(FIELDS):
-        raise ValidationError(f"the file needs a {ID_COLUMN} column and at least one number column", "file")
+        raise ValidationError(
+            Words(
+                N_("the file needs a %(id_column)s column and at least one number column"),
+                id_column=ID_COLUMN,
+            ),
+            "file",
+        )
     rows = []
     try:
         for values in reader:
@@ -107,11 +122,18 @@ def read_upload(data: bytes, file_name: str) -> list[tuple[int, dict[str, str]]]
                 )
             )
     except csv.Error as exc:
-        raise ValidationError(f"the file is not a CSV: {exc}", "file") from None
+        raise ValidationError(Words(N_("the file is not a CSV: %(exc)s"), exc=exc), "file") from None
     if not rows:
-        raise ValidationError("the file has no rows", "file")
+        raise ValidationError(Words(N_("the file has no rows")), "file")
     if len(rows) > MAX_ROWS:
-        raise ValidationError(f"at most {MAX_ROWS} rows at a time (the file has {len(rows)})", "file")
+        raise ValidationError(
+            Words(
+                N_("at most %(max_rows)s rows at a time (the file has %(length)s)"),
+                max_rows=MAX_ROWS,
+                length=len(rows),
+            ),
+            "file",
+        )
     return rows
 
 
@@ -127,9 +149,16 @@ def _changes(row: dict[str, str]) -> dict[str, int | None]:
         elif cell.isascii() and cell.isdigit() and len(cell) <= 6:
             body[name] = int(cell)
         else:
-            raise ValidationError(f"{name} {cell[:40]!r} is not a whole number from 0 to 100,000", name)
+            raise ValidationError(
+                Words(
+                    N_("%(name)s %(value)r is not a whole number from 0 to 100,000"),
+                    name=name,
+                    value=cell[:40],
+                ),
+                name,
+            )
     if not body:
-        raise ValidationError("no numbers on this row", None)
+        raise ValidationError(Words(N_("no numbers on this row")), None)
     return parse_changes(body)
 
 

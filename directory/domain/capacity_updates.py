@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import MAX_COUNT, CapacityEvent, Referral, Service, ServiceCapacity
+from ..words import N_, Words
 from . import audit
 from .access import Actor, require_capacity_manager
 from .audit_questions import record_baseline
@@ -42,23 +43,42 @@ def snapshot(row: ServiceCapacity) -> dict:
 def parse_changes(body: object) -> dict[str, int | None]:
     """Validate an update's fields: known names, integers 0-100,000 (waitlist and available may be null)."""
     if not isinstance(body, Mapping):
-        raise ValidationError("the body must be a JSON object", None)
+        raise ValidationError(Words(N_("the body must be a JSON object")), None)
     if not body:
-        raise ValidationError(f"give at least one of {', '.join(FIELDS)}", None)
+        raise ValidationError(Words(N_("give at least one of %(choices)s"), choices=", ".join(FIELDS)), None)
     changes: dict[str, int | None] = {}
     for name, value in body.items():
         if name not in FIELDS:
-            raise ValidationError(f"unknown field {name!r}; allowed: {', '.join(FIELDS)}", str(name)[:100])
+            raise ValidationError(
+                Words(
+                    N_("unknown field %(name)r; allowed: %(choices)s"), name=name, choices=", ".join(FIELDS)
+                ),
+                str(name)[:100],
+            )
         if value is None:
             if name not in NULLABLE:
-                raise ValidationError(f"{name} cannot be null", name)
+                raise ValidationError(Words(N_("%(name)s cannot be null"), name=name), name)
             changes[name] = None
             continue
         # bool is an int in Python: refuse it explicitly, as well as floats and strings.
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{name} must be a whole number from 0 to {MAX_COUNT:,}", name)
+            raise ValidationError(
+                Words(
+                    N_("%(name)s must be a whole number from 0 to %(max_count)s"),
+                    name=name,
+                    max_count=format(MAX_COUNT, ","),
+                ),
+                name,
+            )
         if not 0 <= value <= MAX_COUNT:
-            raise ValidationError(f"{name} must be from 0 to {MAX_COUNT:,}", name)
+            raise ValidationError(
+                Words(
+                    N_("%(name)s must be from 0 to %(max_count)s"),
+                    name=name,
+                    max_count=format(MAX_COUNT, ","),
+                ),
+                name,
+            )
         changes[name] = value
     return changes
 
@@ -67,7 +87,7 @@ def lock_capacity(session: Session, service_id: int) -> tuple[Service, ServiceCa
     """Load a service and lock its capacity row for this transaction (row lock on PostgreSQL)."""
     service = session.get(Service, service_id)
     if service is None:
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(Words(N_("no service %(service_id)s"), service_id=service_id))
     row = session.execute(
         select(ServiceCapacity)
         .where(ServiceCapacity.service_id == service_id)
@@ -75,7 +95,7 @@ def lock_capacity(session: Session, service_id: int) -> tuple[Service, ServiceCa
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if row is None:
-        raise Conflict("this service does not track capacity (open access)", "service_id")
+        raise Conflict(Words(N_("this service does not track capacity (open access)")), "service_id")
     return service, row
 
 
@@ -196,7 +216,7 @@ def held_units(session: Session, service_ids: Iterable[int]) -> dict[int, list[H
 
 
 def record_at_risk(
-    session: Session, decisions: Iterable[NewNumbers], now: datetime, reason: str | None = None
+    session: Session, decisions: Iterable[NewNumbers], now: datetime, reason: str | Words | None = None
 ) -> list[int]:
     """Store the at-risk flags the decisions changed and tell the newly affected case managers (reason: why,
     when it is not the provider's new numbers).
@@ -223,7 +243,7 @@ def record_at_risk(
 
 
 def holds_of_closed_services(
-    session: Session, service_ids: Iterable[int], now: datetime, reason: str
+    session: Session, service_ids: Iterable[int], now: datetime, reason: str | Words
 ) -> dict:
     """A service switched off keeps no unit free: every hold on it is at risk (through the same flags and
     notices as new numbers). Returns {service id: [referral ids at risk]}."""
@@ -325,7 +345,8 @@ def confirm_capacity(
     require_capacity_manager(actor, service.organization_id)
     if row.available is None:
         raise Conflict(
-            "the number of free units is unknown: update the numbers instead of confirming", "available"
+            Words(N_("the number of free units is unknown: update the numbers instead of confirming")),
+            "available",
         )
     before = snapshot(row)
     row.confirmed_at = now

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import ROI_PURPOSES, Organization, Participant, Referral, ReleaseOfInformation, Service
-from ..words import N_
+from ..words import N_, Words
 from . import audit
 from .access import Actor, can_read_plan, require_capacity_manager
 from .errors import Conflict, Forbidden, NotFound, ValidationError
@@ -32,8 +32,8 @@ PURPOSE_LABELS = {  # pages show them through _(): marked here for the catalogs
 assert set(PURPOSE_LABELS) == set(ROI_PURPOSES)
 MAX_RELEASE_YEARS = 5
 MAX_ROW_ID = 2**31 - 1
-NOT_SHARED = "outcome not shared: no release on file"
-CONFIDENTIAL_OUTCOME = "outcome seen only by the referring case manager"
+NOT_SHARED = N_("outcome not shared: no release on file")
+CONFIDENTIAL_OUTCOME = N_("outcome seen only by the referring case manager")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 # The notice 42 CFR 2.32 requires with every disclosure made under a written consent.
@@ -60,18 +60,18 @@ CURRENT, EXPIRED, REVOKED, ABSENT = "current", "expired", "revoked", "absent"
 
 def _require_plan_reader(actor: Actor, participant: Participant) -> None:
     if not can_read_plan(actor, participant.case_manager_id):
-        raise Forbidden("releases are recorded by the participant's own case manager or an admin")
+        raise Forbidden(Words(N_("releases are recorded by the participant's own case manager or an admin")))
 
 
 def _parse_day(value: object, field: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str):
-        raise ValidationError(f"{field} must be a date YYYY-MM-DD", field)
+        raise ValidationError(Words(N_("%(field)s must be a date YYYY-MM-DD"), field=field), field)
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationError(f"{field} must be a date YYYY-MM-DD", field) from None
+        raise ValidationError(Words(N_("%(field)s must be a date YYYY-MM-DD"), field=field), field) from None
 
 
 def state_of(release: ReleaseOfInformation, today: date) -> str:
@@ -97,21 +97,28 @@ def record_release(
     """Record that a signed release exists (the paper stays on paper): whom it covers, why, until when."""
     _require_plan_reader(actor, participant)
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
-        raise ValidationError("choose the organization the release covers", "organization_id")
+        raise ValidationError(Words(N_("choose the organization the release covers")), "organization_id")
     if not 0 < organization_id <= MAX_ROW_ID or session.get(Organization, organization_id) is None:
-        raise ValidationError("no such organization", "organization_id")
+        raise ValidationError(Words(N_("no such organization")), "organization_id")
     if purpose not in ROI_PURPOSES:
-        raise ValidationError(f"purpose must be one of {', '.join(ROI_PURPOSES)}", "purpose")
+        raise ValidationError(
+            Words(N_("purpose must be one of %(choices)s"), choices=", ".join(ROI_PURPOSES)), "purpose"
+        )
     signed, expires = _parse_day(signed_on, "signed_on"), _parse_day(expires_on, "expires_on")
     today = now.date()
     if signed > today:
         raise ValidationError(
-            "a release is recorded once signed: the date signed is in the future", "signed_on"
+            Words(N_("a release is recorded once signed: the date signed is in the future")), "signed_on"
         )
     if expires < signed:
-        raise ValidationError("the release expires before it was signed", "expires_on")
+        raise ValidationError(Words(N_("the release expires before it was signed")), "expires_on")
     if expires.year - signed.year > MAX_RELEASE_YEARS:
-        raise ValidationError(f"a release lasts at most {MAX_RELEASE_YEARS} years", "expires_on")
+        raise ValidationError(
+            Words(
+                N_("a release lasts at most %(max_release_years)s years"), max_release_years=MAX_RELEASE_YEARS
+            ),
+            "expires_on",
+        )
     release = ReleaseOfInformation(
         participant_id=participant.id,
         organization_id=organization_id,
@@ -147,7 +154,7 @@ def load_release(session: Session, participant: Participant, release_id: object)
     known = isinstance(release_id, int) and 0 < release_id <= MAX_ROW_ID
     release = session.get(ReleaseOfInformation, release_id) if known else None
     if release is None or release.participant_id != participant.id:
-        raise NotFound("no such release for this participant")
+        raise NotFound(Words(N_("no such release for this participant")))
     return release
 
 
@@ -158,7 +165,7 @@ def revoke_release(
     """The participant revoked the release (in writing or orally): from now on it covers nothing."""
     _require_plan_reader(actor, release.participant)
     if release.revoked_at is not None:
-        raise Conflict("this release is already revoked", "release")
+        raise Conflict(Words(N_("this release is already revoked")), "release")
     release.revoked_at, release.revoked_by = now, actor.id
     session.flush()
     audit.append(
@@ -187,21 +194,24 @@ class Consent:
         return not self.part2 or self.status == CURRENT
 
     @property
-    def sentence(self) -> str | None:
+    def sentence(self) -> Words | None:
         """The plain sentence the check shows, or None where nothing needs saying."""
         if not self.part2:
             return None
         if self.status == CURRENT:
-            return "Part 2 program: a current release covers it; its answer will come back to you."
+            return Words(N_("Part 2 program: a current release covers it; its answer will come back to you."))
         why = {
-            EXPIRED: "the release on file has expired",
-            REVOKED: "the release on file was revoked",
-            ABSENT: "there is no release on file for this program",
+            EXPIRED: N_("the release on file has expired"),
+            REVOKED: N_("the release on file was revoked"),
+            ABSENT: N_("there is no release on file for this program"),
         }[self.status]
-        return (
-            f"Part 2 program (substance-use treatment under 42 CFR Part 2): {why}. You may still refer "
-            "(the participant can walk in), but the program's answer will not come back: "
-            "record a signed release first if the participant agrees."
+        return Words(
+            N_(
+                "Part 2 program (substance-use treatment under 42 CFR Part 2): %(why)s. You may still refer "
+                "(the participant can walk in), but the program's answer will not come back: record a signed "
+                "release first if the participant agrees."
+            ),
+            why=Words(why),
         )
 
 
@@ -306,9 +316,9 @@ def set_part2_program(session: Session, actor: Actor, service: Service, value: b
 def place_legal_hold(session: Session, actor: Actor, participant: Participant, now: datetime) -> None:
     """Keep the participant's record (and key) from purge while a legal request is answered (admins)."""
     if not actor.is_admin:
-        raise Forbidden("only an admin places a legal hold")
+        raise Forbidden(Words(N_("only an admin places a legal hold")))
     if participant.legal_hold_at is not None:
-        raise Conflict("this participant is already under a legal hold", "legal_hold")
+        raise Conflict(Words(N_("this participant is already under a legal hold")), "legal_hold")
     participant.legal_hold_at, participant.legal_hold_by = now, actor.id
     audit.append(session, actor.id, "legal_hold.place", "participant", participant.id, {}, now)
 
@@ -317,9 +327,9 @@ def place_legal_hold(session: Session, actor: Actor, participant: Participant, n
 def release_legal_hold(session: Session, actor: Actor, participant: Participant, now: datetime) -> None:
     """End a legal hold: the record follows the retention period again (admins)."""
     if not actor.is_admin:
-        raise Forbidden("only an admin releases a legal hold")
+        raise Forbidden(Words(N_("only an admin releases a legal hold")))
     if participant.legal_hold_at is None:
-        raise Conflict("this participant is not under a legal hold", "legal_hold")
+        raise Conflict(Words(N_("this participant is not under a legal hold")), "legal_hold")
     since = participant.legal_hold_at
     participant.legal_hold_at, participant.legal_hold_by = None, None
     audit.append(

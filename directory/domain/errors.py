@@ -1,6 +1,13 @@
-"""Domain errors, mapped to HTTP statuses by the web layer."""
+"""Domain errors, mapped to HTTP statuses by the web layer.
+
+A message is a marked sentence with its values apart: `ValidationError(N_("%(field)s is too long"),
+"goal", field="goal")`. `.message` is the English text (the API's error JSON and the logs); `.words` keeps
+the sentence and values for a page to show in its reader's language. A plain f-string still works (shown
+as written, untranslated)."""
 
 from __future__ import annotations
+
+from ..words import Words
 
 
 class DomainError(Exception):
@@ -9,9 +16,12 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Words, field: str | None = None, **params):
+        words = message if isinstance(message, Words) else Words(message, **params)
+        english = words.render()
+        super().__init__(english)
+        self.message = english
+        self.words = words
         self.field = field
 
 

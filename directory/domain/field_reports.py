@@ -30,7 +30,7 @@ from ..models import (
     ServiceCapacity,
     User,
 )
-from ..words import N_
+from ..words import N_, Words
 from . import audit
 from . import capacity as cap
 from .access import Actor
@@ -62,14 +62,14 @@ OBSERVED_WORDS = {
 }
 # The choices on the one-tap form, in the reporter's words.
 OBSERVED_CHOICES = {
-    "full": "Full",
-    "fewer_free": "Fewer free than listed",
-    "more_free": "More free than listed",
-    "closed_now": "Closed now",
-    "wrong_phone": "Wrong phone",
-    "wrong_hours": "Wrong hours",
-    "moved_or_closed": "Moved or closed",
-    "turned_away": "Turned away for something the listing accepts",
+    "full": N_("Full"),
+    "fewer_free": N_("Fewer free than listed"),
+    "more_free": N_("More free than listed"),
+    "closed_now": N_("Closed now"),
+    "wrong_phone": N_("Wrong phone"),
+    "wrong_hours": N_("Wrong hours"),
+    "moved_or_closed": N_("Moved or closed"),
+    "turned_away": N_("Turned away for something the listing accepts"),
 }
 ATTRIBUTE_WORDS = {
     "no_sobriety_requirement": N_("no sobriety requirement"),
@@ -111,7 +111,10 @@ def _text(raw: object, field: str, limit: int) -> str | None:
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str) or len(raw) > limit:
-        raise ValidationError(f"{field} must be text of at most {limit} characters", field)
+        raise ValidationError(
+            Words(N_("%(field)s must be text of at most %(limit)s characters"), field=field, limit=limit),
+            field,
+        )
     return raw.strip() or None
 
 
@@ -120,21 +123,27 @@ def parse(body: Mapping, json: bool = True) -> ReportRequest:
     if json:
         unknown = sorted(set(body) - FIELDS)
         if unknown:
-            raise ValidationError(f"unknown field {unknown[0]!r}", unknown[0][:100])
+            raise ValidationError(Words(N_("unknown field %(value)r"), value=unknown[0]), unknown[0][:100])
     observed = body.get("observed")
     if observed not in OBSERVED:
-        raise ValidationError(f"observed must be one of {', '.join(OBSERVED)}", "observed")
+        raise ValidationError(
+            Words(N_("observed must be one of %(choices)s"), choices=", ".join(OBSERVED)), "observed"
+        )
     phone = _text(body.get("correct_phone"), "correct_phone", 40)
     if observed == "wrong_phone":
         digits = sum(ch.isdigit() for ch in phone or "")
         if phone is None or not PHONE.match(phone) or digits < 7:
-            raise ValidationError("give the correct phone number (digits, at least 7)", "correct_phone")
+            raise ValidationError(
+                Words(N_("give the correct phone number (digits, at least 7)")), "correct_phone"
+            )
     else:
         phone = None
     attribute = _text(body.get("attribute"), "attribute", 40)
     if observed == "turned_away":
         if attribute not in LISTED_ATTRIBUTES:
-            raise ValidationError("name what the listing says it accepts that was not honoured", "attribute")
+            raise ValidationError(
+                Words(N_("name what the listing says it accepts that was not honoured")), "attribute"
+            )
     else:
         attribute = None
     referral_id = body.get("referral_id")
@@ -148,7 +157,7 @@ def parse(body: Mapping, json: bool = True) -> ReportRequest:
     ):
         referral_id = int(referral_id)
     elif isinstance(referral_id, bool) or not isinstance(referral_id, int) or referral_id < 1:
-        raise ValidationError("referral_id must be a positive integer", "referral_id")
+        raise ValidationError(Words(N_("referral_id must be a positive integer")), "referral_id")
     note = _text(body.get("note"), "note", MAX_NOTE)
     if note is not None:
         note = screen_free_text(note, "note")
@@ -177,9 +186,11 @@ def _referral(session: Session, actor: Actor, service: Service, referral_id: int
         return None
     referral = session.get(Referral, referral_id)
     if referral is None or not can_view(actor, referral):
-        raise ValidationError(f"no referral {referral_id} of yours", "referral_id")
+        raise ValidationError(
+            Words(N_("no referral %(referral_id)s of yours"), referral_id=referral_id), "referral_id"
+        )
     if referral.service_id != service.id:
-        raise ValidationError("that referral is to another service", "referral_id")
+        raise ValidationError(Words(N_("that referral is to another service")), "referral_id")
     return referral
 
 
@@ -189,11 +200,11 @@ def file_report(
 ) -> CapacityReport:
     """Record a field report ("full" / "fewer free" against free-looking numbers: unverified)."""
     if actor.role not in REPORTERS:
-        raise Forbidden("case managers and peer outreach workers report what they found")
+        raise Forbidden(Words(N_("case managers and peer outreach workers report what they found")))
     if service.status != "active":
-        raise NotFound(f"no service {service.id}")
+        raise NotFound(Words(N_("no service %(id)s"), id=service.id))
     if request.attribute is not None and request.attribute not in listed_attributes(service):
-        raise ValidationError("the listing does not say it accepts that", "attribute")
+        raise ValidationError(Words(N_("the listing does not say it accepts that")), "attribute")
     referral = _referral(session, actor, service, request.referral_id)
     row = session.execute(
         select(ServiceCapacity)
@@ -274,16 +285,31 @@ def _tell(session: Session, service: Service, row, report: CapacityReport, refer
         session.add(link)
         session.flush()
         confirm_link_id = link.id
-    extra = f" The correct number may be {report.correct_phone}." if report.correct_phone else ""
+    said = Words(N_("%(service)s was %(what)s."), service=service.name, what=what)
+    if report.correct_phone:
+        said = Words(
+            N_("%(said)s The correct number may be %(phone)s."), said=said, phone=report.correct_phone
+        )
+    if report.observed in AGAINST_FREE and report.said_free:
+        body = Words(
+            N_(
+                "%(said)s Confirm your numbers are still correct in one tap, or correct them; case managers "
+                "see them as unverified until you do."
+            ),
+            said=said,
+        )
+    else:
+        body = Words(N_("%(said)s Confirm your numbers and listing, or correct them."), said=said)
     notify(
         session,
         organization_staff(session, service.organization_id),
         "capacity_report",
-        f"Reported {OBSERVED_WORDS[report.observed]}: {service.name}",
-        f"{service.name} was {what}.{extra} Confirm your numbers are still correct in one tap, or correct "
-        "them; case managers see them as unverified until you do."
-        if report.observed in AGAINST_FREE and report.said_free
-        else f"{service.name} was {what}.{extra} Confirm your numbers and listing, or correct them.",
+        Words(
+            N_("Reported %(what)s: %(service)s"),
+            what=Words(OBSERVED_WORDS[report.observed]),
+            service=service.name,
+        ),
+        body,
         now,
         link=f"/provider/services/{service.id}",
         confirm_link_id=confirm_link_id,
@@ -296,8 +322,8 @@ def _tell(session: Session, service: Service, row, report: CapacityReport, refer
             session,
             project_managers(session),
             "capacity_report_lead",
-            f"Field report on LEAD-funded units: {service.name}",
-            f"{service.name} (LEAD-funded units) was {what}.",
+            Words(N_("Field report on LEAD-funded units: %(service)s"), service=service.name),
+            Words(N_("%(service)s (LEAD-funded units) was %(what)s."), service=service.name, what=what),
             now,
             link=f"/services/{service.id}",
         )
@@ -343,9 +369,15 @@ def record_decline(session: Session, referral: Referral, row, now: datetime) -> 
         session,
         organization_staff(session, service.organization_id),
         "capacity_report",
-        f"Numbers unverified after a decline: {service.name}",
-        f"A referral to {service.name} was declined for no capacity while the numbers said a unit was free. "
-        "Correct the numbers, or confirm them; case managers see them as unverified until you do.",
+        Words(N_("Numbers unverified after a decline: %(service)s"), service=service.name),
+        Words(
+            N_(
+                "A referral to %(service)s was declined for no capacity while the numbers said a unit was "
+                "free. Correct the numbers, or confirm them; case managers see them as unverified until "
+                "you do."
+            ),
+            service=service.name,
+        ),
         now,
         link=f"/provider/services/{service.id}",
     )
@@ -397,26 +429,34 @@ def open_reports(
     return found
 
 
-def age_words(moment: datetime, now: datetime) -> str:
+def age_words(moment: datetime, now: datetime) -> Words:
     """An age in words ("12 min ago")."""
     seconds = max(0, int((now - moment).total_seconds()))
     if seconds < 90:
-        return "just now"
+        return Words(N_("just now"))
     minutes = seconds // 60
     if minutes < 90:
-        return f"{minutes} min ago"
+        return Words(N_("%(minutes)s min ago"), minutes=minutes)
     hours = minutes // 60
-    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
+    if hours < 48:
+        return Words(N_("%(hours)s h ago"), hours=hours)
+    return Words(N_("%(days)s days ago"), days=hours // 24)
 
 
-def describe(report: CapacityReport, now: datetime) -> str:
+def describe(report: CapacityReport, now: datetime) -> Words:
     """What staff read: "reported full 12 min ago by a case manager" (never who)."""
-    what = OBSERVED_WORDS[report.observed]
+    what = Words(OBSERVED_WORDS[report.observed])
     if report.observed == "turned_away" and report.attribute:
-        what += f" despite listing “{ATTRIBUTE_WORDS[report.attribute]}”"
+        what = Words(
+            N_("%(what)s despite listing “%(attribute)s”"),
+            what=what,
+            attribute=Words(ATTRIBUTE_WORDS[report.attribute]),
+        )
+    age = age_words(report.at, now)
     if report.source == "decline":
-        return f"reported full {age_words(report.at, now)} (a referral declined for no capacity)"
-    return f"reported {what} {age_words(report.at, now)} by {ROLE_WORDS.get(report.reporter_role, 'staff')}"
+        return Words(N_("reported full %(age)s (a referral declined for no capacity)"), age=age)
+    who = Words(ROLE_WORDS.get(report.reporter_role, N_("staff")))
+    return Words(N_("reported %(what)s %(age)s by %(who)s"), what=what, age=age, who=who)
 
 
 def report_dict(report: CapacityReport, now: datetime) -> dict:

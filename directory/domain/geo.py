@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from geographiclib.geodesic import Geodesic
 
+from ..words import N_, Words
 from .errors import DomainError, ValidationError
 
 EARTH_RADIUS_KM = 6371.0088
@@ -40,11 +41,13 @@ class Point:
 def check_coordinates(latitude: float, longitude: float, field: str) -> None:
     """Raise ValidationError unless the pair is a valid WGS84 position."""
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
-        raise ValidationError("coordinates must be finite numbers", field)
+        raise ValidationError(Words(N_("coordinates must be finite numbers")), field)
     if not -90 <= latitude <= 90:
-        raise ValidationError(f"latitude {latitude} is outside -90..90", field)
+        raise ValidationError(Words(N_("latitude %(latitude)s is outside -90..90"), latitude=latitude), field)
     if not -180 <= longitude <= 180:
-        raise ValidationError(f"longitude {longitude} is outside -180..180", field)
+        raise ValidationError(
+            Words(N_("longitude %(longitude)s is outside -180..180"), longitude=longitude), field
+        )
 
 
 def parse_latlon(text: str) -> tuple[float, float] | None:
@@ -106,9 +109,9 @@ def resolve_near(
     """
     text = (text or "").strip()
     if not text:
-        raise ValidationError("give a place: lat,lon, a ZIP, an address or a place name", field)
+        raise ValidationError(Words(N_("give a place: lat,lon, a ZIP, an address or a place name")), field)
     if len(text) > 300:
-        raise ValidationError("place text is too long (300 characters at most)", field)
+        raise ValidationError(Words(N_("place text is too long (300 characters at most)")), field)
     latlon = parse_latlon(text)
     if latlon is not None:
         check_coordinates(*latlon, field)
@@ -117,7 +120,7 @@ def resolve_near(
     if zip_match:
         point = zip_point(zip_match.group(1))
         if point is None:
-            raise ValidationError(f"unknown US ZIP code {zip_match.group(1)}", field)
+            raise ValidationError(Words(N_("unknown US ZIP code %(value)s"), value=zip_match.group(1)), field)
         return point
     place = places.get(text.casefold())
     if place is not None:
@@ -131,7 +134,7 @@ def resolve_near(
         point = zip_point(zip_in_text.group(1))
         if point is not None:
             return Point(point.latitude, point.longitude, text, "approximate")
-    raise ValidationError(f"could not find the place {text!r}", field)
+    raise ValidationError(Words(N_("could not find the place %(text)r"), text=text), field)
 
 
 def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -60,6 +60,7 @@ from ..models import (
     service_practice,
     service_taxonomy,
 )
+from ..words import N_, Words
 from . import audit
 from .capacity_updates import (
     FIELDS,
@@ -810,8 +811,9 @@ class Writer:
         """The site's choice: services missing from a full import are switched off even when people rely on
         them; their holds are marked at risk (case managers told) and their provider and the project
         managers are told, so it is never silent."""
-        why = (
-            f"The {self.source} feed no longer lists this service, and this site switches such services off."
+        why = Words(
+            N_("The %(source)s feed no longer lists this service, and this site switches such services off."),
+            source=self.source,
         )
         holds = holds_of_closed_services(self.session, list(reasons), self.now, why)
         for rid, reason in sorted(reasons.items()):
@@ -912,10 +914,15 @@ def flag_missing(session: Session, reasons: dict[int, str], source: str, now: da
         reasons,
         now,
         "import_missing",
-        lambda name: f"Not in the {source} feed: {name}",
-        lambda name, why: (
-            f"The latest full import of {source} no longer lists {name}, but {why}. "
-            "It stays active: confirm it is still running, or mark it inactive."
+        lambda name: Words(N_("Not in the %(source)s feed: %(service)s"), source=source, service=name),
+        lambda name, why: Words(
+            N_(
+                "The latest full import of %(source)s no longer lists %(service)s, but %(why)s. It stays "
+                "active: confirm it is still running, or mark it inactive."
+            ),
+            source=source,
+            service=name,
+            why=why,
         ),
     )
 
@@ -927,11 +934,20 @@ def tell_switched_off(session: Session, reasons: dict[int, str], source: str, no
         reasons,
         now,
         "import_switched_off",
-        lambda name: f"Switched off: {name} is not in the {source} feed",
-        lambda name, why: (
-            f"The latest full import of {source} no longer lists {name}, and this site switches "
-            f"such services off, although {why}. Its holds are marked at risk and their case managers told. "
-            "If it is still running, mark it active again."
+        lambda name: Words(
+            N_("Switched off: %(service)s is not in the %(source)s feed"), service=name, source=source
+        ),
+        lambda name, why: Words(
+            N_(
+                "The latest full import of %(source)s no longer lists %(service)s, and this site "
+                "switches such "
+                "services off, although %(why)s. Its holds are marked at risk and their case managers "
+                "told. If "
+                "it is still running, mark it active again."
+            ),
+            source=source,
+            service=name,
+            why=why,
         ),
     )
 
@@ -965,9 +981,22 @@ def tell_providers(session: Session, replaced: dict[int, list[str]], source: str
             session,
             organization_staff(session, service.organization_id),
             "import_replaced_edit",
-            f"The {source} feed changed what you edited: {service.name}",
-            f"The {source} feed changed {fields} of {service.name} after you edited it, so its value is "
-            "shown now. Both values are listed on your provider page: keep the feed's, or edit it again.",
+            Words(
+                N_("The %(source)s feed changed what you edited: %(service)s"),
+                source=source,
+                service=service.name,
+            ),
+            Words(
+                N_(
+                    "The %(source)s feed changed %(fields)s of %(service)s after you edited it, so its "
+                    "value is "
+                    "shown now. Both values are listed on your provider page: keep the feed's, or edit "
+                    "it again."
+                ),
+                source=source,
+                fields=fields,
+                service=service.name,
+            ),
             now,
             link="/provider#edit-conflicts",
         )
@@ -1094,7 +1123,7 @@ def run_problems(session: Session, run_id: int) -> tuple[ImportRun, list[dict]]:
     """An import run and each problem it recorded: record, kind, file, line or JSON path, field, action."""
     run = session.get(ImportRun, run_id)
     if run is None:
-        raise NotFound(f"no import run {run_id}")
+        raise NotFound(Words(N_("no import run %(run_id)s"), run_id=run_id))
     try:
         stored = json.loads(run.problems or "[]")
     except ValueError:

@@ -51,3 +51,17 @@ def relative_text(moment: datetime, now: datetime, locale: str = DEFAULT_LOCALE)
 def plain(text: str) -> str:
     """Text with CLDR's narrow and no-break spaces made plain spaces (for a text message)."""
     return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+class Moment:
+    """A moment to be said in the reader's language when a sentence is read (a notice's recipient)."""
+
+    def __init__(self, moment: datetime, zone: str):
+        self.moment, self.zone = moment, zone
+
+    def render(self, gettext=None, locale: str | None = None) -> str:
+        """The moment as `moment_text` says it, for a reader of `locale`'s language (else the default)."""
+        return plain(moment_text(self.moment, self.zone, reader_locale(locale)))
+
+    def __str__(self) -> str:
+        return self.render()

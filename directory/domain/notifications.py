@@ -17,34 +17,51 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .. import i18n
 from ..links import make_confirm_token
 from ..models import ConfirmLink, Notification, Referral, User
+from ..words import N_, Words, render
 
 MAX_EMAIL_ATTEMPTS = 5
+
+
+def in_language(text: str | Words, code: str | None) -> str:
+    """Marked words in a recipient's language (their account's choice; English when they made none);
+    plain text as it is."""
+    if code is None or code == i18n.SOURCE_LANGUAGE:
+        return render(text)
+    return render(text, i18n.translations(code).gettext, code)
 
 
 def notify(
     session: Session,
     user_ids: Iterable[int],
     kind: str,
-    subject: str,
-    body: str,
+    subject: str | Words,
+    body: str | Words,
     now: datetime,
     link: str | None = None,
     confirm_link_id: int | None = None,
 ) -> list[Notification]:
     """Add a notice for each account (once per account), queued for email.
 
+    Subject and body are marked Words, stored in each recipient's own language (the account's `language`,
+    chosen with the language switch; English otherwise), so the app and the email read alike.
     `link` is stored and shown in the app, so it must never be a credential; a one-tap confirm link is
     named by `confirm_link_id` instead and signed only into the email, as it is sent."""
     notices = []
-    for user_id in sorted({u for u in user_ids if u is not None}):
+    ids = sorted({u for u in user_ids if u is not None})
+    languages = (
+        dict(session.execute(select(User.id, User.language).where(User.id.in_(ids))).all()) if ids else {}
+    )
+    for user_id in ids:
+        code = languages.get(user_id)
         notice = Notification(
             user_id=user_id,
             created_at=now,
             kind=kind,
-            subject=subject[:200],
-            body=body,
+            subject=in_language(subject, code)[:200],
+            body=in_language(body, code),
             link=link,
             confirm_link_id=confirm_link_id,
             email_status="pending",
@@ -66,17 +83,23 @@ def organization_staff(session: Session, organization_id: int) -> list[int]:
 
 
 def notify_holds_at_risk(
-    session: Session, referral_ids: list[int], now: datetime, reason: str | None = None
+    session: Session, referral_ids: list[int], now: datetime, reason: str | Words | None = None
 ) -> None:
     """Tell each case manager whose hold the provider's new numbers (or the reason given) put at risk."""
-    why = reason or "The provider's latest numbers leave fewer free units than the referrals holding them."
+    why = reason or Words(
+        N_("The provider's latest numbers leave fewer free units than the referrals holding them.")
+    )
     for referral in session.scalars(select(Referral).where(Referral.id.in_(referral_ids))):
         notify(
             session,
             [referral.created_by],
             "hold_at_risk",
-            f"Hold at risk: {referral.service.name}",
-            f"{why} Your hold (referral {referral.id}) may not be honoured: call the provider.",
+            Words(N_("Hold at risk: %(service)s"), service=referral.service.name),
+            Words(
+                N_("%(why)s Your hold (referral %(id)s) may not be honoured: call the provider."),
+                why=why,
+                id=referral.id,
+            ),
             now,
             link=f"/referrals/{referral.id}",
         )
@@ -104,7 +127,11 @@ def _email_text(session: Session, notice: Notification, base_url: str, secret_ke
     text = notice.body
     one_tap = one_tap_link(session, notice, secret_key, now)
     if one_tap:
-        text += f"\n\nStill correct? One tap (no sign-in needed): {base_url.rstrip('/')}{one_tap}\n"
+        still = Words(
+            N_("Still correct? One tap (no sign-in needed): %(link)s"),
+            link=f"{base_url.rstrip('/')}{one_tap}",
+        )
+        text += f"\n\n{in_language(still, notice.user.language)}\n"
     if notice.link:
         link = notice.link if notice.link.startswith("http") else base_url.rstrip("/") + notice.link
         text += f"\n\n{link}\n"

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import KEEP_BOTH_REASONS, Participant, Referral, ReferralEvent, Service, ServiceCapacity
+from ..words import N_, Words
 from . import audit, holds
 from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import ValidationError
@@ -28,9 +29,9 @@ MAX_HELD_PER_LEVEL = 2
 PARTICIPANT_CHOOSING = timedelta(hours=1)
 MAX_RELEASES = 10
 KEEP_BOTH_LABELS = {
-    "participant_choosing": "The participant is choosing between them (this hold lasts at most 1 hour)",
-    "eligibility_uncertain": "Eligibility is uncertain until intake",
-    "next_step": "This is the next step after the other one",
+    "participant_choosing": N_("The participant is choosing between them (this hold lasts at most 1 hour)"),
+    "eligibility_uncertain": N_("Eligibility is uncertain until intake"),
+    "next_step": N_("This is the next step after the other one"),
 }
 RELEASE_LABELS = {
     "released": "Hold released",
@@ -76,13 +77,17 @@ def parse_release_ids(raw: object) -> tuple[int, ...]:
     if raw is None or raw == [] or raw == "":
         return ()
     if not isinstance(raw, list | tuple) or len(raw) > MAX_RELEASES:
-        raise ValidationError("release_referral_ids is a list of referral ids", "release_referral_ids")
+        raise ValidationError(
+            Words(N_("release_referral_ids is a list of referral ids")), "release_referral_ids"
+        )
     ids = []
     for value in raw:
         if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError("release_referral_ids is a list of referral ids", "release_referral_ids")
+            raise ValidationError(
+                Words(N_("release_referral_ids is a list of referral ids")), "release_referral_ids"
+            )
         ids.append(value)
     return tuple(dict.fromkeys(ids))
 
@@ -93,7 +98,8 @@ def parse_keep_both(raw: object) -> str | None:
         return None
     if raw not in KEEP_BOTH_REASONS:
         raise ValidationError(
-            f"keep_both_reason must be one of {', '.join(KEEP_BOTH_REASONS)}", "keep_both_reason"
+            Words(N_("keep_both_reason must be one of %(choices)s"), choices=", ".join(KEEP_BOTH_REASONS)),
+            "keep_both_reason",
         )
     return raw
 
@@ -104,7 +110,7 @@ class Choice:
 
     release: tuple[Referral, ...]
     keep_both_reason: str | None
-    missing: str | None  # why the choice is incomplete (answered 409 second_hold), None when complete
+    missing: Words | None  # why the choice is incomplete (answered 409 second_hold), None when complete
 
 
 def decide(
@@ -121,7 +127,10 @@ def decide(
     unknown = [i for i in release_ids if i not in by_id]
     if unknown:
         raise ValidationError(
-            f"referral {unknown[0]} is not one of this participant's holds at this level of care",
+            Words(
+                N_("referral %(value)s is not one of this participant's holds at this level of care"),
+                value=unknown[0],
+            ),
             "release_referral_ids",
         )
     release = tuple(by_id[i] for i in release_ids)
@@ -132,15 +141,25 @@ def decide(
         return Choice(
             release,
             None,
-            f"the participant already holds {len(remaining)} units at this level of care: at most "
-            f"{MAX_HELD_PER_LEVEL}; release one",
+            Words(
+                N_(
+                    "the participant already holds %(held)s units at this level of care: at most "
+                    "%(most)s; release one"
+                ),
+                held=len(remaining),
+                most=MAX_HELD_PER_LEVEL,
+            ),
         )
     if keep_both_reason is None:
         return Choice(
             release,
             None,
-            "the participant already holds a unit at this level of care: release it, "
-            "or keep both with a reason",
+            Words(
+                N_(
+                    "the participant already holds a unit at this level of care: release it, or keep "
+                    "both with a reason"
+                )
+            ),
         )
     return Choice(release, keep_both_reason, None)
 
@@ -223,26 +242,42 @@ def announce(
             session,
             organization_staff(session, service.organization_id),
             "referral_released",
-            f"Hold released: {service.name}",
-            f"The hold for referral {referral.id} at {service.name} was released. The unit is free again.",
+            Words(N_("Hold released: %(service)s"), service=service.name),
+            Words(
+                N_("The hold for referral %(id)s at %(service)s was released. The unit is free again."),
+                id=referral.id,
+                service=service.name,
+            ),
             now,
             link=f"/provider/referrals/{referral.id}",
         )
         if referral.closed_reason == "placed_elsewhere":
-            words = (
-                f"Referral {because_of.id} to {because_of.service.name} was accepted, so the hold at "
-                f"{service.name} (referral {referral.id}) was released: one hold per need."
+            words = Words(
+                N_(
+                    "Referral %(other_id)s to %(other)s was accepted, so the hold at %(service)s (referral "
+                    "%(id)s) was released: one hold per need."
+                ),
+                other_id=because_of.id,
+                other=because_of.service.name,
+                service=service.name,
+                id=referral.id,
             )
         else:
-            words = (
-                f"The hold at {service.name} (referral {referral.id}) was released for referral "
-                f"{because_of.id} to {because_of.service.name}."
+            words = Words(
+                N_(
+                    "The hold at %(service)s (referral %(id)s) was released for referral %(other_id)s to "
+                    "%(other)s."
+                ),
+                other_id=because_of.id,
+                other=because_of.service.name,
+                service=service.name,
+                id=referral.id,
             )
         notify(
             session,
             [referral.created_by],
             "referral_released",
-            f"Hold released: {service.name}",
+            Words(N_("Hold released: %(service)s"), service=service.name),
             words,
             now,
             link=f"/referrals/{referral.id}",

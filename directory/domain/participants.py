@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import Goal, Participant
+from ..words import N_, Words
 from . import audit, keys
 from .access import Actor, can_read_plan
 from .errors import Forbidden, NotFound, ValidationError
@@ -36,10 +37,13 @@ NEED_FLAGS = (
 
 # Free text must not carry identifying or health details. Names cannot be detected; these can.
 _SCREENS = [
-    (re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](19|20)?\d{2}\b"), "a date (dates of birth must not be stored)"),
-    (re.compile(r"\b\d{3}-?\d{2}-?\d{4}\b"), "a number like a Social Security number"),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), "an email address"),
-    (re.compile(r"\(?\b\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b"), "a phone number"),
+    (
+        re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](19|20)?\d{2}\b"),
+        N_("a date (dates of birth must not be stored)"),
+    ),
+    (re.compile(r"\b\d{3}-?\d{2}-?\d{4}\b"), N_("a number like a Social Security number")),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), N_("an email address")),
+    (re.compile(r"\(?\b\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b"), N_("a phone number")),
 ]
 
 
@@ -48,7 +52,13 @@ def screen_free_text(text: str, field: str) -> str:
     for pattern, what in _SCREENS:
         if pattern.search(text):
             raise ValidationError(
-                f"this text seems to contain {what}; write it without names, dates, contact or health data",
+                Words(
+                    N_(
+                        "this text seems to contain %(what)s; write it without names, dates, contact or "
+                        "health data"
+                    ),
+                    what=Words(what),
+                ),
                 field,
             )
     return text
@@ -64,41 +74,51 @@ def parse_needs(raw: object, reference: Reference) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise ValidationError("needs must be an object", "needs")
+        raise ValidationError(Words(N_("needs must be an object")), "needs")
     needs: dict = {}
     for name, value in raw.items():
         if name == "languages":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 10:
                 raise ValidationError(
-                    "needs.languages must be a list of language codes or names", "needs.languages"
+                    Words(N_("needs.languages must be a list of language codes or names")), "needs.languages"
                 )
             codes = []
             for item in value:
                 code = reference.languages.get(item.strip().casefold())
                 if code is None:
-                    raise ValidationError(f"unknown language {item!r}", "needs.languages")
+                    raise ValidationError(
+                        Words(N_("unknown language %(item)r"), item=item), "needs.languages"
+                    )
                 codes.append(code)
             needs["languages"] = sorted(set(codes))
         elif name == "populations":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 10:
                 raise ValidationError(
-                    "needs.populations must be a list of population codes", "needs.populations"
+                    Words(N_("needs.populations must be a list of population codes")), "needs.populations"
                 )
             codes = []
             for item in value:
                 code = reference.populations.get(item.strip().casefold())
                 if code is None:
-                    raise ValidationError(f"unknown population {item!r}", "needs.populations")
+                    raise ValidationError(
+                        Words(N_("unknown population %(item)r"), item=item), "needs.populations"
+                    )
                 codes.append(code)
             needs["populations"] = sorted(set(codes))
         elif name in NEED_FLAGS:
             if not isinstance(value, bool):
-                raise ValidationError(f"needs.{name} must be true or false", f"needs.{name}")
+                raise ValidationError(
+                    Words(N_("needs.%(name)s must be true or false"), name=name), f"needs.{name}"
+                )
             if value:
                 needs[name] = True
         else:
             raise ValidationError(
-                f"unknown need {str(name)[:50]!r}; use languages, populations or {', '.join(NEED_FLAGS)}",
+                Words(
+                    N_("unknown need %(value)r; use languages, populations or %(choices)s"),
+                    value=str(name)[:50],
+                    choices=", ".join(NEED_FLAGS),
+                ),
                 "needs",
             )
     return needs
@@ -109,22 +129,24 @@ def parse_place(text: object, reference: Reference) -> tuple[str | None, int | N
     if text is None:
         return None, None, None
     if not isinstance(text, str) or not text.strip() or len(text) > 100:
-        raise ValidationError("place must be a site place name, a ZIP, or lat,lon", "place")
+        raise ValidationError(Words(N_("place must be a site place name, a ZIP, or lat,lon")), "place")
     text = text.strip()
     latlon = parse_latlon(text)
     if latlon is not None:
         lat, lon = latlon
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValidationError("place coordinates are out of range", "place")
+            raise ValidationError(Words(N_("place coordinates are out of range")), "place")
         return None, round(lat * 100), round(lon * 100)
     if re.fullmatch(r"\d{5}", text):
         point = zip_point(text)
         if point is None:
-            raise ValidationError(f"unknown ZIP {text}", "place")
+            raise ValidationError(Words(N_("unknown ZIP %(text)s"), text=text), "place")
         return text, round(point.latitude * 100), round(point.longitude * 100)
     place = reference.places.get(text.casefold())
     if place is None:
-        raise ValidationError(f"unknown place {text!r}: use a site place name, a ZIP, or lat,lon", "place")
+        raise ValidationError(
+            Words(N_("unknown place %(text)r: use a site place name, a ZIP, or lat,lon"), text=text), "place"
+        )
     canonical = next(
         (name for name in reference.place_names.values() if name.casefold() == text.casefold()), text
     )
@@ -137,7 +159,7 @@ def create_participant(
 ) -> Participant:
     """Create a participant with a fresh code, owned by the acting case manager."""
     if actor.role not in ("case_manager", "admin"):
-        raise Forbidden("only case managers create participants")
+        raise Forbidden(Words(N_("only case managers create participants")))
     parsed_needs = parse_needs(needs, reference)
     label, lat_e2, lon_e2 = parse_place(place, reference)
     for _ in range(20):
@@ -168,9 +190,9 @@ def get_participant(session: Session, actor: Actor, code: str) -> Participant:
     """A participant visible to the actor: their own case manager, or an admin (403 otherwise)."""
     participant = session.scalar(select(Participant).where(Participant.code == code.strip().upper()))
     if participant is None:
-        raise NotFound(f"no participant {code[:20]!r}")
+        raise NotFound(Words(N_("no participant %(value)r"), value=code[:20]))
     if not can_read_plan(actor, participant.case_manager_id):
-        raise Forbidden("this participant belongs to another case manager")
+        raise Forbidden(Words(N_("this participant belongs to another case manager")))
     return participant
 
 
@@ -186,11 +208,15 @@ def add_goal(
 ) -> Goal:
     """Add a self-identified goal, in the participant's own words, in one IIP domain."""
     if not isinstance(domain, str) or domain not in reference.domains:
-        raise ValidationError("domain must be one of the IIP domains (see /api/v1/taxonomy)", "domain")
+        raise ValidationError(
+            Words(N_("domain must be one of the IIP domains (see /api/v1/taxonomy)")), "domain"
+        )
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("write the goal in the participant's own words", "text")
+        raise ValidationError(Words(N_("write the goal in the participant's own words")), "text")
     if len(text) > MAX_GOAL_TEXT:
-        raise ValidationError(f"a goal has at most {MAX_GOAL_TEXT} characters", "text")
+        raise ValidationError(
+            Words(N_("a goal has at most %(max_goal_text)s characters"), max_goal_text=MAX_GOAL_TEXT), "text"
+        )
     screen_free_text(text, "text")
     plain_text = text.strip()
     goal = Goal(
@@ -237,7 +263,7 @@ def owner_of(referral) -> int | None:
 def transfer(session: Session, actor: Actor, participant: Participant, to_user, now: datetime) -> None:
     """Hand a participant to another case manager."""
     if to_user is None or to_user.role != "case_manager" or not to_user.active:
-        raise ValidationError("transfer to an active case manager", "case_manager")
+        raise ValidationError(Words(N_("transfer to an active case manager")), "case_manager")
     before = participant.case_manager_id
     participant.case_manager_id = to_user.id
     participant.last_activity_at = now

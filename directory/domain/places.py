@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ..words import N_, Words
 from .errors import ValidationError
 from .geo import Point, haversine_km, zip_centroids
 from .text import fold
@@ -165,7 +166,9 @@ def find_place(
         return Point(*places[begun[0]], begun[0], "approximate")
     if len(begun) > 1:
         shown = ", ".join(sorted(begun)[:5])
-        raise ValidationError(f"{text.strip()!r} could be several places: {shown}", "near")
+        raise ValidationError(
+            Words(N_("%(value)r could be several places: %(shown)s"), value=text.strip(), shown=shown), "near"
+        )
     # "street, town" that names nothing else: the town's centre, saying so (offline only: an address
     # geocoder places the street itself).
     town = town_table.get(tuple(parts[-1])) if len(parts) > 1 and town_fallback else None

@@ -21,7 +21,7 @@ from scrapers.hours import hours_of
 
 from ..database import writes
 from ..models import EDITABLE_FIELDS, LANGUAGE_ACCESS, Phone, Schedule, Service, ServiceFieldEdit
-from ..words import N_
+from ..words import N_, Words
 from . import audit
 from .access import Actor, require_capacity_manager
 from .errors import NotFound, ValidationError
@@ -110,7 +110,14 @@ def parse_details(form: Mapping[str, str]) -> dict:
     texts at most TEXT_LIMIT characters. Only the fields present are returned; ValidationError otherwise."""
     unknown = [name for name in form if name not in EDITABLE_FIELDS]
     if unknown:
-        raise ValidationError(f"unknown field {unknown[0]!r}; allowed: {', '.join(EDITABLE_FIELDS)}", None)
+        raise ValidationError(
+            Words(
+                N_("unknown field %(value)r; allowed: %(choices)s"),
+                value=unknown[0],
+                choices=", ".join(EDITABLE_FIELDS),
+            ),
+            None,
+        )
     changes: dict = {}
     for name in EDITABLE_FIELDS:
         if name not in form:
@@ -119,19 +126,33 @@ def parse_details(form: Mapping[str, str]) -> dict:
         if name == "phone":
             phone, note = parse_phone(text) if text else (None, None)
             if text and phone is None:
-                raise ValidationError(f"{note or 'not a phone number'}: give a 10-digit US number", "phone")
+                raise ValidationError(
+                    Words(N_("%(value)s: give a 10-digit US number"), value=note or "not a phone number"),
+                    "phone",
+                )
             changes["phone"] = phone
         elif name == "hours":
             if len(text) > HOURS_LIMIT:
-                raise ValidationError(f"hours: at most {HOURS_LIMIT} characters", "hours")
+                raise ValidationError(
+                    Words(N_("hours: at most %(hours_limit)s characters"), hours_limit=HOURS_LIMIT), "hours"
+                )
             schedules, hours_text, _note = hours_of(text) if text else ((), None, None)
             changes["hours"] = (tuple(schedules), hours_text)
         else:
             if len(text) > TEXT_LIMIT:
-                raise ValidationError(f"{LABELS[name].lower()}: at most {TEXT_LIMIT} characters", name)
+                raise ValidationError(
+                    Words(
+                        N_("%(value)s: at most %(text_limit)s characters"),
+                        value=LABELS[name].lower(),
+                        text_limit=TEXT_LIMIT,
+                    ),
+                    name,
+                )
             changes[name] = text or None
     if not changes:
-        raise ValidationError(f"give at least one of {', '.join(EDITABLE_FIELDS)}", None)
+        raise ValidationError(
+            Words(N_("give at least one of %(choices)s"), choices=", ".join(EDITABLE_FIELDS)), None
+        )
     return changes
 
 
@@ -170,7 +191,7 @@ def edit_details(session: Session, actor: Actor, service_id: int, changes: dict,
     next import keeps it. Returns the fields that changed; nothing is written on error."""
     service = session.get(Service, service_id)
     if service is None:
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(Words(N_("no service %(service_id)s"), service_id=service_id))
     require_capacity_manager(actor, service.organization_id)
     before = stored_values(service)
     edits = {
@@ -224,7 +245,7 @@ def keep_feed_value(session: Session, actor: Actor, service_id: int, field: str,
         )
     )
     if edit is None:
-        raise NotFound("no such conflict on this service")
+        raise NotFound(Words(N_("no such conflict on this service")))
     require_capacity_manager(actor, edit.service.organization_id)
     session.delete(edit)
     audit.append(session, actor.id, "service.keep_feed_value", "service", service_id, {"field": field}, now)

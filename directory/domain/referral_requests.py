@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..config import SiteConfig
 from ..database import writes
 from ..models import Goal, Participant, Referral
+from ..words import N_, Words
 from . import one_hold
 from .access import Actor, can_read_plan
 from .errors import Forbidden, NotFound, ValidationError
@@ -52,7 +53,9 @@ def _key(raw: object) -> str | None:
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_KEY:
-        raise ValidationError(f"Idempotency-Key must be 1-{MAX_KEY} characters", "Idempotency-Key")
+        raise ValidationError(
+            Words(N_("Idempotency-Key must be 1-%(max_key)s characters"), max_key=MAX_KEY), "Idempotency-Key"
+        )
     return raw
 
 
@@ -61,7 +64,7 @@ def _goal_id(raw: object) -> int | None:
         return None
     goal_id = _id(raw)
     if goal_id is None:
-        raise ValidationError("goal_id must be a positive integer", "goal_id")
+        raise ValidationError(Words(N_("goal_id must be a positive integer")), "goal_id")
     return goal_id
 
 
@@ -82,7 +85,7 @@ def _rejected(raw: object) -> dict[int, str]:
 
 def _code(raw: object, field: str) -> str:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_CODE:
-        raise ValidationError("choose a participant (their code)", field)
+        raise ValidationError(Words(N_("choose a participant (their code)")), field)
     return raw.strip().upper()
 
 
@@ -90,7 +93,7 @@ def from_json(body: Mapping, idempotency_key: str | None) -> ReferralRequest:
     """The API's body (unknown fields refused) and its Idempotency-Key header."""
     unknown = sorted(set(body) - API_FIELDS)
     if unknown:
-        raise ValidationError(f"unknown field {unknown[0]!r}", unknown[0][:100])
+        raise ValidationError(Words(N_("unknown field %(value)r"), value=unknown[0]), unknown[0][:100])
     return ReferralRequest(
         action=body.get("action"),
         service_id=body.get("service_id"),
@@ -112,7 +115,8 @@ def from_form(form: Mapping) -> ReferralRequest:
     action = form.get("action")
     if action == "override" and not form.get("acknowledge"):
         raise ValidationError(
-            "tick the box to acknowledge that this override delays people on the waitlist", "acknowledge"
+            Words(N_("tick the box to acknowledge that this override delays people on the waitlist")),
+            "acknowledge",
         )
     rejected = {
         name.removeprefix("reject_"): value
@@ -148,7 +152,7 @@ def participant_for_referral(session: Session, actor: Actor, code: str) -> Parti
         actor.is_admin or actor.role == "peer_outreach" or participant.case_manager_id == actor.id
     )
     if not visible:
-        raise NotFound(f"no participant {code[:MAX_CODE]!r}")
+        raise NotFound(Words(N_("no participant %(value)r"), value=code[:MAX_CODE]))
     return participant
 
 
@@ -157,10 +161,14 @@ def _goal(session: Session, actor: Actor, goal_id: int | None, participant: Part
         return None
     if not can_read_plan(actor, participant.case_manager_id):
         # Refused before the goal is looked up, so the answer says nothing about the plan.
-        raise Forbidden("only the participant's own case manager attaches a referral to a goal", "goal_id")
+        raise Forbidden(
+            Words(N_("only the participant's own case manager attaches a referral to a goal")), "goal_id"
+        )
     goal = session.get(Goal, goal_id)
     if goal is None or goal.participant_id != participant.id:
-        raise ValidationError(f"no goal {goal_id} in this participant's plan", "goal_id")
+        raise ValidationError(
+            Words(N_("no goal %(goal_id)s in this participant's plan"), goal_id=goal_id), "goal_id"
+        )
     return goal
 
 

@@ -32,14 +32,14 @@ from ..models import (
     ServiceCapacity,
     service_at_location,
 )
-from ..words import N_
+from ..words import N_, Words
 from . import audit, consent, field_reports, holds, intake, keys, one_hold
 from . import capacity as cap
 from .access import REFERRERS, Actor
 from .capacity_updates import mark_holds_at_risk, snapshot
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .geo import bounding_box, geodesic_km
-from .local_time import moment_text, plain
+from .local_time import Moment, moment_text, plain
 from .notifications import notify, organization_staff
 from .participants import owner_of, screen_free_text
 
@@ -101,7 +101,7 @@ class CheckResult:
     classification: str
     would_displace: int
     actions: list[str]
-    reasons: list[str]
+    reasons: list[Words]
     capacity: dict | None
     alternatives: list[Alternative] = field(default_factory=list)
     check_id: int | None = None
@@ -122,61 +122,125 @@ def allowed_actions(classification: str, actor: Actor) -> list[str]:
     return actions
 
 
-def _unit_words(unit: str, count: int) -> str:
-    names = {
-        "shelter_bed": "shelter bed",
-        "bed": "bed",
-        "unit": "housing unit",
-        "slot": "slot",
-        "appointment": "appointment",
-    }
-    word = names.get(unit, "unit")
-    return f"{count} {word}{'' if count == 1 else 's'}"
+UNIT_WORDS = {  # (one, many): the check's sentences count units in these words
+    "shelter_bed": (N_("%(count)s shelter bed"), N_("%(count)s shelter beds")),
+    "bed": (N_("%(count)s bed"), N_("%(count)s beds")),
+    "unit": (N_("%(count)s housing unit"), N_("%(count)s housing units")),
+    "slot": (N_("%(count)s slot"), N_("%(count)s slots")),
+    "appointment": (N_("%(count)s appointment"), N_("%(count)s appointments")),
+}
+UNIT_NOUNS = {  # (one, many): the unit alone, after a count already said
+    "shelter_bed": (N_("shelter bed"), N_("shelter beds")),
+    "bed": (N_("bed"), N_("beds")),
+    "unit": (N_("housing unit"), N_("housing units")),
+    "slot": (N_("slot"), N_("slots")),
+    "appointment": (N_("appointment"), N_("appointments")),
+}
+UNVERIFIED_WHY = {
+    "never": N_("the provider has never confirmed its numbers"),
+    "waitlist": N_("the size of the waitlist is unknown"),
+    "reported": N_("someone who called or went there found fewer free than the numbers say"),
+    "stale": N_("the numbers are older than their freshness window"),
+}
+
+
+def _unit_words(unit: str, count: int) -> Words:
+    one, many = UNIT_WORDS.get(unit, (N_("%(count)s unit"), N_("%(count)s units")))
+    return Words(one if count == 1 else many, count=count)
 
 
 def explain(
     classification: str, numbers: cap.Numbers | None, coordinated_entry: bool
-) -> tuple[int, list[str]]:
-    """(would_displace, plain sentences) for a classification."""
+) -> tuple[int, list[Words]]:
+    """(would_displace, plain sentences) for a classification (Words: English in the API, the reader's
+    language on a page)."""
     if classification == cap.OPEN_ACCESS:
         return 0, [
-            "Open access: this service does not track capacity. Nothing is held; send a request or go."
+            Words(
+                N_(
+                    "Open access: this service does not track capacity. Nothing is held; send a request "
+                    "or go."
+                )
+            )
         ]
     assert numbers is not None
     if classification == cap.UNVERIFIED:
         if numbers.confirmed_at is None or numbers.available is None:
-            why = "the provider has never confirmed its numbers"
+            why = UNVERIFIED_WHY["never"]
         elif numbers.waitlist is None:
-            why = "the size of the waitlist is unknown"
+            why = UNVERIFIED_WHY["waitlist"]
         elif numbers.reported_at is not None and numbers.reported_at > numbers.confirmed_at:
-            why = "someone who called or went there found fewer free than the numbers say"
+            why = UNVERIFIED_WHY["reported"]
         else:
-            why = "the numbers are older than their freshness window"
-        return 0, [f"Unverified: {why}. Call the provider; the referral goes as a request and holds nothing."]
+            why = UNVERIFIED_WHY["stale"]
+        return 0, [
+            Words(
+                N_(
+                    "Unverified: %(why)s. Call the provider; the referral goes as a request and holds "
+                    "nothing."
+                ),
+                why=Words(why),
+            )
+        ]
     if classification == cap.LEAD_FUNDED:
         return 0, [
-            f"Uses 1 of {numbers.lead_free} free LEAD-funded "
-            f"{_unit_words(numbers.unit, numbers.lead_free).split(' ', 1)[1]}"
-            f" ({numbers.lead_funded_maximum} purchased): LEAD capacity is an addition, nobody is displaced."
+            Words(
+                N_(
+                    "Uses 1 of %(free)s free LEAD-funded %(noun)s (%(bought)s purchased): LEAD capacity "
+                    "is an "
+                    "addition, nobody is displaced."
+                ),
+                free=numbers.lead_free,
+                noun=Words(UNIT_NOUNS.get(numbers.unit, (N_("unit"), N_("units")))[numbers.lead_free != 1]),
+                bought=numbers.lead_funded_maximum,
+            )
         ]
     if classification == cap.COORDINATED_ENTRY:
         return 0, [
-            "Coordinated entry: this program fills its general units only from the community's prioritized "
-            "list. The referral goes as a request to that list; nothing is held and nobody is passed."
+            Words(
+                N_(
+                    "Coordinated entry: this program fills its general units only from the community's "
+                    "prioritized list. The referral goes as a request to that list; nothing is held and "
+                    "nobody "
+                    "is passed."
+                )
+            )
         ]
     if classification == cap.SPARE_CAPACITY:
         return 0, [
-            f"Uses 1 of {_unit_words(numbers.unit, numbers.spare)} that nobody on the waitlist wants "
-            f"({numbers.available} free, {numbers.held_general} held, {numbers.waitlist} waiting)."
+            Words(
+                N_(
+                    "Uses 1 of %(units)s that nobody on the waitlist wants (%(free)s free, %(held)s held, "
+                    "%(waiting)s waiting)."
+                ),
+                units=_unit_words(numbers.unit, numbers.spare),
+                free=numbers.available,
+                held=numbers.held_general,
+                waiting=numbers.waitlist,
+            )
         ]
     if classification == cap.DISPLACEMENT:
         people = cap.would_displace(classification, numbers)
+        delay = (
+            N_(
+                "Would delay the %(people)s person on this program's waitlist: placing the participant now, "
+                "or ahead of the line, pushes them back."
+            )
+            if people == 1
+            else N_(
+                "Would delay the %(people)s people on this program's waitlist: placing the participant now, "
+                "or ahead of the line, pushes them back."
+            )
+        )
         return people, [
-            f"Would delay the {people} {'person' if people == 1 else 'people'} on this program's waitlist: "
-            f"placing the participant now, or ahead of the line, pushes them back.",
-            "Join the waitlist in its own order, choose an alternative, or override with a reason.",
+            Words(delay, people=people),
+            Words(
+                N_("Join the waitlist in its own order, choose an alternative, or override with a reason.")
+            ),
         ]
-    return 0, ["Full: no unit is free and nobody is waiting. Join the waitlist or choose an alternative."]
+    return 0, [
+        Words(N_("Full: no unit is free and nobody is waiting. Join the waitlist or choose an alternative."))
+    ]
 
 
 def _service_point(service: Service) -> tuple[float, float] | None:
@@ -285,10 +349,10 @@ def _classify_row(service: Service, row: ServiceCapacity | None, now: datetime, 
 def load_service(session: Session, service_id: object) -> Service:
     """An active service, or NotFound (the id must be a positive integer)."""
     if isinstance(service_id, bool) or not isinstance(service_id, int) or service_id < 1:
-        raise ValidationError("service_id must be a positive integer", "service_id")
+        raise ValidationError(Words(N_("service_id must be a positive integer")), "service_id")
     service = session.get(Service, service_id)
     if service is None or service.status != "active":
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(Words(N_("no service %(service_id)s"), service_id=service_id))
     return service
 
 
@@ -354,14 +418,24 @@ def _evaluate(
         alternatives = _mark_theirs(find_alternatives(session, service, origin, needs, now, site), mine)
         new = [a for a in alternatives if a.theirs is None]
         if new:
-            reasons.append(f"{len(new)} alternative(s) nearby can take the participant now.")
+            reasons.append(
+                Words(N_("%(count)s alternative(s) nearby can take the participant now."), count=len(new))
+            )
         else:
-            reasons.append("No alternative in this domain within 10 km can take the participant now.")
+            reasons.append(
+                Words(N_("No alternative in this domain within 10 km can take the participant now."))
+            )
         if len(new) < len(alternatives):
-            reasons.append("The participant already has a referral at an alternative: marked as theirs.")
+            reasons.append(
+                Words(N_("The participant already has a referral at an alternative: marked as theirs."))
+            )
     if spoken_through := interpreter_only(service, needs):
         names = ", ".join(lang.name for lang in service.languages if lang.code in spoken_through)
-        reasons.append(f"{names}: interpreter on request here; the staff do not speak it.")
+        reasons.append(
+            Words(
+                N_("%(languages)s: interpreter on request here; the staff do not speak it."), languages=names
+            )
+        )
     consented = consent.consent_for(session, participant, service, now.date())
     if consented.sentence:
         reasons.append(consented.sentence)
@@ -369,8 +443,13 @@ def _evaluate(
     same_level = _same_level_if_holding(every, service, row, actions)
     if same_level:
         reasons.append(
-            "The participant already holds a unit at this level of care: release it, or keep both with a "
-            "reason (at most two)."
+            Words(
+                N_(
+                    "The participant already holds a unit at this level of care: release it, or keep "
+                    "both with "
+                    "a reason (at most two)."
+                )
+            )
         )
     return CheckResult(
         service=service,
@@ -386,13 +465,14 @@ def _evaluate(
     )
 
 
-def _report_sentences(session: Session, service: Service, now: datetime, site: SiteConfig) -> list[str]:
+def _report_sentences(session: Session, service: Service, now: datetime, site: SiteConfig) -> list[Words]:
     """Staff read the latest standing field report beside the numbers (who reported: never)."""
     reports = field_reports.open_reports(session, [service.id], now, site).get(service.id, [])
     against = [r for r in reports if r.observed in field_reports.AGAINST_FREE and r.said_free]
     if not against:
         return []
-    return [f"{field_reports.describe(against[0], now).capitalize()}: call the provider first."]
+    described = field_reports.describe(against[0], now)
+    return [Words(N_("%(report)s: call the provider first."), report=described[:1].upper() + described[1:])]
 
 
 def _mark_theirs(alternatives: list[Alternative], mine: list[Referral]) -> list[Alternative]:
@@ -456,7 +536,7 @@ def record_check(
     result.check_id = recorded.id
 
 
-def _intake_sentences(service: Service, unit: str, now: datetime, site: SiteConfig) -> list[str]:
+def _intake_sentences(service: Service, unit: str, now: datetime, site: SiteConfig) -> list[Words]:
     """What a hold made now means for intake: it ends when intake closes, intake opens only after it ends, or
     the intake times cannot be read (nothing is guessed from them)."""
     hours = site.hold_hours.get(unit)
@@ -465,19 +545,36 @@ def _intake_sentences(service: Service, unit: str, now: datetime, site: SiteConf
     windows = intake.intake_windows(service.intake_times)  # read once: both the sentence and the end need it
     if windows is None:
         return [
-            f"Intake times as the provider wrote them: {service.intake_times.strip()}. A hold lasts"
-            f" {hours:g} hours: check with the provider that the participant can get in"
-            " by then."
+            Words(
+                N_(
+                    "Intake times as the provider wrote them: %(times)s. A hold lasts %(hours)s hours: check "
+                    "with the provider that the participant can get in by then."
+                ),
+                times=service.intake_times.strip(),
+                hours=format(hours, "g"),
+            )
         ]
     end = intake.hold_end(now, now + timedelta(hours=hours), windows, site.time_zone)
     moment = plain(moment_text(end.at, site.time_zone))
     if end.intake_closes:
-        return [f"A hold made now ends at {moment}, when intake closes ({service.intake_times.strip()})."]
+        return [
+            Words(
+                N_("A hold made now ends at %(moment)s, when intake closes (%(times)s)."),
+                moment=moment,
+                times=service.intake_times.strip(),
+            )
+        ]
     if end.next_intake is not None:
         opens = plain(moment_text(end.next_intake, site.time_zone))
         return [
-            f"Intake next opens at {opens}, after a hold made now would end ({moment}): call the provider"
-            " to keep the place."
+            Words(
+                N_(
+                    "Intake next opens at %(opens)s, after a hold made now would end (%(moment)s): call the "
+                    "provider to keep the place."
+                ),
+                opens=opens,
+                moment=moment,
+            )
         ]
     return []
 
@@ -495,14 +592,22 @@ def _expiry(state: str, service: Service, unit: str | None, now: datetime, site:
 def _validate_override(reason_code: object, justification: object) -> tuple[str, str]:
     if reason_code not in REASON_CODES:
         raise ValidationError(
-            f"an override needs a reason_code: one of {', '.join(REASON_CODES)}", "reason_code"
+            Words(N_("an override needs a reason_code: one of %(choices)s"), choices=", ".join(REASON_CODES)),
+            "reason_code",
         )
     if not isinstance(justification, str) or len(justification.strip()) < MIN_JUSTIFICATION:
         raise ValidationError(
-            f"an override needs a justification of at least {MIN_JUSTIFICATION} characters", "justification"
+            Words(
+                N_("an override needs a justification of at least %(min_justification)s characters"),
+                min_justification=MIN_JUSTIFICATION,
+            ),
+            "justification",
         )
     if len(justification) > MAX_TEXT:
-        raise ValidationError(f"the justification has at most {MAX_TEXT} characters", "justification")
+        raise ValidationError(
+            Words(N_("the justification has at most %(max_text)s characters"), max_text=MAX_TEXT),
+            "justification",
+        )
     return reason_code, screen_free_text(justification.strip(), "justification")
 
 
@@ -535,19 +640,35 @@ class ReferralRequest:
 def _validated(actor: Actor, request: ReferralRequest) -> tuple[str | None, str | None]:
     """Check the request against the actor's role; returns the override's (reason code, justification)."""
     if request.action not in cap.ACTIONS:
-        raise ValidationError(f"action must be one of {', '.join(cap.ACTIONS)}", "action")
+        raise ValidationError(
+            Words(N_("action must be one of %(choices)s"), choices=", ".join(cap.ACTIONS)), "action"
+        )
     if actor.role == "peer_outreach" and request.action != "request":
-        raise Forbidden("peer outreach workers send requests; claims and overrides are for case managers")
+        raise Forbidden(
+            Words(N_("peer outreach workers send requests; claims and overrides are for case managers"))
+        )
     if actor.role not in REFERRERS:
-        raise Forbidden("only case managers and peer outreach workers refer")
+        raise Forbidden(Words(N_("only case managers and peer outreach workers refer")))
     expected = request.expected_classification
     if expected is not None and expected not in cap.CLASSIFICATIONS:
-        raise ValidationError("expected_classification is not a classification", "expected_classification")
+        raise ValidationError(
+            Words(N_("expected_classification is not a classification")), "expected_classification"
+        )
     for service_id, reason in request.rejected_alternatives.items():
         if reason not in REASON_CODES:
-            raise ValidationError(f"unknown reason {reason!r} for alternative {service_id}", "alternatives")
+            raise ValidationError(
+                Words(
+                    N_("unknown reason %(reason)r for alternative %(service_id)s"),
+                    reason=reason,
+                    service_id=service_id,
+                ),
+                "alternatives",
+            )
     if request.decline_reason is not None and request.decline_reason not in DECLINE_REASONS:
-        raise ValidationError(f"decline_reason must be one of {', '.join(DECLINE_REASONS)}", "decline_reason")
+        raise ValidationError(
+            Words(N_("decline_reason must be one of %(choices)s"), choices=", ".join(DECLINE_REASONS)),
+            "decline_reason",
+        )
     if request.action == "override":
         return _validate_override(request.reason_code, request.justification)
     return None, None
@@ -592,7 +713,7 @@ def create_referral(
     action = request.action
     reason_code, justification = _validated(actor, request)
     if goal is not None and goal.participant_id != participant.id:
-        raise ValidationError("that goal belongs to another participant", "goal_id")
+        raise ValidationError(Words(N_("that goal belongs to another participant")), "goal_id")
     if request.release_referral_ids:
         # Every capacity row this referral changes, locked in service-id order before any of them (two
         # claims releasing each other's services must not deadlock).
@@ -604,12 +725,26 @@ def create_referral(
     expected_classification = request.expected_classification
     if expected_classification is not None and expected_classification != fresh.classification:
         raise StaleCheck(
-            f"the classification is now {fresh.classification}, not {expected_classification}", fresh
+            Words(
+                N_("the classification is now %(classification)s, not %(expected_classification)s"),
+                classification=fresh.classification,
+                expected_classification=expected_classification,
+            ),
+            fresh,
         )
     if action not in ACTIONS_BY_CLASSIFICATION[fresh.classification]:
-        raise StaleCheck(f"{action} is not allowed when the classification is {fresh.classification}", fresh)
+        raise StaleCheck(
+            Words(
+                N_("%(action)s is not allowed when the classification is %(classification)s"),
+                action=action,
+                classification=fresh.classification,
+            ),
+            fresh,
+        )
     if request.decline_reason_required and fresh.alternatives and request.decline_reason is None:
-        raise ValidationError("say why the participant declined the alternatives offered", "decline_reason")
+        raise ValidationError(
+            Words(N_("say why the participant declined the alternatives offered")), "decline_reason"
+        )
     row = service.capacity
     will_hold = row is not None and holds.claim(holds.Counts.of(row), action).state == "held"
     choice = one_hold.decide(
@@ -725,17 +860,23 @@ def _announce(session: Session, actor: Actor, referral: Referral, fresh: CheckRe
         },
         now,
     )
-    held = (
-        f" A unit is held until {plain(moment_text(referral.expires_at, site.time_zone))}."
-        if referral.state == "held"
-        else ""
+    arrived = Words(
+        N_("A referral (%(action)s) arrived for %(service)s."),
+        action=Words(NOTICE_ACTIONS.get(referral.action, referral.action)),
+        service=service.name,
     )
+    if referral.state == "held":
+        arrived = Words(
+            N_("%(arrived)s A unit is held until %(moment)s."),
+            arrived=arrived,
+            moment=Moment(referral.expires_at, site.time_zone),
+        )
     notify(
         session,
         organization_staff(session, service.organization_id),
         "referral_new",
-        f"New referral to {service.name}",
-        f"A referral ({referral.action.replace('_', ' ')}) arrived for {service.name}.{held}",
+        Words(N_("New referral to %(service)s"), service=service.name),
+        arrived,
         now,
         link=f"/provider/referrals/{referral.id}",
     )
@@ -752,6 +893,25 @@ class DuplicateKey(DomainError):
 
 
 TRANSITIONS = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "expire": "expired"}
+# A notice's words for each end state (its recipient reads them in their own language).
+NOTICE_SUBJECTS = {
+    "accepted": N_("Referral accepted: %(service)s"),
+    "declined": N_("Referral declined: %(service)s"),
+    "cancelled": N_("Referral cancelled: %(service)s"),
+    "expired": N_("Referral expired: %(service)s"),
+}
+NOTICE_BODIES = {
+    "accepted": N_("Referral %(id)s to %(service)s was accepted."),
+    "declined": N_("Referral %(id)s to %(service)s was declined."),
+    "cancelled": N_("Referral %(id)s to %(service)s was cancelled."),
+    "expired": N_("Referral %(id)s to %(service)s was expired."),
+}
+NOTICE_ACTIONS = {
+    "claim": N_("claim"),
+    "join_waitlist": N_("join waitlist"),
+    "override": N_("override"),
+    "request": N_("request"),
+}
 MAX_RULE = 300
 DECLINE_WORDS = {
     "no_capacity": N_("no capacity"),
@@ -775,45 +935,58 @@ def parse_decline(service: Service, reason: object, rule: object = None, attribu
     """A decline's reason, checked: not eligible names the rule, turned away names a listed attribute."""
     if reason not in PROVIDER_DECLINE_REASONS:
         raise ValidationError(
-            f"say why you decline: reason is one of {', '.join(PROVIDER_DECLINE_REASONS)}", "reason"
+            Words(
+                N_("say why you decline: reason is one of %(choices)s"),
+                choices=", ".join(PROVIDER_DECLINE_REASONS),
+            ),
+            "reason",
         )
     text = None
     if reason == "not_eligible":
         if not isinstance(rule, str) or not rule.strip():
-            raise ValidationError("say which eligibility rule the participant does not meet", "rule")
+            raise ValidationError(
+                Words(N_("say which eligibility rule the participant does not meet")), "rule"
+            )
         if len(rule) > MAX_RULE:
-            raise ValidationError(f"the rule has at most {MAX_RULE} characters", "rule")
+            raise ValidationError(
+                Words(N_("the rule has at most %(max_rule)s characters"), max_rule=MAX_RULE), "rule"
+            )
         text = screen_free_text(rule.strip(), "rule")
     named = None
     if reason == "turned_away":
         if attribute not in field_reports.listed_attributes(service):
-            raise ValidationError("name what the listing says it accepts that was not honoured", "attribute")
+            raise ValidationError(
+                Words(N_("name what the listing says it accepts that was not honoured")), "attribute"
+            )
         named = attribute
     return Decline(reason, text, named)
 
 
-def decline_words(referral: Referral) -> str | None:
+def decline_words(referral: Referral) -> Words | None:
     """A decline's reason in plain words, for the case manager ("not eligible: minimum age 25")."""
     if referral.closed_reason not in DECLINE_WORDS:
         return None
-    words = DECLINE_WORDS[referral.closed_reason]
+    words = Words(DECLINE_WORDS[referral.closed_reason])
     if referral.closed_reason == "not_eligible" and referral.closed_rule:
-        words += f": {referral.plain_closed_rule}"
+        words = Words(N_("%(why)s: %(rule)s"), why=words, rule=referral.plain_closed_rule)
     if referral.closed_attribute:
-        words = f"turned away despite listing “{field_reports.ATTRIBUTE_WORDS[referral.closed_attribute]}”"
+        words = Words(
+            N_("turned away despite listing “%(attribute)s”"),
+            attribute=Words(field_reports.ATTRIBUTE_WORDS[referral.closed_attribute]),
+        )
     return words
 
 
 def load_referral(session: Session, referral_id: object, lock: bool = False) -> Referral:
     """A referral by id (locked for update when asked), or NotFound."""
     if isinstance(referral_id, bool) or not isinstance(referral_id, int) or referral_id < 1:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(Words(N_("no referral %(referral_id)s"), referral_id=referral_id))
     stmt = select(Referral).where(Referral.id == referral_id)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     referral = session.scalar(stmt)
     if referral is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(Words(N_("no referral %(referral_id)s"), referral_id=referral_id))
     return referral
 
 
@@ -836,12 +1009,12 @@ def _authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
             actor.is_admin
             or (actor.role == "provider" and referral.service.organization_id == actor.organization_id)
         ):
-            raise Forbidden("only the receiving provider accepts or declines a referral")
+            raise Forbidden(Words(N_("only the receiving provider accepts or declines a referral")))
     elif verb == "cancel":
         if not (actor.is_admin or actor.id in (referral.created_by, owner_of(referral))):
-            raise Forbidden("only the referring case manager cancels a referral")
+            raise Forbidden(Words(N_("only the referring case manager cancels a referral")))
     else:
-        raise Forbidden("referrals expire on their own")
+        raise Forbidden(Words(N_("referrals expire on their own")))
 
 
 def authorize_transition(actor: Actor, referral: Referral, verb: str) -> None:
@@ -862,18 +1035,27 @@ def transition(
     """Accept, decline (with its reason), cancel or expire an open referral, adjusting the counts as domain.md
     says; an acceptance releases the participant's other holds at the same level of care."""
     if verb not in TRANSITIONS:
-        raise ValidationError("unknown transition", "action")
+        raise ValidationError(Words(N_("unknown transition")), "action")
     if verb == "decline" and decline is None:
         raise ValidationError(
-            f"say why you decline: reason is one of {', '.join(PROVIDER_DECLINE_REASONS)}", "reason"
+            Words(
+                N_("say why you decline: reason is one of %(choices)s"),
+                choices=", ".join(PROVIDER_DECLINE_REASONS),
+            ),
+            "reason",
         )
     if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
-        raise ValidationError(f"note must be text of at most {MAX_TEXT} characters", "note")
+        raise ValidationError(
+            Words(N_("note must be text of at most %(max_text)s characters"), max_text=MAX_TEXT), "note"
+        )
     if isinstance(note, str):
         note = screen_free_text(note.strip(), "note") or None
     _authorize_transition(actor, referral, verb)
     if referral.state not in OPEN_STATES:
-        raise Conflict(f"this referral is already {consent.shown_state(actor, referral)}", "state")
+        raise Conflict(
+            Words(N_("this referral is already %(value)s"), value=consent.shown_state(actor, referral)),
+            "state",
+        )
     # An acceptance may release the participant's other holds at this level of care: their rows are locked
     # with this one, in service-id order (no deadlock with a claim that releases the other way round).
     others = one_hold.release_candidates(session, referral) if verb == "accept" else []
@@ -883,7 +1065,10 @@ def transition(
     # Re-read the referral under the capacity lock: another worker may have closed it meanwhile.
     session.refresh(referral)
     if referral.state not in OPEN_STATES:
-        raise Conflict(f"this referral is already {consent.shown_state(actor, referral)}", "state")
+        raise Conflict(
+            Words(N_("this referral is already %(value)s"), value=consent.shown_state(actor, referral)),
+            "state",
+        )
     before = snapshot(row) if row is not None else None
     to_state = TRANSITIONS[verb]
     if verb == "accept":
@@ -940,9 +1125,15 @@ def transition(
         session,
         recipients,
         f"referral_{to_state}",
-        f"Referral {to_state}: {referral.service.name}",
-        f"Referral {referral.id} to {referral.service.name} was {to_state}"
-        + (f": {DECLINE_WORDS[decline.reason]}." if verb == "decline" else "."),
+        Words(NOTICE_SUBJECTS[to_state], service=referral.service.name),
+        Words(NOTICE_BODIES[to_state], id=referral.id, service=referral.service.name)
+        if verb != "decline"
+        else Words(
+            N_("Referral %(id)s to %(service)s was declined: %(why)s."),
+            id=referral.id,
+            service=referral.service.name,
+            why=Words(DECLINE_WORDS[decline.reason]),
+        ),
         now,
         link=f"/referrals/{referral.id}",
     )

@@ -27,6 +27,7 @@ from ..models import (
     service_practice,
     service_taxonomy,
 )
+from ..words import N_, Words
 from . import capacity as cap
 from . import disclosure as public
 from . import keywords, places, rules
@@ -131,17 +132,19 @@ def parse_bool(value: str, name: str) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ValidationError(f"{name} must be true, false, 1 or 0", name)
+    raise ValidationError(Words(N_("%(name)s must be true, false, 1 or 0"), name=name), name)
 
 
 def parse_int(value: str, name: str, low: int, high: int) -> int:
     """A decimal integer in [low, high]; anything else is a ValidationError naming the field."""
     text = value.strip()
     if not text.isascii() or not text.lstrip("+-").isdigit() or len(text) > 12:
-        raise ValidationError(f"{name} must be a whole number", name)
+        raise ValidationError(Words(N_("%(name)s must be a whole number"), name=name), name)
     number = int(text)
     if not low <= number <= high:
-        raise ValidationError(f"{name} must be between {low} and {high}", name)
+        raise ValidationError(
+            Words(N_("%(name)s must be between %(low)s and %(high)s"), name=name, low=low, high=high), name
+        )
     return number
 
 
@@ -149,13 +152,13 @@ def parse_float(value: str, name: str) -> float:
     """A finite decimal number."""
     text = value.strip()
     if len(text) > 30 or not text.isascii():
-        raise ValidationError(f"{name} must be a decimal number", name)
+        raise ValidationError(Words(N_("%(name)s must be a decimal number"), name=name), name)
     try:
         number = float(text)
     except ValueError:
-        raise ValidationError(f"{name} must be a decimal number", name) from None
+        raise ValidationError(Words(N_("%(name)s must be a decimal number"), name=name), name) from None
     if not math.isfinite(number) or "x" in text.lower() or "_" in text:
-        raise ValidationError(f"{name} must be a decimal number", name)
+        raise ValidationError(Words(N_("%(name)s must be a decimal number"), name=name), name)
     return number
 
 
@@ -198,7 +201,7 @@ def _reader(params: Mapping[str, str]) -> Callable[[str], str | None]:
         if value is None:
             return None
         if "\x00" in value:
-            raise ValidationError("text contains a NUL character", name)
+            raise ValidationError(Words(N_("text contains a NUL character")), name)
         return value if value.strip() else None
 
     return given
@@ -209,10 +212,12 @@ def _keywords(q: str | None) -> dict:
     if q is None:
         return {}
     if len(q) > 200:
-        raise ValidationError("keywords are too long (200 characters at most)", "q")
+        raise ValidationError(Words(N_("keywords are too long (200 characters at most)")), "q")
     terms = tuple(words(q))
     if len(terms) > MAX_QUERY_WORDS:
-        raise ValidationError(f"use at most {MAX_QUERY_WORDS} keywords", "q")
+        raise ValidationError(
+            Words(N_("use at most %(max_query_words)s keywords"), max_query_words=MAX_QUERY_WORDS), "q"
+        )
     return {"q": q.strip(), "terms": terms}
 
 
@@ -222,7 +227,9 @@ def _category(category: str | None, reference: Reference) -> dict:
         return {}
     key = category.strip()
     if key not in reference.domains and key not in reference.terms:
-        raise ValidationError(f"unknown category {key!r}: use an IIP domain or taxonomy term id", "category")
+        raise ValidationError(
+            Words(N_("unknown category %(key)r: use an IIP domain or taxonomy term id"), key=key), "category"
+        )
     return {"category": key}
 
 
@@ -241,7 +248,7 @@ def _location(
     miles = given("radius_mi")
     if (radius := given("radius_km")) is not None:
         if miles is not None:
-            raise ValidationError("give either radius_km or radius_mi, not both", "radius_mi")
+            raise ValidationError(Words(N_("give either radius_km or radius_mi, not both")), "radius_mi")
         values["radius_km"] = _radius(radius, center)
     elif miles is not None:
         values["radius_km"] = _radius(miles, center, "radius_mi")
@@ -260,9 +267,9 @@ def _center(
 ) -> Point | None:
     """The point searched around: coordinates as given, or a place, ZIP code or address resolved."""
     if near is not None and (lat is not None or lon is not None):
-        raise ValidationError("give either near or lat and lon, not both", "near")
+        raise ValidationError(Words(N_("give either near or lat and lon, not both")), "near")
     if (lat is None) != (lon is None):
-        raise ValidationError("lat and lon go together", "lat" if lat is None else "lon")
+        raise ValidationError(Words(N_("lat and lon go together")), "lat" if lat is None else "lon")
     if lat is not None and lon is not None:
         latitude, longitude = parse_float(lat, "lat"), parse_float(lon, "lon")
         check_coordinates(latitude, 0.0, "lat")
@@ -302,9 +309,14 @@ def _radius(radius: str, center: Point | None, name: str = "radius_km") -> float
     radius_km = value * KM_PER_MILE if name == "radius_mi" else value
     if not 0 < radius_km <= MAX_RADIUS_KM:
         most = MAX_RADIUS_KM / KM_PER_MILE if name == "radius_mi" else MAX_RADIUS_KM
-        raise ValidationError(f"{name} must be more than 0 and at most {most:.4g}", name)
+        raise ValidationError(
+            Words(
+                N_("%(name)s must be more than 0 and at most %(most)s"), name=name, most=format(most, ".4g")
+            ),
+            name,
+        )
     if center is None:
-        raise ValidationError(f"{name} needs a location (near, or lat and lon)", name)
+        raise ValidationError(Words(N_("%(name)s needs a location (near, or lat and lon)"), name=name), name)
     return radius_km
 
 
@@ -314,7 +326,7 @@ def _coded(name: str, value: str | None, codes: Mapping[str, str]) -> dict:
         return {}
     code = codes.get(value.strip().casefold())
     if code is None:
-        raise ValidationError(f"unknown {name} {value.strip()!r}", name)
+        raise ValidationError(Words(N_("unknown %(name)s %(value)r"), name=name, value=value.strip()), name)
     return {name: code}
 
 
@@ -337,7 +349,9 @@ def _availability(availability: str | None) -> dict:
         return {}
     key = availability.strip().lower()
     if key not in AVAILABILITY:
-        raise ValidationError("availability must be lead_funded, spare, open or any", "availability")
+        raise ValidationError(
+            Words(N_("availability must be lead_funded, spare, open or any")), "availability"
+        )
     return {"availability": None if key == "any" else key}
 
 
@@ -350,7 +364,9 @@ def _medication(medication: str | None) -> dict:
     named = {phrase[0] for phrase in keywords.alternatives(key) if phrase[0] in keywords.MEDICATIONS}
     if len(named) == 1:
         return {"medication": named.pop()}
-    raise ValidationError("medication must be methadone, buprenorphine or naltrexone", "medication")
+    raise ValidationError(
+        Words(N_("medication must be methadone, buprenorphine or naltrexone")), "medication"
+    )
 
 
 def _text_sql(word: str, few_candidates: bool):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..database import writes
 from ..models import Referral, TaxonomyTerm, TransparencyPeriod
-from ..words import N_
+from ..words import N_, Words
 from . import audit
 from . import capacity as cap
 from .access import Actor
@@ -222,7 +222,7 @@ def revise(
     Returns the new revision's label, or None when nothing changed (then nothing is stored)."""
     reason = (reason or "").strip()
     if not 10 <= len(reason) <= 500:
-        raise ValidationError("a revision needs a reason of 10 to 500 characters", "reason")
+        raise ValidationError(Words(N_("a revision needs a reason of 10 to 500 characters")), "reason")
     latest = session.scalars(
         select(TransparencyPeriod)
         .where(TransparencyPeriod.kind == kind, TransparencyPeriod.period == label)
@@ -230,7 +230,7 @@ def revise(
         .limit(1)
     ).first()
     if latest is None:
-        raise NotFound(f"no published {kind} {label}")
+        raise NotFound(Words(N_("no published %(kind)s %(label)s"), kind=kind, label=label))
     period = Period(kind, label, latest.starts_at, latest.ends_at)
     figures = compute(session, period, domain_codes(session))
     if figures == latest.figures:

@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import ngettext
+from flask_babel import force_locale, gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 from werkzeug.exceptions import Unauthorized
@@ -21,9 +21,11 @@ from ..domain import accounts
 from ..domain.access import Actor
 from ..domain.errors import DomainError, Forbidden, ValidationError
 from ..extensions import csrf, db
+from ..i18n import native_name as i18n_name
 from ..models import ApiToken, LoginAttempt, User
-from ..words import N_
+from ..words import N_, Words
 from . import context
+from .errors import shown
 from .ids import parse_id
 from .transactions import persists_on_failure
 
@@ -37,7 +39,8 @@ LIMIT_WINDOW = timedelta(minutes=15)
 ACCOUNT_FREE_FAILURES = 5
 ACCOUNT_MAX_DELAY = 30  # seconds
 # Writes that carry their own unguessable, signed token in the URL instead of a session.
-# The language switch only sets a preference cookie: a forged one changes nothing but the words.
+# The language switch sets a preference cookie (a forged one changes nothing but the words); it writes the
+# account's language only with a valid CSRF token (language.choose checks it).
 CSRF_EXEMPT_ENDPOINTS = frozenset({"provider.confirm_link_post", "language.choose"})
 _dummy_hash: str | None = None
 # The account behind an API token, as plain columns: built once, because every API request runs it and
@@ -72,7 +75,7 @@ class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, message: str, retry_after: int):
+    def __init__(self, message: str | Words, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -140,7 +143,7 @@ def visible_referral(referral_id: int):
 
     referral = load_referral(db.session, referral_id)
     if not can_view(actor(), referral):
-        raise Forbidden("this referral is not yours")
+        raise Forbidden(Words(N_("this referral is not yours")))
     return referral
 
 
@@ -155,7 +158,7 @@ def require_roles(*roles: str):
                     raise Unauthorized("sign in, or send an API token as Authorization: Bearer <token>")
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if roles and current_user.role not in roles:
-                raise Forbidden("your role cannot use this page")
+                raise Forbidden(Words(N_("your role cannot use this page")))
             return view(*args, **kwargs)
 
         return wrapped
@@ -206,7 +209,7 @@ def _check_rate_limit(email: str, now: datetime) -> None:
         # Blocked until the oldest of the last five failures leaves the window.
         wait = (pair[PAIR_LIMIT - 1] + LIMIT_WINDOW - now).total_seconds()
         raise TooManyAttempts(
-            "too many failed sign-ins for this account from here: try again in 15 minutes",
+            Words(N_("too many failed sign-ins for this account from here: try again in 15 minutes")),
             max(1, math.ceil(wait)),
         )
     account = [at for at in _failures_since_success(LoginAttempt.email == email) if at > since]
@@ -216,7 +219,11 @@ def _check_rate_limit(email: str, now: datetime) -> None:
         if wait > 0:
             seconds = math.ceil(wait)
             raise TooManyAttempts(
-                f"this account had several failed sign-ins: wait {seconds} second(s) and try again", seconds
+                Words(
+                    N_("this account had several failed sign-ins: wait %(seconds)s second(s) and try again"),
+                    seconds=seconds,
+                ),
+                seconds,
             )
 
 
@@ -265,7 +272,7 @@ def login():
         try:
             _check_rate_limit(email, now)
         except TooManyAttempts as exc:
-            page = render_template("auth/login.html", error=exc.message, email=email)
+            page = render_template("auth/login.html", error=shown(exc), email=email)
             return page, 429, {"Retry-After": str(exc.retry_after)}
         user = db.session.scalar(select(User).where(User.email == email)) if email else None
         valid = check_password_hash(
@@ -277,8 +284,14 @@ def login():
         db.session.add(LoginAttempt(email=email, address=_client_address(), at=now, success=ok))
         if ok:
             start_session(user)
-            return redirect(safe_next(request.args.get("next")) or landing_page(user))
-        error, status = "Email or password is wrong.", 401
+            response = redirect(safe_next(request.args.get("next")) or landing_page(user))
+            if user.language and user.language in current_app.extensions["directory_languages"]:
+                # The account's language follows the person to a new browser (or a cleared cookie).
+                from . import language  # here: language.py imports this module
+
+                language.remember(response, user.language)
+            return response
+        error, status = shown(Words(N_("Email or password is wrong."))), 401
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
 
 
@@ -301,8 +314,48 @@ def logout():
 @bp.get("/account")
 @require_roles()
 def account():
-    """The signed-in account: change the password, sign out everywhere."""
-    return render_template("auth/account.html", error=None)
+    """The signed-in account: its language, change the password, sign out everywhere."""
+    return _account_page()
+
+
+ROLE_NAMES = {  # the account page says the role in these words, through _()
+    "case_manager": N_("case manager"),
+    "peer_outreach": N_("peer outreach worker"),
+    "provider": N_("provider"),
+    "project_manager": N_("project manager"),
+    "admin": N_("admin"),
+}
+
+
+def _account_page(error: str | None = None):
+    """The account page; the languages offered are those with a catalog (the language switch's)."""
+    from .. import i18n
+
+    return render_template(
+        "auth/account.html",
+        error=error,
+        languages=[(code, i18n.native_name(code)) for code in current_app.extensions["directory_languages"]],
+        account_language=getattr(current_user, "language", None),
+        role_names=ROLE_NAMES,
+    )
+
+
+@bp.post("/account/language")
+@require_roles()
+def account_language():
+    """The language of this account's notices and emails (and of its pages, on any device it signs in on)."""
+    from . import language  # here: language.py imports this module
+
+    code = request.form.get("lang", "")
+    if code not in current_app.extensions["directory_languages"]:
+        return _account_page(error=gettext("Choose one of the languages offered.")), 400
+    begin_write(db.session)
+    current_user.user.language = code
+    response = redirect(url_for("auth.account"), code=303)
+    language.remember(response, code)
+    with force_locale(code):
+        flash(gettext("Saved: your notices and emails now come in %(language)s.", language=i18n_name(code)))
+    return response
 
 
 @bp.post("/account/password")
@@ -319,9 +372,15 @@ def change_password():
             context.now(),
         )
     except ValidationError as exc:
-        return render_template("auth/account.html", error=exc.message), 400
+        return _account_page(error=shown(exc)), 400
     start_session(db.session.get(User, current_user.id))
-    flash(f"Password changed. Every other session ended; {revoked} API token(s) revoked.")
+    flash(
+        ngettext(
+            "Password changed. Every other session ended; %(num)d API token revoked.",
+            "Password changed. Every other session ended; %(num)d API tokens revoked.",
+            revoked,
+        )
+    )
     return redirect(url_for("auth.account"))
 
 
@@ -348,7 +407,7 @@ def _target_account(user_id: str) -> User:
     parsed = parse_id(user_id)
     target = db.session.get(User, parsed) if parsed is not None else None
     if target is None:
-        raise NotFound("no such account")
+        raise NotFound(Words(N_("no such account")))
     return target
 
 
@@ -376,7 +435,7 @@ def admin_set_active(user_id: str):
     target = _target_account(user_id)
     active = request.form.get("active") == "1"
     if target.id == current_user.id and not active:
-        raise ValidationError(N_("you cannot deactivate your own account"), "active")
+        raise ValidationError(Words(N_("you cannot deactivate your own account")), "active")
     accounts.set_active(db.session, current_user.id, target.id, active, context.now())
     return redirect(url_for("auth.admin_accounts"))
 

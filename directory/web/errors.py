@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import get_locale, gettext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..domain.errors import DomainError
 from ..extensions import db
+from ..words import N_, Words, render
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,17 @@ HTTP_CODES = {
 }
 
 
+HTTP_PAGE_WORDS = {  # what an error page says for the statuses people meet (the API keeps Werkzeug's words)
+    400: N_("The request could not be understood."),
+    401: N_("Please sign in to see this page."),
+    403: N_("You are not allowed to see this page."),
+    404: N_("This page was not found."),
+    405: N_("This page cannot be used that way."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many tries. Please wait a little and try again."),
+}
+
+
 def wants_json() -> bool:
     """Whether this request is an API request (JSON errors)."""
     return request.path.startswith("/api/")
@@ -46,8 +59,17 @@ def error_response(status: int, message: str, code: str | None = None, field: st
     return response
 
 
-def _page(status: int, message: str):
-    return render_template("error.html", status=status, message=message), status
+def shown(problem: DomainError | Words | str | None) -> str:
+    """A domain error (or marked words) in the page's language; the API keeps the English `.message`."""
+    if problem is None:
+        return ""
+    if isinstance(problem, DomainError):
+        problem = problem.words
+    return render(problem, gettext, str(get_locale() or "en"))
+
+
+def _page(status: int, message: str | Words):
+    return render_template("error.html", status=status, message=shown(message)), status
 
 
 def database_unavailable():
@@ -56,7 +78,7 @@ def database_unavailable():
         response = error_response(503, "the database is busy or unavailable; try again shortly")
     else:
         response = current_app.make_response(
-            _page(503, "The database is busy or unavailable; try again shortly.")
+            _page(503, Words(N_("The database is busy or unavailable; try again shortly.")))
         )
     response.headers["Retry-After"] = "2"
     return response
@@ -72,12 +94,14 @@ def register(app: Flask) -> None:
         if limit and request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
 
+    app.add_template_filter(shown, "problem")
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
         if wants_json():
             return error_response(exc.status, exc.message, exc.code, exc.field, **getattr(exc, "extra", {}))
-        return _page(exc.status, exc.message)
+        return _page(exc.status, exc.words)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -89,6 +113,10 @@ def register(app: Flask) -> None:
             if status == 405 and valid_methods:
                 response.headers["Allow"] = ", ".join(valid_methods)
             return response
+        # Werkzeug's default descriptions are English: a page says the status in the reader's language
+        # instead (a description the app gave, e.g. abort(404, "..."), is shown as written).
+        if exc.description == type(exc).description and status in HTTP_PAGE_WORDS:
+            return _page(status, Words(HTTP_PAGE_WORDS[status]))
         return _page(status, message)
 
     @app.errorhandler(OperationalError)
@@ -105,4 +133,4 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if wants_json():
             return error_response(500, "internal error; it has been logged")
-        return _page(500, "Something went wrong on our side; it has been logged.")
+        return _page(500, Words(N_("Something went wrong on our side; it has been logged.")))

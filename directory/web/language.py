@@ -6,9 +6,13 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import refresh
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from .. import i18n
-from ..extensions import babel
+from ..database import begin_write
+from ..extensions import babel, db
 from . import context
 from .auth import safe_next
 
@@ -18,8 +22,28 @@ bp = Blueprint("language", __name__)
 def page_language() -> str:
     """The language this request's pages are read in (never kept in g: app contexts outlive requests)."""
     available = current_app.extensions["directory_languages"]
-    chosen = request.cookies.get(i18n.LANGUAGE_COOKIE)
+    chosen = request.cookies.get(i18n.LANGUAGE_COOKIE) or account_language()
     return i18n.choose_language(chosen, list(request.accept_languages), context.site().language, available)
+
+
+def account_language() -> str | None:
+    """The language the signed-in person chose before (kept with the account), if any."""
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    return getattr(current_user, "language", None)
+
+
+def remember(response, code: str):
+    """The reader's language in a year-long cookie (it outlives sign-in and sign-out)."""
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        code,
+        max_age=i18n.LANGUAGE_COOKIE_DAYS * 86400,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+    )
+    return response
 
 
 def catalogs() -> Path:
@@ -65,6 +89,20 @@ def install(app) -> None:
         }
 
 
+def _signed_in_with_token() -> bool:
+    """A signed-in person's own switch (its form carries their CSRF token; the route itself is exempt,
+    since the cookie alone changes nothing but the words)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True  # as the app's own CSRF hook (auth.py) reads it: tests post without tokens
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
 def _back_here() -> str:
     """Where the switch returns: the same page; its query string only on public pages (a search), because a
     staff page's query may name a participant, which the page must not echo back."""
@@ -75,18 +113,19 @@ def _back_here() -> str:
 
 @bp.post("/language")
 def choose():
-    """Remember the reader's language for a year (a cookie, so it outlives sign-in and sign-out) and go back
-    to the page they were reading."""
+    """Remember the reader's language for a year (a cookie, so it outlives sign-in and sign-out), and with
+    a signed-in person's account (their notices and emails read in it, on any device), then go back to the
+    page they were reading."""
     code = request.form.get("lang", "")
     back = safe_next(request.form.get("next")) or url_for("public.search")
     response = redirect(back, code=303)
     if code in current_app.extensions["directory_languages"]:
-        response.set_cookie(
-            i18n.LANGUAGE_COOKIE,
-            code,
-            max_age=i18n.LANGUAGE_COOKIE_DAYS * 86400,
-            samesite="Lax",
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-            httponly=True,
-        )
+        remember(response, code)
+        if (
+            getattr(current_user, "is_authenticated", False)
+            and getattr(current_user, "language", None) != code
+        ):
+            user = current_user.user
+            begin_write(db.session)
+            user.language = code
     return response

@@ -27,20 +27,21 @@ from ..domain.referrals import (
 from ..domain.search import load_service as load_full_service
 from ..extensions import db
 from ..models import REASON_CODES, Organization, Participant, User
-from ..words import N_
+from ..words import N_, Words
 from . import carried, context, language, mapview, serializers, slips
 from .access_log import record_read
 from .auth import actor, require_roles, visible_referral
+from .errors import shown
 from .ids import parse_id
 from .labels import REASON_LABELS
 
 bp = Blueprint("referrals", __name__)
 
-ACTION_LABELS = {
-    "claim": "Hold a unit",
-    "join_waitlist": "Join the waitlist",
-    "override": "Override (displaces someone)",
-    "request": "Send a request",
+ACTION_LABELS = {  # the check's buttons, shown through _()
+    "claim": N_("Hold a unit"),
+    "join_waitlist": N_("Join the waitlist"),
+    "override": N_("Override (displaces someone)"),
+    "request": N_("Send a request"),
 }
 
 
@@ -234,25 +235,38 @@ def transfer_participant(code: str):
 def form_problems(form) -> dict[str, str]:
     """Every problem of the check page's form that is known before the check runs, each in the words of its
     field's label (an empty override shows them all at once, each at its field)."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Words] = {}
     if form.get("decline_asked") and not form.get("decline_reason"):
-        problems["decline_reason"] = (
-            "Choose the closest reason the participant gave for declining the alternatives."
+        problems["decline_reason"] = Words(
+            N_("Choose the closest reason the participant gave for declining the alternatives.")
         )
     if form.get("action") != "override":
         return problems
     if form.get("reason_code") not in REASON_CODES:
-        problems["reason_code"] = "Choose the reason for the override."
+        problems["reason_code"] = Words(N_("Choose the reason for the override."))
     justification = (form.get("justification") or "").strip()
-    if len(justification) < MIN_JUSTIFICATION:
-        problems["justification"] = (
-            f"Write a justification of at least {MIN_JUSTIFICATION} characters"
-            f"{f' (now {len(justification)})' if justification else ''}, without names or health details."
+    if len(justification) < MIN_JUSTIFICATION and justification:
+        problems["justification"] = Words(
+            N_(
+                "Write a justification of at least %(least)s characters (now %(now)s), without names or "
+                "health details."
+            ),
+            least=MIN_JUSTIFICATION,
+            now=len(justification),
+        )
+    elif len(justification) < MIN_JUSTIFICATION:
+        problems["justification"] = Words(
+            N_("Write a justification of at least %(least)s characters, without names or health details."),
+            least=MIN_JUSTIFICATION,
         )
     elif len(justification) > MAX_TEXT:
-        problems["justification"] = f"Keep the justification to {MAX_TEXT:,} characters."
+        problems["justification"] = Words(
+            N_("Keep the justification to %(most)s characters."), most=format(MAX_TEXT, ",")
+        )
     if not form.get("acknowledge"):
-        problems["acknowledge"] = "Tick the box to acknowledge that this override delays the people waiting."
+        problems["acknowledge"] = Words(
+            N_("Tick the box to acknowledge that this override delays the people waiting.")
+        )
     return problems
 
 
@@ -289,6 +303,7 @@ def _check_context(service, participant, result, error=None, status=200, problem
         **report_context(full),
         problems=problems or {},
         form=form or {},
+        min_justification=MIN_JUSTIFICATION,
     ), status
 
 
@@ -328,8 +343,16 @@ def report(service_id: int):
             "referrals/report.html", service=service, error=exc, back=back, **report_context(service)
         ), exc.status
     flash(
-        f"Thank you: {service.name} {field_reports.describe(made, context.now())}. The provider was asked "
-        "to confirm or correct its numbers.",
+        shown(
+            Words(
+                N_(
+                    "Thank you: %(service)s %(report)s. The provider was asked to confirm or correct "
+                    "its numbers."
+                ),
+                service=service.name,
+                report=field_reports.describe(made, context.now()),
+            )
+        ),
         "report",
     )
     if back == "referral" and made.referral_id is not None:
@@ -487,7 +510,7 @@ def slip(referral_id: int):
         t=words,
         lang=lang,
         direction=i18n.direction(lang),
-        language_notice=chosen.notice,
+        language_notice=shown(chosen.notice),
         providers_words=lang != config.language,
         hours=slips.hours_lines(data["schedule"], words),
         sms=sms,

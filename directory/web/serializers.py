@@ -252,7 +252,7 @@ def check_dict(result, at: datetime, config: SiteConfig) -> dict:
         "classification": result.classification,
         "would_displace": result.would_displace,
         "actions": result.actions,
-        "reasons": result.reasons,
+        "reasons": [str(reason) for reason in result.reasons],  # English in the API
         "capacity": capacity_dict(result.service, at, config, True) if result.capacity is not None else None,
         "alternatives": [
             {

@@ -15,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 
 from .. import i18n
 from ..domain.local_time import moment_text, plain
+from ..words import N_, Words
 
 
 def slip_words(code: str, catalogs: Path = i18n.TRANSLATIONS) -> dict:
@@ -78,7 +79,7 @@ class SlipLanguage:
     """The language a slip is printed in, and what the case manager is told when it is not the one asked."""
 
     code: str
-    notice: str | None = None
+    notice: Words | None = None  # shown in the reader's language (web.errors.shown)
 
 
 def slip_language(asked: str | None, site_language: str, catalogs: Path = i18n.TRANSLATIONS) -> SlipLanguage:
@@ -87,12 +88,28 @@ def slip_language(asked: str | None, site_language: str, catalogs: Path = i18n.T
     if i18n.slip_ready(code, catalogs):
         return SlipLanguage(code)
     fallback = site_language if i18n.slip_ready(site_language, catalogs) else i18n.SOURCE_LANGUAGE
-    try:
-        name = Locale.parse(code).get_display_name("en") or code
-    except (UnknownLocaleError, ValueError):
-        name = code[:20]
-    english = Locale.parse(fallback).get_display_name("en")
-    return SlipLanguage(fallback, f"No {name} slip yet: printing in {english}.")
+    return SlipLanguage(
+        fallback,
+        Words(
+            N_("No %(language)s slip yet: printing in %(fallback)s."),
+            language=LanguageName(code),
+            fallback=LanguageName(fallback),
+        ),
+    )
+
+
+class LanguageName:
+    """A language's name in the reader's language when the sentence is read ("Somali", "somalí")."""
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def render(self, gettext=None, locale: str | None = None) -> str:
+        """The name in `locale` (English without one); an unknown code as given (at most 20 characters)."""
+        try:
+            return Locale.parse(self.code).get_display_name(locale or "en") or self.code
+        except (UnknownLocaleError, ValueError):
+            return self.code[:20]
 
 
 def slip_choices(languages: tuple[str, ...], catalogs: Path = i18n.TRANSLATIONS) -> list[dict]:

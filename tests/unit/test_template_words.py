@@ -43,6 +43,11 @@ MARKED = (
     "public/_map.html",
     "public/offline.html",
     "pm/transparency.html",
+    "referrals/check.html",
+    "referrals/referral.html",
+    "referrals/report.html",
+    "referrals/_report.html",
+    "auth/notifications.html",
 )
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 EXPRESSION = "\x00"  # stands for whatever Jinja prints there

@@ -124,6 +124,14 @@ CASES = [
         },
         expect(302, 400, 400, 400, 400, 400, 400),
     ),
+    # Every signed-in account keeps its own language (a language without a catalog: 400, nothing kept).
+    (
+        "auth.account_language",
+        "POST",
+        "/account/language",
+        {"lang": "xx"},
+        expect(302, 400, 400, 400, 400, 400, 400),
+    ),
     (
         "auth.sign_out_everywhere",
         "POST",

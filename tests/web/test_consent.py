@@ -108,7 +108,7 @@ def test_current_release_lets_the_outcome_come_back(client, session, world):
     assert client.post(f"/provider/referrals/{referral_id}/accept").status_code == 302
     sign_in(client, world["cm"])
     page = client.get(f"/referrals/{referral_id}").get_data(as_text=True)
-    assert "<strong>accepted</strong>" in page and consent.NOT_SHARED not in page
+    assert "<strong>Accepted</strong>" in page and consent.NOT_SHARED not in page
     assert "accepted" in client.get("/notifications").get_data(as_text=True)  # the control for the test below
 
 
@@ -281,7 +281,7 @@ def test_confidential_referral_shows_the_provider_only_a_reference(client, sessi
     assert client.post(f"/provider/referrals/{referral_id}/accept").status_code == 302
     # Only the referring case manager sees the outcome.
     sign_in(client, world["cm"])
-    assert "<strong>accepted</strong>" in client.get(f"/referrals/{referral_id}").get_data(as_text=True)
+    assert "<strong>Accepted</strong>" in client.get(f"/referrals/{referral_id}").get_data(as_text=True)
     for viewer in ("pm", "admin"):
         sign_in(client, world[viewer])
         page = client.get(f"/referrals/{referral_id}").get_data(as_text=True)
