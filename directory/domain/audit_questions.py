@@ -28,6 +28,7 @@ from ..models import (
 from . import audit
 from . import capacity as cap
 from . import dashboard as dash
+from .confidential_rows import CONFIDENTIAL_ROW, confidential_services
 from .dashboard import Period, ProviderLabels
 from .errors import NotFound, ValidationError
 
@@ -50,6 +51,7 @@ class OverrideWithChoice:
     created_at: datetime
     service: str
     organization_id: int
+    service_id: int
     case_manager_id: int | None
     case_manager: str | None
     reason_code: str | None
@@ -118,6 +120,7 @@ def overrides_with_choice(
             Referral.created_at,
             Service.name,
             Service.organization_id,
+            Referral.service_id,
             Referral.created_by,
             User.email,
             Referral.reason_code,
@@ -142,8 +145,13 @@ def overrides_with_choice(
     names = (
         (labels or ProviderLabels(session))({o.organization_id for o in found.values()}) if labelled else {}
     )
+    hidden = confidential_services(session, {o.service_id for o in found.values()})
     for entry in found.values():
         entry.provider = names.get(entry.organization_id, "")
+        if entry.service_id in hidden:
+            # A confidential (domestic-violence) service reads as the merged row, and its best alternative
+            # is not named: the check may have measured the distances from the shelter itself (issue 24).
+            entry.service, entry.best_name, entry.best_km = CONFIDENTIAL_ROW, "", None
     return [found[i] for i in ids]
 
 
