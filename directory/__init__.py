@@ -82,12 +82,13 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     from sqlalchemy.orm import Session
 
-    from .domain import listing
+    from .domain import listing, rollups
 
     with app.app_context():
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
         register_key_store(app)
     listing.install(Session)  # keyword index follows every flush, whatever session does it
+    rollups.install()  # the audit's daily tallies follow every referral write, in the same flush
 
 
 def register_key_store(app: Flask) -> None:

@@ -1194,6 +1194,33 @@ class ReferralAlternative(db.Model):
     )
 
 
+class ReferralRollup(db.Model):
+    """Referrals made on one UTC day, tallied under one value of one dimension the audit groups on
+    (domain/rollups.py keeps it in step with every referral write; the dashboard reads whole days here)."""
+
+    __tablename__ = "referral_rollup"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "" when not recorded
+    referrals: Mapped[int] = mapped_column(default=0)
+    overrides: Mapped[int] = mapped_column(default=0)
+    avoidable: Mapped[int] = mapped_column(default=0)
+    urgent: Mapped[int] = mapped_column(default=0)
+    participant_driven: Mapped[int] = mapped_column(default=0)
+    waitlists: Mapped[int] = mapped_column(default=0)
+    longest: Mapped[int | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            # Only what a delta row also satisfies: an upsert's INSERT is checked before its conflict clause.
+            "referrals >= 0 AND overrides >= 0 AND avoidable >= 0 AND urgent >= 0 AND participant_driven >= 0"
+            " AND waitlists >= 0",
+            name="counts",
+        ),
+    )
+
+
 ROI_PURPOSES = ("referral_outcome", "care_coordination", "benefits_enrollment", "legal_advocacy")
 
 
