@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, case, delete, event, func, select, update
 from sqlalchemy.orm import Session, attributes
 
-from ..models import Referral, ReferralAlternative, ReferralCheck, ReferralRollup
+from ..models import AuditHead, Referral, ReferralAlternative, ReferralCheck, ReferralRollup
 
 # The dimensions, each a referral's key in it (None: not recorded); "total" has the one key "".
 DIMENSIONS = (
@@ -307,9 +307,15 @@ def apply(conn, deltas: Deltas) -> None:
     INSERT of negative counts would fail the table's CHECK before its conflict clause is reached)."""
     rows = [
         {"day": day, "dimension": dimension, "key": key, **vars(tally)}
-        for (day, dimension, key), tally in deltas.items()
+        for (day, dimension, key), tally in sorted(deltas.items())
         if not tally.is_zero()
     ]
+    if rows and conn.dialect.name == "postgresql":
+        # Every write that changes referrals appends to the audit chain, whose head it locks; locking it
+        # before the rollup rows (each write's rows in one sorted order) keeps one order of locks for all,
+        # so a write holding a day's row never waits for the head another write holds while it waits
+        # for that row (an acceptance releases other holds after its audit event).
+        conn.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
     adding = [row for row in rows if all(row[name] >= 0 for name in COUNTS)]
     taking = [row for row in rows if not all(row[name] >= 0 for name in COUNTS)]
     table = ReferralRollup.__table__
