@@ -88,7 +88,8 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
         register_key_store(app)
     listing.install(Session)  # keyword index follows every flush, whatever session does it
-    rollups.install()  # the audit's daily tallies follow every referral write, in the same flush
+    # The audit's daily tallies follow every referral write, in the same flush, cut at the site's midnight.
+    rollups.install(getattr(app.config.get("SITE"), "time_zone", None) or "UTC")
 
 
 def register_key_store(app: Flask) -> None:

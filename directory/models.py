@@ -1204,6 +1204,9 @@ class ReferralRollup(db.Model):
     __tablename__ = "referral_rollup"
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    # The piece of that day, in seconds after UTC midnight: the days are cut where the site's day begins.
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    part_end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "" when not recorded
     referrals: Mapped[int] = mapped_column(default=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from statistics import median
 from typing import NamedTuple
@@ -257,6 +257,46 @@ def segments_within(cuts: list[datetime], period: Period) -> set[int]:
     return {i for i in range(len(cuts) - 1) if period.start <= cuts[i] and cuts[i + 1] <= period.end}
 
 
+def _pieces_of(
+    cuts: list[datetime], zone: str
+) -> tuple[dict[tuple[str, int, int], int], list[tuple[int, datetime, datetime]]]:
+    """The whole pieces of days (UTC days cut at the site's midnight) inside each stretch between cuts, and
+    what is left of the stretches: the partial pieces, as (stretch, start, end)."""
+    raw: list[tuple[int, datetime, datetime]] = []
+    wanted: dict[tuple[str, int, int], int] = {}
+    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        day = a.astimezone(UTC).date()
+        while (midnight := datetime(day.year, day.month, day.day, tzinfo=UTC)) < b:
+            for start, end in rollups.pieces(day, zone):
+                low = max(a, midnight + timedelta(seconds=start))
+                high = min(b, midnight + timedelta(seconds=end))
+                if low >= high:
+                    continue
+                if (high - low).total_seconds() == end - start:
+                    wanted[(day.isoformat(), start, end)] = i
+                else:
+                    raw.append((i, low, high))
+            day += timedelta(days=1)
+    return wanted, raw
+
+
+def _stored(session: Session, wanted: dict) -> tuple[dict[str, list], set[str]]:
+    """The stored rows of the wanted pieces' days, by day; and the days whose rows were cut at other
+    midnights (the site's time zone changed since they were written): those are read from the referrals,
+    whole, until the rollups are rebuilt."""
+    stored: dict[str, list] = defaultdict(list)
+    if wanted:
+        for row in rollups.read_days(session, min(wanted)[0], max(wanted)[0]):
+            stored[row[0]].append(row)
+    zone = rollups.zone()
+    cut_otherwise = {
+        day
+        for day, rows in stored.items()
+        if any((row[1], row[2]) not in rollups.pieces(date.fromisoformat(day), zone) for row in rows)
+    }
+    return stored, cut_otherwise
+
+
 def referral_marginals(session: Session, cuts: list[datetime]) -> rollups.Marginals:
     """The referrals made in each stretch between two cuts, tallied by every dimension the audit groups on:
     whole UTC days from the rollups (a few rows per day and dimension value, however many referrals), the
@@ -265,28 +305,21 @@ def referral_marginals(session: Session, cuts: list[datetime]) -> rollups.Margin
     marginals = rollups.Marginals()
     if len(cuts) < 2:
         return marginals
-    raw: list[tuple[int, datetime, datetime]] = []
-    day_segment: dict[str, int] = {}
-    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
-        days = rollups.whole_days(a, b)
-        if days is None:
-            raw.append((i, a, b))
-            continue
-        first, last = days
-        raw += [(i, a, first)] if a < first else []
-        raw += [(i, last, b)] if last < b else []
-        day = first
-        while day < last:
-            day_segment[rollups.utc_day(day)] = i
-            day += timedelta(days=1)
+    wanted, raw = _pieces_of(cuts, rollups.zone())
+    stored, cut_otherwise = _stored(session, wanted)
     by_dimension: list[tuple[int, str, object, rollups.Tally]] = []
-    if day_segment:
-        low = min(day_segment)
-        high = max(day_segment)
-        for day, dimension, key, *numbers in rollups.read_days(session, low, high):
-            if day not in day_segment:
+    for (day, start, end), segment in wanted.items():
+        if day in cut_otherwise:
+            midnight = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            raw.append((segment, midnight + timedelta(seconds=start), midnight + timedelta(seconds=end)))
+    for day, rows in stored.items():
+        if day in cut_otherwise:
+            continue
+        for _, start, end, dimension, key, *numbers in rows:
+            segment = wanted.get((day, start, end))
+            if segment is None:
                 continue
-            segment, tally = day_segment[day], rollups.Tally(*numbers)
+            tally = rollups.Tally(*numbers)
             if dimension == "kind":
                 classification, action = key.split(" ", 1)
                 marginals.add_kind(segment, day, classification, action, tally.referrals)

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, delete, event, func, select, update
 from sqlalchemy.orm import Session, attributes
@@ -146,6 +148,36 @@ def shown_state(state: str, outcome_shared: bool, reference: str | None) -> str:
     return NOT_SHARED if (outcome_shared is False or reference is not None) else state
 
 
+_zone = {"name": "UTC"}  # the site's time zone the rows are cut by (install sets it from the site's file)
+
+
+def zone() -> str:
+    """The time zone whose midnights split the UTC days of the rollups."""
+    return _zone["name"]
+
+
+@lru_cache(maxsize=4096)
+def pieces(day: date, time_zone: str) -> tuple[tuple[int, int], ...]:
+    """A UTC day cut where the site's day begins: ((start, end) in seconds after UTC midnight, ...), so that
+    a period of whole site days, or of whole UTC days, is made of whole pieces."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    local_zone = ZoneInfo(time_zone)
+    following = start.astimezone(local_zone).date() + timedelta(days=1)
+    midnight = datetime.combine(following, time(0), tzinfo=local_zone).astimezone(UTC)
+    cut = int((midnight - start).total_seconds())
+    return ((0, 86400),) if not 0 < cut < 86400 else ((0, cut), (cut, 86400))
+
+
+def piece_of(moment: datetime, time_zone: str) -> tuple[str, int, int]:
+    """The (UTC day, piece start, piece end) a moment falls in."""
+    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    second = moment.hour * 3600 + moment.minute * 60 + moment.second
+    for start, end in pieces(moment.date(), time_zone):
+        if start <= second < end:
+            return moment.date().isoformat(), start, end
+    raise AssertionError("the pieces cover the day")  # pragma: no cover
+
+
 def utc_day(moment: datetime) -> str:
     """The UTC calendar day of a moment, YYYY-MM-DD."""
     if moment.tzinfo is not None:
@@ -185,16 +217,16 @@ def stored(key: str, dimension: str):
     return int(key) if dimension in ("service", "case_manager", "neighborhood") else key
 
 
-Deltas = dict[tuple[str, str, str], Tally]
+Deltas = dict[tuple[str, int, int, str, str], Tally]
 
 
 def _add(deltas: Deltas, values: dict, check, choice: bool, sign: int) -> None:
-    day = utc_day(values["created_at"])
+    day, part, part_end = piece_of(values["created_at"], zone())
     tally = tally_of(
         values["action"], choice, values["decline_reason"], values["reason_code"], values["would_displace"]
     )
     for dimension, key in keys_of(values, check):
-        deltas.setdefault((day, dimension, _stored_key(key)), Tally()).add(tally, sign)
+        deltas.setdefault((day, part, part_end, dimension, _stored_key(key)), Tally()).add(tally, sign)
 
 
 def _values(referral: Referral, old: bool) -> dict:
@@ -306,8 +338,8 @@ def apply(conn, deltas: Deltas) -> None:
     overwrite), an update where they take away (the row exists: its referral was counted in it; an
     INSERT of negative counts would fail the table's CHECK before its conflict clause is reached)."""
     rows = [
-        {"day": day, "dimension": dimension, "key": key, **vars(tally)}
-        for (day, dimension, key), tally in sorted(deltas.items())
+        {"day": day, "part": part, "part_end": end, "dimension": dimension, "key": key, **vars(tally)}
+        for (day, part, end, dimension, key), tally in sorted(deltas.items())
         if not tally.is_zero()
     ]
     if rows and conn.dialect.name == "postgresql":
@@ -334,13 +366,18 @@ def apply(conn, deltas: Deltas) -> None:
             else_=table.c.longest,
         )
         conn.execute(
-            statement.on_conflict_do_update(index_elements=["day", "dimension", "key"], set_=summed), adding
+            statement.on_conflict_do_update(
+                index_elements=["day", "part", "part_end", "dimension", "key"], set_=summed
+            ),
+            adding,
         )
     if taking:
         conn.execute(
             update(table)
             .where(
                 table.c.day == bindparam("b_day"),
+                table.c.part == bindparam("b_part"),
+                table.c.part_end == bindparam("b_part_end"),
                 table.c.dimension == bindparam("b_dimension"),
                 table.c.key == bindparam("b_key"),
             )
@@ -349,8 +386,11 @@ def apply(conn, deltas: Deltas) -> None:
         )
 
 
-def install() -> None:
-    """Keep the rollups in step with every ORM flush (once per process, however many apps)."""
+def install(time_zone: str = "UTC") -> None:
+    """Keep the rollups in step with every ORM flush (once per process, however many apps), cutting days
+    at this time zone's midnights (the site's: a reader finding rows cut otherwise reads those days from
+    the referrals until `rebuild`)."""
+    _zone["name"] = time_zone
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
 
@@ -392,15 +432,6 @@ class Marginals:
         return merged
 
 
-def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
-    """The whole UTC days inside [start, end): (first midnight, last midnight), or None."""
-    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if first < start:
-        first += timedelta(days=1)
-    last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (first, last) if first < last else None
-
-
 def read_days(session: Session, first: str, last: str) -> list:
     """The stored rows of the UTC days `first` through `last` (YYYY-MM-DD, both included)."""
     return (
@@ -408,6 +439,8 @@ def read_days(session: Session, first: str, last: str) -> list:
         .execute(
             select(
                 ReferralRollup.day,
+                ReferralRollup.part,
+                ReferralRollup.part_end,
                 ReferralRollup.dimension,
                 ReferralRollup.key,
                 ReferralRollup.referrals,
@@ -424,19 +457,30 @@ def read_days(session: Session, first: str, last: str) -> list:
 
 
 def rebuild(session: Session) -> int:
-    """Recompute every rollup row from the referrals (the backfill; after writes that bypass the ORM).
-    Returns the rows stored."""
-    from .dashboard import referral_scan
-
+    """Recompute every rollup row from the referrals, one referral at a time through the same code as the
+    writes (the backfill; after writes that bypass the ORM; after the site's time zone changed). Returns
+    the rows stored."""
     conn = session.connection()
     conn.execute(delete(ReferralRollup))
-    low, high = conn.execute(select(func.min(Referral.created_at), func.max(Referral.created_at))).one()
-    if low is None:
-        return 0
+    choice = (
+        select(ReferralAlternative.id)
+        .where(
+            ReferralAlternative.referral_id == Referral.id, ReferralAlternative.classification.in_(AVOIDING)
+        )
+        .exists()
+    )
+    rows = conn.execute(
+        select(
+            *[getattr(Referral, name) for name in WATCHED],
+            ReferralCheck.neighborhood_id,
+            ReferralCheck.language,
+            ReferralCheck.population,
+            case((Referral.action == "override", choice), else_=False),
+        ).outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
+    )
     deltas: Deltas = {}
-    for g in referral_scan(session, [low, high + timedelta(seconds=1)]):
-        tally = group_tally(g)
-        for dimension, key in group_keys(g):
-            deltas.setdefault((g.day, dimension, _stored_key(key)), Tally()).add(tally)
+    for row in rows:
+        values = dict(zip(WATCHED, row[: len(WATCHED)], strict=True))
+        _add(deltas, values, tuple(row[-4:-1]), bool(row[-1]), 1)
     apply(conn, deltas)
     return sum(1 for t in deltas.values() if not t.is_zero())

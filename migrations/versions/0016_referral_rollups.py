@@ -20,6 +20,8 @@ def upgrade():
     op.create_table(
         "referral_rollup",
         sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("part", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("part_end", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("dimension", sa.String(length=20), nullable=False),
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("referrals", sa.Integer(), nullable=False),
@@ -35,7 +37,7 @@ def upgrade():
             " AND waitlists >= 0",
             name=op.f("ck_referral_rollup_counts"),
         ),
-        sa.PrimaryKeyConstraint("day", "dimension", "key", name=op.f("pk_referral_rollup")),
+        sa.PrimaryKeyConstraint("day", "part", "part_end", "dimension", "key", name=op.f("pk_referral_rollup")),
     )
     # The days from referral to acceptance of a period's referrals, read from the index alone.
     op.create_index(

@@ -192,7 +192,7 @@ def test_rows_kept_write_by_write_equal_a_rebuild(month):
         def stored() -> dict:
             rows = db.session.scalars(select(ReferralRollup)).all()
             return {
-                (r.day, r.dimension, r.key): (
+                (r.day, r.part, r.part_end, r.dimension, r.key): (
                     r.referrals,
                     r.overrides,
                     r.avoidable,
