@@ -299,8 +299,8 @@ def _stored(session: Session, wanted: dict) -> tuple[dict[str, list], set[str]]:
 
 def referral_marginals(session: Session, cuts: list[datetime]) -> rollups.Marginals:
     """The referrals made in each stretch between two cuts, tallied by every dimension the audit groups on:
-    whole UTC days from the rollups (a few rows per day and dimension value, however many referrals), the
-    partial days at the stretches' edges from the referrals themselves (one grouped query). Providers are
+    whole pieces of days from the rollups (a few rows per day and dimension value, however many referrals),
+    partial pieces at the stretches' edges from the referrals themselves (one grouped query). Providers are
     keyed by organization id, neighborhoods by name, as the tables show them."""
     marginals = rollups.Marginals()
     if len(cuts) < 2:

@@ -1,17 +1,19 @@
-"""Daily rollups of referrals for the project manager's audit: per UTC day of creation, one row per value of
-each dimension the dashboard groups on, kept in step with every referral write in the same flush.
+"""Daily rollups of referrals for the project manager's audit: per piece of a day of creation (each UTC day
+cut where the site's day begins), one row per value of each dimension the dashboard groups on, kept in
+step with every referral write in the same flush.
 
-The dashboard reads whole UTC days from here (about days x dimension values rows, however many referrals)
-and only the partial days at a period's edges from the referrals themselves (dashboard.referral_scan).
-A referral adds to the rows of its creation day: once per dimension (provider's service, case manager, the
-participant's and the override's reasons, domain, neighborhood, language, population, classification and
-action, state as the audit may see it, and the day's total). Only its state changes afterwards (accepted,
-declined, expired, cancelled): that moves one count from the old state's row to the new one's.
+The dashboard reads the whole pieces of a period from here (about days x dimension values rows, however
+many referrals): a period of whole site days, or of whole UTC days, reads no referral; only the partial
+pieces at other edges come from the referrals themselves (dashboard.referral_scan). A referral adds to the
+rows of its piece: once per dimension (service, case manager, the participant's and the override's
+reasons, domain, neighborhood, language, population, classification and action, state as the audit may
+see it, and the piece's total). Only its state changes afterwards (accepted, declined, expired,
+cancelled, released): that moves one count from the old state's row to the new one's.
 
 The rows are maintained by a listener on every ORM flush (`install`), so the domain's writes (create,
 transition, release) and anything else written through the ORM keep them exact within the same
-transaction. Writes that bypass the ORM (raw SQL, bulk copies) must call `rebuild` afterwards; so do
-migrations that change referrals in SQL.
+transaction. Writes that bypass the ORM (raw SQL, bulk copies) must call `rebuild` afterwards; so should a
+change of the site's time zone (until then the days cut otherwise are read from the referrals).
 """
 
 from __future__ import annotations

@@ -165,6 +165,26 @@ def test_the_tallies_equal_a_count_of_the_raw_rows(month, which):
             assert sum(naive["kinds"].values()) > 0, name
 
 
+def test_rows_cut_at_other_midnights_are_read_from_the_referrals(month):
+    """The site's time zone changed since the rows were written (cut at UTC midnight now): the days whose
+    rows are cut otherwise are read from the referrals, and the tallies stay equal to the raw count."""
+    app, _ = month
+    site_zone = app.config["SITE"].time_zone
+    assert site_zone != "UTC"  # else the rows would be cut at UTC midnight already
+    with app.app_context():
+        clock = SiteClock(site_zone, lambda: LATER)
+        name, period = _periods(clock)[1]
+        rollups.install("UTC")
+        try:
+            fast = _fast(period)
+        finally:
+            rollups.install(site_zone)
+        naive = _naive(period)
+    assert fast["kinds"] == naive["kinds"] and sum(naive["kinds"].values()) > 0
+    for dimension, table in naive["tallies"].items():
+        assert fast["tallies"][dimension] == {key: +numbers for key, numbers in table.items()}, dimension
+
+
 def test_the_page_reads_whole_days_from_the_rollups(month):
     """The tallies are the rollups' (not a recount): a rollup row changed behind the app's back shows."""
     app, _ = month
