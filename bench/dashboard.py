@@ -183,11 +183,15 @@ def large_database(month: Path, referrals: int = REFERRALS, audit_events: int = 
         target.close()
     app = _app(partial)
     with app.app_context():
+        from directory.domain.rollups import rebuild
         from directory.extensions import db
 
         with db.engine.begin() as conn:
             grow_referrals(conn, referrals)
             grow_audit_log(conn, audit_events)
+        # The copies were written in SQL, past the app's writes that keep the daily rollups: rebuild them.
+        rebuild(db.session)
+        db.session.commit()
         db.engine.dispose()
     partial.rename(path)
     return path

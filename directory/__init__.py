@@ -82,12 +82,14 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     from sqlalchemy.orm import Session
 
-    from .domain import listing
+    from .domain import listing, rollups
 
     with app.app_context():
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
         register_key_store(app)
     listing.install(Session)  # keyword index follows every flush, whatever session does it
+    # The audit's daily tallies follow every referral write, in the same flush, cut at the site's midnight.
+    rollups.install(getattr(app.config.get("SITE"), "time_zone", None) or "UTC")
 
 
 def register_key_store(app: Flask) -> None:

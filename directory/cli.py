@@ -382,6 +382,19 @@ def transparency_revise(period: str, reason: str) -> None:
     )
 
 
+dashboard_group = AppGroup("dashboard", help="The project manager's audit dashboard.")
+
+
+@dashboard_group.command("rebuild-rollups")
+def dashboard_rebuild_rollups() -> None:
+    """Recompute the referrals' daily rollups from the referrals (after writes that bypassed the app)."""
+    from .domain.rollups import rebuild
+
+    rows = rebuild(db.session)
+    db.session.commit()
+    click.echo(f"rollups rebuilt: {rows} rows")
+
+
 @click.command("purge")
 @click.option(
     "--before", "before", required=True, metavar="DATE", help="YYYY-MM-DD: purge participants idle since"
@@ -704,6 +717,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(jobs_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(transparency_group)
+    app.cli.add_command(dashboard_group)
     app.cli.add_command(purge_command)
     app.cli.add_command(consent_group)
     app.cli.add_command(simulate_month_command)

@@ -1151,6 +1151,9 @@ class Referral(db.Model):
             "outcome_shared",
             "reference",
         ),
+        # The days from referral to acceptance of the referrals made in a period, read from this index
+        # alone (migration 0016; before it, SQLite read every accepted referral's row).
+        Index("ix_referral_made_accepted", "state", "created_at", "closed_at", "outcome_shared", "reference"),
     )
 
 
@@ -1196,6 +1199,36 @@ class ReferralAlternative(db.Model):
     __table_args__ = (
         CheckConstraint(
             f"rejection_reason IS NULL OR {_in('rejection_reason', REASON_CODES)}", name="rejection_reason"
+        ),
+    )
+
+
+class ReferralRollup(db.Model):
+    """Referrals made on one UTC day, tallied under one value of one dimension the audit groups on
+    (domain/rollups.py keeps it in step with every referral write; the dashboard reads whole days here)."""
+
+    __tablename__ = "referral_rollup"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    # The piece of that day, in seconds after UTC midnight: the days are cut where the site's day begins.
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    part_end: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "" when not recorded
+    referrals: Mapped[int] = mapped_column(default=0)
+    overrides: Mapped[int] = mapped_column(default=0)
+    avoidable: Mapped[int] = mapped_column(default=0)
+    urgent: Mapped[int] = mapped_column(default=0)
+    participant_driven: Mapped[int] = mapped_column(default=0)
+    waitlists: Mapped[int] = mapped_column(default=0)
+    longest: Mapped[int | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            # Only what a delta row also satisfies: an upsert's INSERT is checked before its conflict clause.
+            "referrals >= 0 AND overrides >= 0 AND avoidable >= 0 AND urgent >= 0 AND participant_driven >= 0"
+            " AND waitlists >= 0",
+            name="counts",
         ),
     )
 

@@ -29,8 +29,10 @@ from ..words import N_, Words
 from . import audit
 from . import capacity as cap
 from . import dashboard as dash
+from .confidential_rows import CONFIDENTIAL_ROW, confidential_services
 from .dashboard import Period, ProviderLabels
 from .errors import NotFound, ValidationError
+from .rollups import Tally
 
 # Alternatives that make an override avoidable: a unit bought by LEAD or one nobody is waiting for.
 AVOIDING = (cap.LEAD_FUNDED, cap.SPARE_CAPACITY)
@@ -51,6 +53,7 @@ class OverrideWithChoice:
     created_at: datetime
     service: str
     organization_id: int
+    service_id: int
     case_manager_id: int | None
     case_manager: str | None
     reason_code: str | None
@@ -119,6 +122,7 @@ def overrides_with_choice(
             Referral.created_at,
             Service.name,
             Service.organization_id,
+            Referral.service_id,
             Referral.created_by,
             User.email,
             Referral.reason_code,
@@ -143,8 +147,13 @@ def overrides_with_choice(
     names = (
         (labels or ProviderLabels(session))({o.organization_id for o in found.values()}) if labelled else {}
     )
+    hidden = confidential_services(session, {o.service_id for o in found.values()})
     for entry in found.values():
         entry.provider = names.get(entry.organization_id, "")
+        if entry.service_id in hidden:
+            # A confidential (domestic-violence) service reads as the merged row, and its best alternative
+            # is not named: the check may have measured the distances from the shelter itself (issue 24).
+            entry.service, entry.best_name, entry.best_km = CONFIDENTIAL_ROW, "", None
     return [found[i] for i in ids]
 
 
@@ -235,29 +244,6 @@ def places_taken(session: Session, period: Period) -> PlacesTaken:
     return PlacesTaken(places, round(float(mean), 1) if mean is not None else None, longest)
 
 
-@dataclass(frozen=True)
-class Group:
-    """Referrals of one stretch of time, provider, case manager, decline reason and urgency: how many, how
-    many overrides, and how many overrides whose alternatives held a LEAD-funded or spare option."""
-
-    segment: int
-    organization_id: int
-    case_manager_id: int | None
-    case_manager: str | None
-    decline_reason: str | None
-    reason_code: str | None
-    referrals: int
-    overrides: int
-    with_choice: int
-    waitlists: int  # the waitlists the overrides passed, added up (only for their mean)
-    longest_waitlist: int | None
-
-    @property
-    def urgent(self) -> bool:
-        """Acute need or safety."""
-        return self.reason_code in URGENT_REASONS
-
-
 @dataclass
 class MonthRow:
     """One month of the trend."""
@@ -283,35 +269,6 @@ class AvoidableFigures:
     places: PlacesTaken
 
 
-def groups_of(session: Session, scan: list[dash.ScanGroup]) -> list[Group]:
-    """The scan's groups (dashboard.referral_scan) as the avoidable-displacement figures read them, with
-    the case managers' addresses from a second, small query (grouping the rows by text costs more)."""
-    ids = {g.case_manager_id for g in scan if g.case_manager_id is not None}
-    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
-    return [
-        Group(
-            g.segment,
-            g.organization_id,
-            g.case_manager_id,
-            emails.get(g.case_manager_id),
-            g.decline_reason,
-            g.reason_code,
-            g.referrals,
-            g.overrides,
-            g.with_choice,
-            g.waitlists,
-            g.longest_waitlist,
-        )
-        for g in scan
-    ]
-
-
-def _groups(session: Session, cuts: list[datetime]) -> list[Group]:
-    """The referrals made between the first and last cut, grouped by the stretch between two cuts they fall
-    in, provider, case manager, decline reason and urgency (among other columns: one scan for the page)."""
-    return groups_of(session, dash.referral_scan(session, cuts))
-
-
 def avoidable_figures(
     session: Session,
     period: Period,
@@ -320,67 +277,61 @@ def avoidable_figures(
     tables: dash.Tables | None = None,
 ) -> AvoidableFigures:
     """Avoidable displacement in the period and per month (`months`: [(label, period)] in time order),
-    from one grouped query over both (the page's own scan when `tables` was made with the same months)."""
+    from the referrals' tallies over both (the page's own when `tables` was made with the same months)."""
     cuts = dash.cuts_of(period, months)
     if tables is not None and tables.cuts == cuts:
-        groups = groups_of(session, tables.scan)
+        marginals = tables.marginals
     else:
-        groups = _groups(session, cuts)
+        marginals = dash.referral_marginals(session, cuts)
     in_period = dash.segments_within(cuts, period)
-    month_of = {
-        i: index
-        for i in range(len(cuts) - 1)
-        for index, (_, month) in enumerate(months)
-        if month.start <= cuts[i] and cuts[i + 1] <= month.end
+    trend = []
+    for label, month in months:
+        row = MonthRow(label)
+        inside = dash.segments_within(cuts, month)
+        total = marginals.of(inside, "total").get("")
+        if total is not None:
+            row.referrals, row.overrides = total.referrals, total.overrides
+            row.avoidable, row.urgent_avoidable = total.avoidable, total.urgent
+        trend.append(row)
+    total = marginals.of(in_period, "total").get("") or Tally()
+    totals = {
+        "avoidable": total.avoidable,
+        "urgent": total.urgent,
+        "participant_driven": total.participant_driven,
+        "all": total.with_choice,
     }
-    trend = [MonthRow(label) for label, _ in months]
-    labels = (tables.labels if tables is not None else ProviderLabels(session))(
-        {g.organization_id for g in groups if g.segment in in_period}
+    declined = Counter(
+        {key: t.referrals for key, t in marginals.of(in_period, "decline_reason").items() if key is not None}
     )
-    tables: dict[str, dict] = {"provider": {}, "case_manager": {}}
-    totals = {"avoidable": 0, "urgent": 0, "participant_driven": 0, "all": 0}
-    declined: Counter = Counter()
     by_reason: Counter = Counter()
+    for key, t in marginals.of(in_period, "reason_code").items():
+        if t.overrides:
+            by_reason[key or "(none)"] += t.overrides
+    providers = marginals.of(in_period, "provider")
+    managers = marginals.of(in_period, "case_manager")
+    ids = {key for key in managers if key is not None}
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
     by_case_manager: Counter = Counter()
-    waits, longest = 0, None
-    for g in groups:
-        avoidable = g.with_choice if g.decline_reason is None else 0
-        if g.segment in month_of:
-            row = trend[month_of[g.segment]]
-            row.referrals += g.referrals
-            row.overrides += g.overrides
-            row.urgent_avoidable += avoidable if g.urgent else 0
-            row.avoidable += 0 if g.urgent else avoidable
-        if g.segment not in in_period:
-            continue
-        totals["all"] += g.with_choice
-        totals["urgent" if g.urgent else "avoidable"] += avoidable
-        totals["participant_driven"] += g.with_choice - avoidable
-        if g.decline_reason is not None:
-            declined[g.decline_reason] += g.referrals
-        if g.overrides:
-            by_reason[g.reason_code or "(none)"] += g.overrides
-            by_case_manager[g.case_manager or "(none)"] += g.overrides
-            waits += g.waitlists
-            longest = g.longest_waitlist if longest is None else max(longest, g.longest_waitlist)
-        keys = (
-            ("provider", g.organization_id, labels[g.organization_id]),
-            ("case_manager", g.case_manager_id, g.case_manager),
-        )
-        for by, key, label in keys:
-            rate = tables[by].setdefault(key, Rate(key, label or "(account removed)"))
-            rate.referrals += g.referrals
-            rate.overrides += g.overrides
-            if g.urgent:
-                rate.urgent_avoidable += avoidable
-            else:
-                rate.avoidable += avoidable
+    for key, t in managers.items():
+        if t.overrides:
+            by_case_manager[emails.get(key) or "(none)"] += t.overrides
+    labels = (tables.labels if tables is not None else ProviderLabels(session))(set(providers))
+    rates: dict[str, list[Rate]] = {}
     order = RATE_SORTS.get(sort, RATE_SORTS["rate"])
-    rates = {
-        by: sorted((r for r in table.values() if r.overrides), key=order) for by, table in tables.items()
-    }
+    for by, table, label_of in (
+        ("provider", providers, labels.get),
+        ("case_manager", managers, emails.get),
+    ):
+        rows = [
+            Rate(key, label_of(key) or "(account removed)", t.avoidable, t.urgent, t.overrides, t.referrals)
+            for key, t in table.items()
+            if t.overrides
+        ]
+        rates[by] = sorted(rows, key=order)
     overrides = sum(by_reason.values())
-    places = PlacesTaken(overrides, round(waits / overrides, 1) if overrides else None, longest)
+    places = PlacesTaken(
+        overrides, round(total.waitlists / overrides, 1) if overrides else None, total.longest
+    )
     return AvoidableFigures(totals, rates, declined, trend, by_reason, by_case_manager, places)
 
 

@@ -62,6 +62,20 @@ def all_confidential_organizations(session: Session) -> set[int]:
     )
 
 
+def confidential_services(session: Session, service_ids: set[int]) -> set[int]:
+    """Which of these services are at a confidential location (their rows read as the merged row)."""
+    if not service_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(service_at_location.c.service_id)
+            .join(Location, Location.id == service_at_location.c.location_id)
+            .where(Location.confidential.is_(True), service_at_location.c.service_id.in_(service_ids))
+            .distinct()
+        )
+    )
+
+
 def merge_counter(counter: Counter, confidential: Iterable[str]) -> Counter:
     """A copy of a Counter keyed by provider, with every confidential provider's count in one row (present
     only when one of them counted anything)."""

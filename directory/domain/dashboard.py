@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from statistics import median
 from typing import NamedTuple
 
-from sqlalchemy import case, func, literal_column, select, text
+from sqlalchemy import case, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -32,6 +32,7 @@ from ..models import (
     User,
 )
 from . import capacity as cap
+from . import rollups
 from .confidential_rows import CONFIDENTIAL_ROW, all_confidential_organizations, confidential_organizations
 
 CLOSED_OUTCOMES = ("accepted", "declined", "expired", "cancelled")
@@ -152,10 +153,11 @@ def _days_between(session: Session, start, end):
 
 @dataclass(frozen=True)
 class ReferralCounts:
-    """Referrals made in a period, counted by UTC day, classification, action and state (one grouped query
-    that the weekly table, the displacement rate and the outcomes all read)."""
+    """Referrals made in a period, counted by UTC day, classification and action, and by state as the audit
+    may see it (what the weekly table, the displacement rate and the outcomes read)."""
 
-    rows: list[tuple[str, str, str, str, int]]
+    rows: list[tuple[str, str, str, int]]
+    states: Counter
 
 
 def _shown_state():
@@ -173,12 +175,12 @@ class ScanGroup(NamedTuple):
     classification: str
     action: str
     state: str
-    organization_id: int
+    service_id: int
     case_manager_id: int | None
     decline_reason: str | None
     reason_code: str | None
     domain: str | None
-    neighborhood: str | None
+    neighborhood_id: int | None
     language: str | None
     population: str | None
     referrals: int
@@ -193,12 +195,14 @@ def cuts_of(period: Period, months: list[tuple[str, Period]] | tuple = ()) -> li
     return sorted({period.start, period.end, *(m.start for _, m in months), *(m.end for _, m in months)})
 
 
-def referral_scan(session: Session, cuts: list[datetime]) -> list[ScanGroup]:
-    """The referrals made between the first and last cut in one grouped query, the one pass over them that
-    the weekly table, the displacement rate, the outcomes, the breakdowns and the avoidable-displacement
-    figures all read: grouped by the stretch between two cuts, UTC day, classification, action, state as
-    the audit may see it, provider, case manager, the participant's and the override's reasons, domain,
-    neighborhood, language and population."""
+def referral_scan(
+    session: Session, cuts: list[datetime], ranges: list[tuple[datetime, datetime]] | None = None
+) -> list[ScanGroup]:
+    """The referrals made between the first and last cut (only those inside `ranges` when given) in one
+    grouped query: grouped by the stretch between two cuts, UTC day, classification, action, state as the
+    audit may see it, service, case manager, the participant's and the override's reasons, domain,
+    neighborhood, language and population. The dashboard reads it for the partial days at a period's edges
+    (whole days come from the rollups); the rollups' backfill reads it for everything."""
     from .audit_questions import has_choice  # the avoidable-displacement module owns the definition
 
     if len(cuts) < 2:  # an empty period: nothing was made in it
@@ -217,15 +221,18 @@ def referral_scan(session: Session, cuts: list[datetime]) -> list[ScanGroup]:
         Referral.classification,
         Referral.action,
         state,
-        Service.organization_id,
+        Referral.service_id,
         Referral.created_by,
         Referral.decline_reason,
         Referral.reason_code,
         Referral.domain,
-        SitePlace.name,
+        ReferralCheck.neighborhood_id,
         ReferralCheck.language,
         ReferralCheck.population,
     )
+    within = Referral.created_at >= cuts[0], Referral.created_at < cuts[-1]
+    if ranges is not None:
+        within = (*within, or_(*[(Referral.created_at >= a) & (Referral.created_at < b) for a, b in ranges]))
     rows = _rows(
         session,
         select(
@@ -238,10 +245,8 @@ def referral_scan(session: Session, cuts: list[datetime]) -> list[ScanGroup]:
             func.max(case((override, Referral.would_displace))),
         )
         .select_from(Referral)
-        .join(Service, Service.id == Referral.service_id)
         .outerjoin(ReferralCheck, ReferralCheck.id == Referral.check_id)
-        .outerjoin(SitePlace, SitePlace.id == ReferralCheck.neighborhood_id)
-        .where(Referral.created_at >= cuts[0], Referral.created_at < cuts[-1])
+        .where(*within)
         .group_by(*keys),
     )
     return [ScanGroup(*row[:15], row[15] or 0, row[16] or 0, row[17]) for row in rows]
@@ -252,17 +257,115 @@ def segments_within(cuts: list[datetime], period: Period) -> set[int]:
     return {i for i in range(len(cuts) - 1) if period.start <= cuts[i] and cuts[i + 1] <= period.end}
 
 
-def counts_of(groups: list[ScanGroup]) -> ReferralCounts:
-    """The grouped referral counts (day, classification, action, state) of a scan's groups."""
-    counts: Counter = Counter()
-    for g in groups:
-        counts[(g.day, g.classification, g.action, g.state)] += g.referrals
-    return ReferralCounts([(*key, n) for key, n in counts.items()])
+def _pieces_of(
+    cuts: list[datetime], zone: str
+) -> tuple[dict[tuple[str, int, int], int], list[tuple[int, datetime, datetime]]]:
+    """The whole pieces of days (UTC days cut at the site's midnight) inside each stretch between cuts, and
+    what is left of the stretches: the partial pieces, as (stretch, start, end)."""
+    raw: list[tuple[int, datetime, datetime]] = []
+    wanted: dict[tuple[str, int, int], int] = {}
+    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        day = a.astimezone(UTC).date()
+        while (midnight := datetime(day.year, day.month, day.day, tzinfo=UTC)) < b:
+            for start, end in rollups.pieces(day, zone):
+                low = max(a, midnight + timedelta(seconds=start))
+                high = min(b, midnight + timedelta(seconds=end))
+                if low >= high:
+                    continue
+                if (high - low).total_seconds() == end - start:
+                    wanted[(day.isoformat(), start, end)] = i
+                else:
+                    raw.append((i, low, high))
+            day += timedelta(days=1)
+    return wanted, raw
+
+
+def _stored(session: Session, wanted: dict) -> tuple[dict[str, list], set[str]]:
+    """The stored rows of the wanted pieces' days, by day; and the days whose rows were cut at other
+    midnights (the site's time zone changed since they were written): those are read from the referrals,
+    whole, until the rollups are rebuilt."""
+    stored: dict[str, list] = defaultdict(list)
+    if wanted:
+        for row in rollups.read_days(session, min(wanted)[0], max(wanted)[0]):
+            stored[row[0]].append(row)
+    zone = rollups.zone()
+    cut_otherwise = {
+        day
+        for day, rows in stored.items()
+        if any((row[1], row[2]) not in rollups.pieces(date.fromisoformat(day), zone) for row in rows)
+    }
+    return stored, cut_otherwise
+
+
+def referral_marginals(session: Session, cuts: list[datetime]) -> rollups.Marginals:
+    """The referrals made in each stretch between two cuts, tallied by every dimension the audit groups on:
+    whole pieces of days from the rollups (a few rows per day and dimension value, however many referrals),
+    partial pieces at the stretches' edges from the referrals themselves (one grouped query). Providers are
+    keyed by organization id, neighborhoods by name, as the tables show them."""
+    marginals = rollups.Marginals()
+    if len(cuts) < 2:
+        return marginals
+    wanted, raw = _pieces_of(cuts, rollups.zone())
+    stored, cut_otherwise = _stored(session, wanted)
+    by_dimension: list[tuple[int, str, object, rollups.Tally]] = []
+    for (day, start, end), segment in wanted.items():
+        if day in cut_otherwise:
+            midnight = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            raw.append((segment, midnight + timedelta(seconds=start), midnight + timedelta(seconds=end)))
+    for day, rows in stored.items():
+        if day in cut_otherwise:
+            continue
+        for _, start, end, dimension, key, *numbers in rows:
+            segment = wanted.get((day, start, end))
+            if segment is None:
+                continue
+            tally = rollups.Tally(*numbers)
+            if dimension == "kind":
+                classification, action = key.split(" ", 1)
+                marginals.add_kind(segment, day, classification, action, tally.referrals)
+            by_dimension.append((segment, dimension, rollups.stored(key, dimension), tally))
+    if raw:
+        fine = sorted({a for _, a, _ in raw} | {b for _, _, b in raw})
+        segment_of = {(a, b): i for i, a, b in raw}
+        for g in referral_scan(session, fine, [(a, b) for _, a, b in raw]):
+            segment = segment_of[(fine[g.segment], fine[g.segment + 1])]
+            marginals.add_kind(segment, g.day, g.classification, g.action, g.referrals)
+            tally = rollups.group_tally(g)
+            by_dimension += [(segment, d, key, tally) for d, key in rollups.group_keys(g)]
+    for segment, dimension, key, tally in by_dimension:
+        marginals.add(segment, dimension, key, tally)
+    marginals.translated = {
+        "provider": ("service", _lookup(session, Service.id, Service.organization_id)),
+        "neighborhood": ("neighborhood", _lookup(session, SitePlace.id, SitePlace.name)),
+    }
+    return marginals
+
+
+def _lookup(session: Session, key_column, value_column) -> Callable[[set], dict]:
+    """A function giving the values of these keys (one query per new set of keys)."""
+    known: dict = {}
+
+    def lookup(keys: set) -> dict:
+        missing = keys - set(known)
+        if missing:
+            known.update(_rows(session, select(key_column, value_column).where(key_column.in_(missing))))
+        return {key: known.get(key) for key in keys}
+
+    return lookup
+
+
+def counts_of(marginals: rollups.Marginals, segments: set[int]) -> ReferralCounts:
+    """The referral counts (by day, classification and action; by state) of these stretches."""
+    kinds: Counter = Counter()
+    for segment in segments:
+        kinds.update(marginals.kinds.get(segment, {}))
+    states = Counter({state: t.referrals for state, t in marginals.of(segments, "state").items()})
+    return ReferralCounts([(*key, n) for key, n in kinds.items() if n], +states)
 
 
 def referral_counts(session: Session, period: Period) -> ReferralCounts:
     """Count the period's referrals by day, classification, action and state."""
-    return counts_of(referral_scan(session, cuts_of(period)))
+    return counts_of(referral_marginals(session, [period.start, period.end]), {0})
 
 
 def referrals_by_week(
@@ -271,7 +374,7 @@ def referrals_by_week(
     """Referrals made in each ISO week, by classification at the time and by action taken."""
     weeks: dict[str, Counter] = defaultdict(Counter)
     labels: dict[str, str] = {}
-    for day_text, classification, action, _, count in (counts or referral_counts(session, period)).rows:
+    for day_text, classification, action, count in (counts or referral_counts(session, period)).rows:
         if day_text not in labels:
             labels[day_text] = week_of(datetime.strptime(day_text, "%Y-%m-%d"))
         week = weeks[labels[day_text]]
@@ -286,7 +389,7 @@ def displacement_rate(
 ) -> tuple[int, int]:
     """Displacement rate: overrides (placements that delayed people on a waitlist) over all referrals."""
     rows = (counts or referral_counts(session, period)).rows
-    return sum(n for _, _, action, _, n in rows if action == "override"), sum(n for *_, n in rows)
+    return sum(n for _, _, action, n in rows if action == "override"), sum(n for *_, n in rows)
 
 
 OVERRIDE_DIMENSIONS = ("reason", "provider", "case_manager")
@@ -440,23 +543,21 @@ def displacements_without_alternative(session: Session, period: Period) -> int:
 DIMENSIONS = ("domain", "neighborhood", "language", "population")
 
 
-def breakdowns_of(groups: list[ScanGroup]) -> dict[str, dict[str, Counter]]:
-    """Referrals and overrides by IIP domain, neighborhood, language and population, from a scan's groups."""
+def breakdowns_of(marginals: rollups.Marginals, segments: set[int]) -> dict[str, dict[str, Counter]]:
+    """Referrals and overrides by IIP domain, neighborhood, language and population, in these stretches."""
     tables: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in DIMENSIONS}
-    for g in groups:
-        for dimension, key in zip(
-            DIMENSIONS, (g.domain, g.neighborhood, g.language, g.population), strict=True
-        ):
+    for dimension in DIMENSIONS:
+        for key, tally in marginals.of(segments, dimension).items():
             entry = tables[dimension][key or "(not recorded)"]
-            entry["referrals"] += g.referrals
-            if g.overrides:
-                entry["overrides"] += g.overrides
+            entry["referrals"] += tally.referrals
+            if tally.overrides:
+                entry["overrides"] += tally.overrides
     return {d: dict(sorted(table.items())) for d, table in tables.items()}
 
 
 def breakdowns(session: Session, period: Period) -> dict[str, dict[str, Counter]]:
-    """Referrals and overrides by IIP domain, neighborhood, language and population (one grouped query)."""
-    return breakdowns_of(referral_scan(session, cuts_of(period)))
+    """Referrals and overrides by IIP domain, neighborhood, language and population."""
+    return breakdowns_of(referral_marginals(session, [period.start, period.end]), {0})
 
 
 @dataclass
@@ -718,7 +819,7 @@ def outcomes(session: Session, period: Period, counts: ReferralCounts | None = N
     """Outcomes of referrals made in the period: accepted, declined, expired, cancelled, still open; and the
     days from referral to acceptance (median and mean)."""
     states: Counter = Counter()
-    for *_, state, count in (counts or referral_counts(session, period)).rows:
+    for state, count in (counts or referral_counts(session, period)).states.items():
         states[state if state in (*CLOSED_OUTCOMES, NOT_SHARED) else "open"] += count
     # Withheld outcomes are left out here, not in SQL: a condition on `reference` (unique, nearly all NULL)
     # would lead SQLite to walk that index instead of the period's range of created_at.
@@ -759,20 +860,19 @@ class Tables:
         self.labels = ProviderLabels(session)
 
     @cached_property
-    def scan(self) -> list[ScanGroup]:
-        """The referrals made in the period and the trend months, grouped (see referral_scan)."""
-        return referral_scan(self.session, self.cuts)
+    def marginals(self) -> rollups.Marginals:
+        """The referrals made in the period and the trend months, tallied (see referral_marginals)."""
+        return referral_marginals(self.session, self.cuts)
 
     @cached_property
-    def in_period(self) -> list[ScanGroup]:
-        """The scan's groups made in the period itself."""
-        inside = segments_within(self.cuts, self.period)
-        return [g for g in self.scan if g.segment in inside]
+    def in_period(self) -> set[int]:
+        """The stretches between cuts that make up the period itself."""
+        return segments_within(self.cuts, self.period)
 
     @cached_property
     def counts(self) -> ReferralCounts:
-        """The grouped referral counts behind the weekly table, the displacement rate and the outcomes."""
-        return counts_of(self.in_period)
+        """The referral counts behind the weekly table, the displacement rate and the outcomes."""
+        return counts_of(self.marginals, self.in_period)
 
     @cached_property
     def weeks(self) -> dict[str, Counter]:
@@ -792,7 +892,7 @@ class Tables:
     @cached_property
     def breakdowns(self) -> dict[str, dict[str, Counter]]:
         """Referrals and overrides by each dimension (see breakdowns)."""
-        return breakdowns_of(self.in_period)
+        return breakdowns_of(self.marginals, self.in_period)
 
     @cached_property
     def accepted(self) -> list[Accepted]:

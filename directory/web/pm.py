@@ -20,12 +20,13 @@ from sqlalchemy import func, select
 from ..domain import audit_questions as aq
 from ..domain import capacity as cap
 from ..domain import dashboard as dash
+from ..domain.confidential_rows import CONFIDENTIAL_ROW, confidential_services
 from ..domain.consent import REDISCLOSURE_NOTICE
 from ..domain.errors import ValidationError
 from ..domain.freshness import provider_freshness
 from ..domain.transparency import published_report
 from ..extensions import db
-from ..models import AuditHead, CapacityEvent, JobLease, Organization, Participant, Referral, Service
+from ..models import AuditHead, CapacityEvent, JobLease, Participant, Referral, Service
 from ..words import N_
 from . import charts, context, labels, pm_words
 from .auth import require_roles
@@ -366,6 +367,36 @@ def _csv(rows: list[list], name: str, part2: bool = True) -> Response:
     )
 
 
+REFERRAL_COLUMNS = (
+    "referral_id",
+    "date",
+    "service_id",
+    "service",
+    "provider",
+    "domain",
+    "action",
+    "classification",
+    "state",
+    "hold",
+    "would_displace",
+    "reason_code",
+    "participant",
+    "alternatives_offered",
+    "closed_date",
+)
+
+
+def confidential_row(day: str) -> list:
+    """A referral to a confidential (domestic-violence) service as the export shows it: its day and the
+    merged row's label, nothing else. Its id, service, domain, the numbers at the check (classification,
+    hold, waitlist), its alternatives (counted around the shelter when the participant had no location),
+    its participant's pseudonym (it would link the stay to their other referrals) and its outcome would
+    each let a reader tell one shelter from another, or find it (issue 24)."""
+    row = dict.fromkeys(REFERRAL_COLUMNS, "")
+    row.update(date=day, service=CONFIDENTIAL_ROW, provider=CONFIDENTIAL_ROW, state=dash.NOT_SHARED)
+    return list(row.values())
+
+
 @bp.get("/pm/export/referrals.csv")
 @require_roles(*AUDITORS)
 def export_referrals():
@@ -379,33 +410,21 @@ def export_referrals():
         return "X-" + hmac.new(key, code.encode(), hashlib.sha256).hexdigest()[:10]
 
     rows = db.session.execute(
-        select(Referral, Service.name, Organization.name, Participant.code)
+        select(Referral, Service.name, Service.organization_id, Participant.code)
         .join(Service, Service.id == Referral.service_id)
-        .join(Organization, Organization.id == Service.organization_id)
         .outerjoin(Participant, Participant.id == Referral.participant_id)
         .where(Referral.created_at >= period.start, Referral.created_at < period.end)
         .order_by(Referral.created_at, Referral.id)
     ).all()
-    table = [
-        [
-            "referral_id",
-            "date",
-            "service_id",
-            "service",
-            "provider",
-            "domain",
-            "action",
-            "classification",
-            "state",
-            "hold",
-            "would_displace",
-            "reason_code",
-            "participant",
-            "alternatives_offered",
-            "closed_date",
-        ]
-    ]
-    for referral, service_name, provider, code in rows:
+    # Providers read as in the dashboard's tables (same-named ones told apart, every organization running
+    # a confidential service as the one merged row); a confidential service's own rows say only the day.
+    providers = dash.ProviderLabels(db.session)({row[2] for row in rows})
+    hidden = confidential_services(db.session, {row[0].service_id for row in rows})
+    table = [list(REFERRAL_COLUMNS)]
+    for referral, service_name, organization_id, code in rows:
+        if referral.service_id in hidden:
+            table.append(confidential_row(referral.created_at.date().isoformat()))
+            continue
         # A withheld outcome (Part 2 program without a release, confidential service) reads as on the
         # dashboard: "not_shared", with no closing day (issue 24).
         withheld = not referral.outcome_shared or referral.reference is not None
@@ -415,7 +434,7 @@ def export_referrals():
                 referral.created_at.date().isoformat(),
                 referral.service_id,
                 service_name,
-                provider,
+                providers[organization_id],
                 referral.domain,
                 referral.action,
                 referral.classification,
