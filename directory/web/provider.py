@@ -32,6 +32,7 @@ from ..words import N_
 from . import context, serializers
 from .access_log import record_read
 from .auth import actor, require_roles
+from .errors import shown
 from .ids import parse_id
 
 bp = Blueprint("provider", __name__)
@@ -286,7 +287,8 @@ def edit(service_id: int):
             except DomainError as exc:
                 db.session.rollback()
                 field = exc.field if exc.field in FIELDS else "available"
-                problems = {field: exc.message[:1].upper() + exc.message[1:] + "."}
+                said = shown(exc)
+                problems = {field: said[:1].upper() + said[1:] + "."}
     error = bool(problems)
     service = load_service(db.session, service.id)
     at = context.now()

@@ -71,12 +71,12 @@ def test_the_service_page_says_interpreter_on_request_only_where_so(client, sess
     staff, interpreter = _two(session)
     interpreted = visible_text(client.get(f"/services/{interpreter.id}").get_data(as_text=True))
     spoken = visible_text(client.get(f"/services/{staff.id}").get_data(as_text=True))
-    assert "es (interpreter on request)" in interpreted
-    assert "en (interpreter on request)" not in interpreted
+    assert "Spanish (interpreter on request)" in interpreted
+    assert "English (interpreter on request)" not in interpreted
     assert "interpreter on request" not in spoken
     client.set_cookie("lang", "es")
     spanish = visible_text(client.get(f"/services/{interpreter.id}").get_data(as_text=True))
-    assert "es (intérprete si lo pide)" in spanish and "interpreter on request" not in spanish
+    assert "Español (intérprete si lo pide)" in spanish and "interpreter on request" not in spanish
 
 
 def _provider_world(session):

@@ -103,10 +103,10 @@ def test_the_charts_legends_and_titles_are_spanish(client, manager):
     assert 'aria-label="Referidos por semana, por clasificación"' in weekly
     # Every classification in the legend, with its badge's symbol, in Spanish and whole.
     for symbol, words in [
-        ("★", "Lugar pagado por LEAD libre"),
+        ("★", "Lugar de LEAD libre"),
         ("⚠", "Lista de espera: desplazaría a otros"),
         ("?", "Sin confirmar: llame antes"),
-        ("○", "Acceso abierto"),
+        ("○", "Entrada libre"),
     ]:
         assert f">{symbol} {words}</text>" in weekly, words
     for english in ("LEAD-funded unit free", "Waitlist: would displace", "Open access", "per week"):
@@ -136,7 +136,7 @@ def test_the_partner_report_reads_in_spanish(client, manager):
     for spanish in (
         "informe para el grupo de políticas, octubre de 2026",
         "Solo cuentas, de un mes que ya terminó.",
-        "Tasa de desplazamiento: no hay referidos",
+        "Tasa de desplazamiento: sin referidos",
         "Referidos según lo que encontró la revisión",
         "Excepciones según si se podían evitar",
         "Colocaciones según si la revisión las midió",
@@ -177,5 +177,5 @@ def test_the_admins_accounts_read_in_spanish(client, session):
         assert english not in text, english
     answer = client.post(f"/admin/accounts/{other.id}/sign-out-everywhere", follow_redirects=True)
     text = _text(answer.get_data(as_text=True))
-    assert f"Se cerraron todas las sesiones de {other.email}; se anularon 0 claves de la API." in text
+    assert f"Se cerraron todas las sesiones de {other.email}. Se anularon 0 claves de la API." in text
     assert "Every session of" not in text

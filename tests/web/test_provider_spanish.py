@@ -128,7 +128,7 @@ def test_a_field_report_reads_in_spanish_on_the_update_form(client, session):
     sign_in(client, provider)
     spanish(client)
     page = text_of(client.get(f"/provider/services/{beds.id}"))
-    assert "Reportado: lleno, ahora mismo, por un administrador de casos" in page
+    assert "Reportado: lleno, hace un momento, por un administrador de casos" in page
     assert "Reportes desde el terreno" in page and "Nuestros números están bien" in page
     assert "Reported" not in page and "by a case manager" not in page
 
