@@ -90,6 +90,12 @@ class DatabaseFactory:
             db_name = self._new_name()
             source = make_url(template_url).database
             with self._admin() as conn:
+                # A read-only app on the template (demo_app) may hold pooled connections; PostgreSQL copies
+                # only a database nobody is connected to. Those apps ping before use and reconnect.
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                    {"d": source},
+                )
                 conn.execute(text(f'CREATE DATABASE "{db_name}" TEMPLATE "{source}"'))
             self.created.append(db_name)
             return make_url(self.pg_url).set(database=db_name).render_as_string(hide_password=False)
