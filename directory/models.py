@@ -1152,7 +1152,7 @@ class Referral(db.Model):
             "reference",
         ),
         # The days from referral to acceptance of the referrals made in a period, read from this index
-        # alone (migration 0016; before it, SQLite read every accepted referral's row).
+        # alone (migration 0018; before it, SQLite read every accepted referral's row).
         Index("ix_referral_made_accepted", "state", "created_at", "closed_at", "outcome_shared", "reference"),
     )
 
