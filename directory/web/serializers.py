@@ -62,18 +62,17 @@ def service_status(service: Service, at: datetime, config: SiteConfig, staff: bo
 def outlook(service: Service, at: datetime, config: SiteConfig, staff: bool) -> str:
     """The one sentence of what a new referral to the service gets and why, as this viewer may read it, in
     the page's language."""
-    from flask_babel import gettext
 
     from ..domain.outlook import referral_outlook_words
-    from ..words import say
+    from .errors import shown
 
     status = service_status(service, at, config, staff)
     if service.capacity is None:
-        return say(referral_outlook_words(status, None), gettext)
+        return shown(referral_outlook_words(status, None))
     viewer = disclosure.disclosure_for(config, staff)
     numbers = disclosure.public_numbers(cap.Numbers.of(service.capacity), viewer, service)
     lead_counts = viewer.lead_counts and viewer.counts and not viewer.masks_lead(service)
-    return say(referral_outlook_words(status, numbers, viewer.counts, lead_counts), gettext)
+    return shown(referral_outlook_words(status, numbers, viewer.counts, lead_counts))
 
 
 def capacity_dict(service: Service, at: datetime, config: SiteConfig, staff: bool) -> dict | None:
