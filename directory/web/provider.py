@@ -7,7 +7,7 @@ import csv
 import io
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_number, gettext, ngettext
+from flask_babel import format_number, gettext
 from flask_login import current_user
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
@@ -66,7 +66,7 @@ def _rows(services, at, config):
                 "service": service,
                 "status": serializers.service_status(service, at, config),
                 "capacity": serializers.capacity_dict(service, at, config, True),
-                "age": age_words(row.confirmed_at if row else None, at),
+                "age": serializers.age_text(row.confirmed_at if row else None, at),
             }
         )
     return rows
@@ -108,22 +108,6 @@ SAVED_WORDS = {
     "update": N_("Saved: the new numbers are confirmed as of now."),
     "nobody": N_("Saved: nobody waiting, numbers confirmed as of now."),
 }
-
-
-def age_words(moment, at) -> str:
-    """How old the numbers are, in the page's language ("12 min ago", in serializers.age_text's steps)."""
-    if moment is None:
-        return gettext("never confirmed")
-    seconds = max(0, int((at - moment).total_seconds()))
-    if seconds < 90:
-        return gettext("just now")
-    minutes = seconds // 60
-    if minutes < 90:
-        return gettext("%(num)d min ago", num=minutes)
-    hours = minutes // 60
-    if hours < 48:
-        return gettext("%(num)d h ago", num=hours)
-    return ngettext("%(num)d day ago", "%(num)d days ago", hours // 24)
 
 
 def _saved(raw: str) -> tuple[str, str] | None:
@@ -304,7 +288,7 @@ def edit(service_id: int):
             service=service,
             capacity=serializers.capacity_dict(service, at, context.site(), True),
             status=serializers.service_status(service, at, context.site()),
-            age=age_words(service.capacity.confirmed_at, at),
+            age=serializers.age_text(service.capacity.confirmed_at, at),
             labels=serializers.STATUS_LABELS,
             problems=problems,
             field_labels=_labels_for(service),
@@ -489,7 +473,7 @@ def report_line(report, at) -> str:
     phone the reporter says is correct (field_reports.describe says the same in English)."""
     from ..domain.field_reports import ATTRIBUTE_WORDS, OBSERVED_WORDS, ROLE_WORDS
 
-    age = age_words(report.at, at)
+    age = serializers.age_text(report.at, at)
     if report.source == "decline":
         line = gettext("Reported full %(age)s (a referral declined for no capacity)", age=age)
     else:
@@ -746,7 +730,7 @@ def confirm_link(token: str):
         "provider/confirm_link.html",
         service=service,
         capacity=serializers.capacity_dict(service, at, context.site(), True),
-        age=age_words(service.capacity.confirmed_at if service.capacity else None, at),
+        age=serializers.age_text(service.capacity.confirmed_at if service.capacity else None, at),
         state=state,
         token=token,
     ), (200 if state == "ready" else 410)
@@ -780,7 +764,7 @@ def confirm_link_post(token: str):
         "provider/confirm_link.html",
         service=service,
         capacity=serializers.capacity_dict(service, at, context.site(), True),
-        age=age_words(service.capacity.confirmed_at, at),
+        age=serializers.age_text(service.capacity.confirmed_at, at),
         state="done",
         token=token,
     )
