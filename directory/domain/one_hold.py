@@ -252,27 +252,22 @@ def announce(
             link=f"/provider/referrals/{referral.id}",
         )
         if referral.closed_reason == "placed_elsewhere":
-            words = Words(
-                N_(
-                    "Referral %(other_id)s to %(other)s was accepted, so the hold at %(service)s (referral "
-                    "%(id)s) was released: one hold per need."
-                ),
-                other_id=because_of.id,
-                other=because_of.service.name,
-                service=service.name,
-                id=referral.id,
+            sentence = N_(
+                "Referral %(other_id)s to %(other)s was accepted, so the hold at %(service)s (referral "
+                "%(id)s) was released: one hold per need."
             )
         else:
-            words = Words(
-                N_(
-                    "The hold at %(service)s (referral %(id)s) was released for referral %(other_id)s to "
-                    "%(other)s."
-                ),
-                other_id=because_of.id,
-                other=because_of.service.name,
-                service=service.name,
-                id=referral.id,
+            sentence = N_(
+                "The hold at %(service)s (referral %(id)s) was released for referral %(other_id)s to "
+                "%(other)s."
             )
+        words = Words(
+            sentence,
+            other_id=because_of.id,
+            other=because_of.service.name,
+            service=service.name,
+            id=referral.id,
+        )
         notify(
             session,
             [referral.created_by],
